@@ -1,0 +1,57 @@
+# foncier: set-up and the two commands of the README (make demo, make test).
+# Everything the project needs is installed from here: Python packages (pinned in requirements.lock) in a
+# virtual environment, Debian packages (chromium for the browser tests), and the map assets from npm.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+WORKSPACE ?= workspace
+SIZE ?= small
+
+.PHONY: help setup system-deps assets demo test lint typecheck bench clean
+
+help:
+	@echo "make demo   - build, score and map the synthetic sample territory into ./$(WORKSPACE)"
+	@echo "make test   - install everything and run the whole test suite (lint, types, tests)"
+	@echo "make bench  - run the benchmarks (figures in docs/BENCHMARKS.md)"
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV)/.installed assets
+
+# Debian packages: headless Chromium for the map tests (only installed when missing; needs root or sudo).
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# Leaflet and the Folium plugins' assets, from the npm registry (never committed), for offline maps.
+assets: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	$(VENV)/bin/foncier demo --workspace $(WORKSPACE) --size $(SIZE)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+test: setup system-deps lint typecheck
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

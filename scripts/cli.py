@@ -1,0 +1,52 @@
+"""The ``foncier`` command: one group, one module per subcommand, loaded lazily (fast ``--help``)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+from foncier._version import __version__
+
+logger = logging.getLogger(__name__)
+
+#: subcommand name -> "module:attribute" of its click command
+COMMANDS: dict[str, str] = {
+    "demo": "foncier.scripts.demo:demo",
+    "ingest": "foncier.scripts.ingest:ingest",
+    "info": "foncier.scripts.info:info",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group importing each subcommand's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module_name, attr = COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="foncier")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def cli(verbose: int, quiet: bool) -> None:
+    """foncier: find and rank land for new industrial firms (Soissonnais et Valois).
+
+    Start with `foncier demo --workspace ws` to build, score and map the synthetic sample territory.
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    """Entry point of the ``foncier`` console script."""
+    cli(prog_name="foncier")

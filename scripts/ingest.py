@@ -1,0 +1,52 @@
+"""``foncier ingest``: validate one file and store it as a canonical layer of the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from foncier.layers.ingest import store_layer
+from foncier.layers.readers import read_layer
+from foncier.layers.schemas import SCHEMAS
+from foncier.layers.workspace import GPKG_NAME, Workspace
+from foncier.scripts._errors import handle_errors
+from foncier.scripts.options import workspace_option
+
+
+@click.command()
+@workspace_option
+@click.argument("layer", type=click.Choice(sorted(SCHEMAS)))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sublayer", help="Layer to read inside a multi-layer file (GeoPackage).")
+@click.option("--encoding", help="Text encoding of a Shapefile or CSV (e.g. latin1).")
+@click.option("--crs", help="CRS of the coordinates when the file declares none (e.g. EPSG:2154).")
+@click.option("--licence", help="Licence to record in the provenance (default: the publisher's).")
+@click.option("--vintage", default="", help="Edition/date of the data, recorded in the provenance.")
+@handle_errors
+def ingest(
+    workspace: Path,
+    layer: str,
+    file: Path,
+    sublayer: str | None,
+    encoding: str | None,
+    crs: str | None,
+    licence: str | None,
+    vintage: str,
+) -> None:
+    """Validate FILE as LAYER and store it in the workspace.
+
+    Reads any format GDAL reads (GeoJSON, GeoPackage, Shapefile, FlatGeobuf, GeoParquet, CSV with lon/lat or
+    WKT), maps the publisher's columns (Etalab cadastre, IGN, SNCF, Cartofriches, CNIG Sites économiques),
+    reprojects to Lambert-93 and validates. On any problem, every problem is listed, the command exits
+    non-zero and nothing is stored.
+    """
+    gdf, report = read_layer(file, layer, sublayer=sublayer, encoding=encoding, crs=crs)
+    if (workspace / GPKG_NAME).exists():
+        ws = Workspace.open(workspace)
+    else:
+        ws = Workspace.create(workspace, territory="custom", synthetic=False)
+    store_layer(ws, layer, gdf, file, licence=licence, vintage=vintage)
+    for repair in report.repairs:
+        click.echo(f"repaired: {repair}", err=True)
+    click.echo(f"{layer}: {ws.feature_count(layer)} features stored in {ws.gpkg}")

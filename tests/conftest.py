@@ -1,0 +1,42 @@
+"""Shared fixtures: the real data folder, tiny workspaces, the small sample territory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = Path(os.environ.get("FONCIER_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when ``condition`` is false, except in CI where it is a failure (services and data are there)."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The folder of real extracts (../shared/data/real); skipped locally when absent, required in CI."""
+    require(REAL_DATA.is_dir(), f"real data folder {REAL_DATA} is absent")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def small_sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A workspace holding the small synthetic sample territory (built once per test session/worker)."""
+    from foncier.layers.ingest import store_sample
+    from foncier.layers.sample import build_sample_territory
+    from foncier.layers.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("sample-ws")
+    sample = build_sample_territory("small", seed=2023)
+    ws = Workspace.create(path, territory=sample.territory, synthetic=True, extra_metadata={"seed": "2023"})
+    store_sample(ws, sample)
+    yield path
