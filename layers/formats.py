@@ -236,7 +236,10 @@ def map_flood(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     src = _first_present(gdf, "code_zone_reglement", "typezone", "zone", "couleur")
     if src:
         code = gdf[src].astype("string").str.strip().str.upper()
-        gdf["level"] = np.where(code.str.startswith("R"), "red", np.where(code.str.startswith("B"), "blue", None))
+        level = pd.Series(pd.NA, index=gdf.index, dtype="string")
+        level[code.str.startswith("R").fillna(False)] = "red"
+        level[code.str.startswith("B").fillna(False)] = "blue"
+        gdf["level"] = level
     return gdf
 
 

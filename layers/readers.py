@@ -143,8 +143,9 @@ def _check_crs(gdf: gpd.GeoDataFrame, source: str) -> None:
     present = geoms[~geoms.isna() & ~geoms.is_empty]
     if present.empty:
         return
-    bounds = tuple(float(v) for v in present.total_bounds)
-    guess = guess_crs_from_bounds(bounds)  # type: ignore[arg-type]
+    xmin, ymin, xmax, ymax = (float(v) for v in present.total_bounds)
+    bounds = (xmin, ymin, xmax, ymax)
+    guess = guess_crs_from_bounds(bounds)
     if gdf.crs is None:
         hint = f" The coordinates look like {guess}: pass --crs {guess} if so." if guess else ""
         raise CRSError([Problem(f"no coordinate reference system declared.{hint}", source)], title="unknown CRS")
@@ -158,7 +159,8 @@ def _check_crs(gdf: gpd.GeoDataFrame, source: str) -> None:
     else:
         try:
             l93 = gpd.GeoSeries(present.envelope, crs=crs).to_crs(LAMBERT93).total_bounds
-            ok = bool(np.isfinite(l93).all()) and bounds_within(tuple(l93), FRANCE_BOUNDS_L93)  # type: ignore[arg-type]
+            l93_bounds = (float(l93[0]), float(l93[1]), float(l93[2]), float(l93[3]))
+            ok = bool(np.isfinite(l93).all()) and bounds_within(l93_bounds, FRANCE_BOUNDS_L93)
         except Exception:
             ok = False
         expected = f"coordinates of {crs.to_string()} over France"

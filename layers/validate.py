@@ -200,7 +200,8 @@ def _check_geometries(
         reason = shapely.is_valid_reason(geom)
         repaired = _safe_repair(geom, schema)
         if repaired is None:
-            collect.add("geom_invalid", f"invalid geometry ({reason}); not repaired automatically", int(pos), "geometry")
+            message = f"invalid geometry ({reason}); not repaired automatically"
+            collect.add("geom_invalid", message, int(pos), "geometry")
         else:
             geoms[pos] = repaired
             report.repairs.append(Problem(f"invalid geometry repaired ({reason})", report.source, int(pos), "geometry"))
@@ -308,7 +309,9 @@ def validate_layer(
                 collect.add("duplicate", f"duplicate id '{ids.iloc[pos]}'", int(pos), schema.id_column)
             if len(dup_rows) > MAX_PROBLEMS_PER_KIND:
                 collect.problems.append(
-                    Problem(f"{len(dup_rows)} rows share {n_ids} duplicated id(s) in all", source, None, schema.id_column)
+                    Problem(
+                        f"{len(dup_rows)} rows share {n_ids} duplicated id(s) in all", source, None, schema.id_column
+                    )
                 )
     geometry = _check_geometries(gdf, schema, collect, report) if repair else gdf.geometry
     if not repair:

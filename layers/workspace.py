@@ -399,7 +399,9 @@ class Workspace:
         return merged.sort_values("layer").reset_index(drop=True)
 
     # ------------------------------------------------------------------ raster
-    def write_dem(self, array: np.ndarray, transform: Any, *, crs: str = LAMBERT93, provenance: Provenance | None = None) -> None:
+    def write_dem(
+        self, array: np.ndarray, transform: Any, *, crs: str = LAMBERT93, provenance: Provenance | None = None
+    ) -> None:
         """Store the DEM as a tiled, compressed GeoTIFF beside the GeoPackage (atomically)."""
         import rasterio
 
@@ -447,7 +449,8 @@ class Workspace:
             import rasterio
 
             with rasterio.open(self.dem_path) as src:
-                rows.append({"layer": "dem", "features": src.width * src.height, "geometry": f"raster {src.res[0]:g} m"})
+                raster = f"raster {src.res[0]:g} m"
+                rows.append({"layer": "dem", "features": src.width * src.height, "geometry": raster})
         return pd.DataFrame(rows, columns=["layer", "features", "geometry"])
 
 
@@ -463,7 +466,8 @@ def _drop_gpkg_table(path: Path, name: str) -> None:
             rtree = []
         for idx in rtree:
             con.execute(f'DROP TABLE IF EXISTS "{idx}"')
-        for trig in [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name=?", (name,))]:
+        triggers = con.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name=?", (name,))
+        for trig in [r[0] for r in triggers]:
             con.execute(f'DROP TRIGGER IF EXISTS "{trig}"')
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
         for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):

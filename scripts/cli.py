@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 
 import click
@@ -14,8 +15,17 @@ logger = logging.getLogger(__name__)
 #: subcommand name -> "module:attribute" of its click command
 COMMANDS: dict[str, str] = {
     "demo": "foncier.scripts.demo:demo",
+    "fetch": "foncier.scripts.fetch:fetch",
     "ingest": "foncier.scripts.ingest:ingest",
     "info": "foncier.scripts.info:info",
+    "score": "foncier.scripts.score:score",
+    "sites": "foncier.scripts.sites:sites",
+    "parcel": "foncier.scripts.parcel:parcel",
+    "map": "foncier.scripts.map:map_command",
+    "serve": "foncier.scripts.serve:serve",
+    "export": "foncier.scripts.export:export",
+    "sensitivity": "foncier.scripts.sensitivity:sensitivity",
+    "ahp": "foncier.scripts.ahp:ahp",
 }
 
 
@@ -23,11 +33,14 @@ class LazyGroup(click.Group):
     """A click group importing each subcommand's module only when it is used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMANDS})
+        available = [name for name in COMMANDS if importlib.util.find_spec(COMMANDS[name].split(":")[0])]
+        return sorted({*super().list_commands(ctx), *available})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS:
             module_name, attr = COMMANDS[cmd_name].split(":")
+            if importlib.util.find_spec(module_name) is None:
+                return None
             command = getattr(importlib.import_module(module_name), attr)
             assert isinstance(command, click.Command)
             return command

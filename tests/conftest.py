@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ def real_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def small_sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace holding the small synthetic sample territory (built once per test session/worker)."""
     from foncier.layers.ingest import store_sample
     from foncier.layers.sample import build_sample_territory
@@ -39,4 +38,4 @@ def small_sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     sample = build_sample_territory("small", seed=2023)
     ws = Workspace.create(path, territory=sample.territory, synthetic=True, extra_metadata={"seed": "2023"})
     store_sample(ws, sample)
-    yield path
+    return path

@@ -144,7 +144,7 @@ def test_lambert93_coordinates_without_crs_declaration(real_data: Path, tmp_path
     shp = tmp_path / "noprj.shp"
     pyogrio.write_dataframe(raw, shp)
     shp.with_suffix(".prj").unlink()
-    with pytest.raises(CRSError, match="no coordinate reference system declared.*EPSG:2154"):
+    with pytest.raises(CRSError, match=r"no coordinate reference system declared.*EPSG:2154"):
         read_layer(shp, "parcels")
     assert len(read_layer(shp, "parcels", crs="EPSG:2154")[0]) == 18
 

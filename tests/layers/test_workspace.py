@@ -62,12 +62,16 @@ def test_failed_write_keeps_previous_content(tmp_path: Path, parcels: gpd.GeoDat
         ws.write_layers({"communes": parcels.iloc[:0], "parcels": wrong_crs})
     assert file_checksum(ws.gpkg) == before
 
-    class Boom(RuntimeError):
+    class InterruptedWriteError(RuntimeError):
         pass
 
-    with pytest.raises(Boom), ws.transaction() as tmp:
-        ws._write_one(tmp, "parcels", parcels.iloc[:3])
-        raise Boom
+    def interrupted_write() -> None:
+        with ws.transaction() as tmp:
+            ws._write_one(tmp, "parcels", parcels.iloc[:3])
+            raise InterruptedWriteError
+
+    with pytest.raises(InterruptedWriteError):
+        interrupted_write()
     assert file_checksum(ws.gpkg) == before
     assert len(ws.read_layer("parcels")) == 18
     assert not list(tmp_path.glob(".foncier-*.gpkg")), "temporary files are cleaned up"

@@ -1,0 +1,622 @@
+"""Road network: a routable graph of travel times, shortest paths, times to hubs and isochrones.
+
+The graph is compiled once from the canonical ``roads`` layer into a :class:`scipy.sparse.csr_matrix` of
+travel times in minutes, and every query is one call of :func:`scipy.sparse.csgraph.dijkstra`:
+
+- nodes are the end vertices of every line and the interior vertices shared by two lines or more
+  (OpenStreetMap junctions), after snapping vertices of different lines closer than ``snap_tolerance``;
+- an edge is the piece of a line between two consecutive nodes; its weight is the travel time
+  ``t = L / (v * 1000 / 60)`` minutes for a length ``L`` in metres at ``v`` km/h;
+- one-way lines only get the edge in their digitised direction.
+
+Points off the network (sites, hubs, commune centres) are snapped to the nearest node of the main (largest
+strongly connected) component and pay an *access leg*: the straight-line distance to that node at
+``access_speed_kmh`` (30 km/h by default: driveways, farm tracks and the last lanes missing from the data).
+
+Everything here is pure: no file or network I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from foncier.geo.overlay import require_lambert93
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 110.0,
+    "trunk": 90.0,
+    "primary": 80.0,
+    "secondary": 70.0,
+    "tertiary": 60.0,
+    "unclassified": 50.0,
+    "residential": 30.0,
+    "service": 20.0,
+    "motorway_link": 60.0,
+    "trunk_link": 50.0,
+    "primary_link": 50.0,
+    "secondary_link": 40.0,
+    "tertiary_link": 40.0,
+    "track": 15.0,
+    "living_street": 15.0,
+}
+"""Fallback speeds (km/h) by road class, used when a road has no valid ``speed_kmh``."""
+
+FALLBACK_SPEED_KMH = 30.0
+"""Speed used for a road whose class is unknown and which has no valid ``speed_kmh``."""
+
+ACCESS_SPEED_KMH = 30.0
+"""Default speed of the straight-line access leg between a point and its nearest graph node."""
+
+_MIN_WEIGHT = 1e-9  # minutes; keeps explicit zero-length edges routable
+_LARGE_SNAP_M = 2_000.0  # a warning is logged when a point is further than this from the network
+
+
+def _m_per_min(speed_kmh: float) -> float:
+    """Metres travelled in one minute at ``speed_kmh``."""
+    if not np.isfinite(speed_kmh) or speed_kmh <= 0:
+        raise ValueError(f"speed must be a positive number of km/h, got {speed_kmh!r}")
+    return float(speed_kmh) * 1000.0 / 60.0
+
+
+@dataclass
+class RoadGraph:
+    """A directed road graph weighted by travel time.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        ``(n, n)`` travel times in minutes; ``matrix[i, j]`` is the time of the edge ``i -> j``.
+    xy : numpy.ndarray
+        ``(n, 2)`` node coordinates in EPSG:2154 metres.
+    edge_u, edge_v : numpy.ndarray
+        Endpoints (node indices) of every directed edge (the rows of ``matrix``).
+    edge_minutes, edge_length_m : numpy.ndarray
+        Travel time and length of every directed edge.
+    main : numpy.ndarray
+        Boolean mask of the nodes in the largest strongly connected component; points are snapped there so
+        that every snapped point can reach, and be reached from, every other one.
+    crs : str
+        Always ``"EPSG:2154"``.
+    """
+
+    matrix: csr_matrix
+    xy: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_minutes: np.ndarray
+    edge_length_m: np.ndarray
+    main: np.ndarray
+    crs: str = "EPSG:2154"
+    _transposed: csr_matrix | None = field(default=None, init=False, repr=False)
+    _tree_main: cKDTree | None = field(default=None, init=False, repr=False)
+    _tree_all: cKDTree | None = field(default=None, init=False, repr=False)
+    _main_idx: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.xy.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def transposed(self) -> csr_matrix:
+        """The reversed graph (``T[j, i] = matrix[i, j]``), compiled once, for times *to* a target."""
+        if self._transposed is None:
+            self._transposed = self.matrix.T.tocsr()
+        return self._transposed
+
+    def snap(self, xy: np.ndarray, *, main_component: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Snap points to their nearest node.
+
+        Parameters
+        ----------
+        xy : numpy.ndarray
+            ``(k, 2)`` coordinates in EPSG:2154.
+        main_component : bool, default True
+            Only snap to nodes of the largest strongly connected component.
+
+        Returns
+        -------
+        nodes : numpy.ndarray of int
+            Index of the nearest node of each point.
+        distance_m : numpy.ndarray of float
+            Straight-line distance from each point to its node.
+        """
+        pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if main_component:
+            if self._tree_main is None:
+                self._main_idx = np.flatnonzero(self.main)
+                self._tree_main = cKDTree(self.xy[self._main_idx])
+            dist, local = self._tree_main.query(pts)
+            assert self._main_idx is not None
+            nodes = self._main_idx[np.asarray(local, dtype=np.int64)]
+        else:
+            if self._tree_all is None:
+                self._tree_all = cKDTree(self.xy)
+            dist, nodes = self._tree_all.query(pts)
+        dist = np.asarray(dist, dtype=float)
+        far = int(np.count_nonzero(dist > _LARGE_SNAP_M))
+        if far:
+            logger.warning(
+                "%d point(s) lie more than %.0f m from the road network (max %.0f m); "
+                "their access leg dominates the travel time",
+                far,
+                _LARGE_SNAP_M,
+                float(dist.max()),
+            )
+        return np.asarray(nodes, dtype=np.int64), dist
+
+
+def _road_speeds(roads: gpd.GeoDataFrame, speeds: Mapping[str, float] | None) -> np.ndarray:
+    """Speed (km/h) of every road row.
+
+    Precedence: ``speeds[class]`` when the caller gives a mapping naming the class (a scenario), else the
+    row's own ``speed_kmh`` when positive, else :data:`DEFAULT_SPEEDS_KMH` for the class, else
+    :data:`FALLBACK_SPEED_KMH`.
+    """
+    n = len(roads)
+    classes = roads["class"].astype("object").to_numpy() if "class" in roads else np.full(n, None, dtype=object)
+    default = np.array([DEFAULT_SPEEDS_KMH.get(str(c), FALLBACK_SPEED_KMH) for c in classes], dtype=float)
+    if "speed_kmh" in roads:
+        own = pd.to_numeric(roads["speed_kmh"], errors="coerce").to_numpy(dtype=float)
+        out = np.where(np.isfinite(own) & (own > 0), own, default)
+    else:
+        out = default
+    if speeds:
+        override = np.array([speeds.get(str(c), np.nan) for c in classes], dtype=float)
+        bad = [k for k, v in speeds.items() if not (np.isfinite(v) and v > 0)]
+        if bad:
+            raise ValueError(f"speeds must be positive km/h; bad classes: {', '.join(map(str, bad))}")
+        out = np.where(np.isfinite(override), override, out)
+    return out
+
+
+def _oneway(roads: gpd.GeoDataFrame) -> np.ndarray:
+    """Boolean one-way flag of every road row (missing = two-way)."""
+    if "oneway" not in roads:
+        return np.zeros(len(roads), dtype=bool)
+    col = roads["oneway"]
+    if col.dtype == bool:
+        return col.to_numpy(dtype=bool)
+    values = col.astype("object").to_numpy()
+    truthy = {True, 1, "1", "true", "True", "yes", "TRUE", "Y", "y", "O", "oui"}
+    return np.array([(v in truthy) if v is not None and v == v else False for v in values], dtype=bool)
+
+
+def _cluster_vertices(coords: np.ndarray, vpart: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Merge identical vertices, then vertices of different lines closer than ``tol``.
+
+    Returns the cluster label of every vertex and the ``(k, 2)`` coordinates of the clusters.
+    """
+    q = np.round(coords * 1000.0).astype(np.int64)  # exact dedup at the millimetre
+    qmin = q.min(axis=0)
+    span = q.max(axis=0) - qmin + 1
+    if float(span[0]) * float(span[1]) < 2.0**62:
+        key = (q[:, 0] - qmin[0]) * span[1] + (q[:, 1] - qmin[1])
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:  # pragma: no cover - continental extents only
+        _, first, inverse = np.unique(q, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    pts = coords[first]
+    n_unique = pts.shape[0]
+    if tol <= 0 or n_unique < 2:
+        return inverse, pts
+    pairs = cKDTree(pts).query_pairs(tol, output_type="ndarray")
+    if len(pairs):
+        # vertices of the same line are never merged (dense digitising must not collapse edges)
+        owner = vpart[first]
+        pairs = pairs[owner[pairs[:, 0]] != owner[pairs[:, 1]]]
+    if not len(pairs):
+        return inverse, pts
+    adjacency = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n_unique, n_unique)
+    )
+    n_clusters, labels = connected_components(adjacency, directed=False)
+    counts = np.bincount(labels, minlength=n_clusters).astype(float)
+    cx = np.bincount(labels, weights=pts[:, 0], minlength=n_clusters) / counts
+    cy = np.bincount(labels, weights=pts[:, 1], minlength=n_clusters) / counts
+    logger.debug("snapping merged %d vertex pairs closer than %.2f m", len(pairs), tol)
+    return labels[inverse], np.column_stack([cx, cy])
+
+
+def build_road_graph(
+    roads: gpd.GeoDataFrame,
+    *,
+    speeds: Mapping[str, float] | None = None,
+    snap_tolerance: float = 1.0,
+) -> RoadGraph:
+    """Compile the roads layer into a routable travel-time graph.
+
+    Parameters
+    ----------
+    roads : geopandas.GeoDataFrame
+        Canonical roads layer (EPSG:2154): LineString/MultiLineString geometries and the columns
+        ``class``, ``speed_kmh`` and ``oneway`` (missing columns fall back to class speeds and two-way).
+    speeds : mapping of str to float, optional
+        Speeds (km/h) by road class that *override* the layer's ``speed_kmh`` (e.g. a heavy-goods scenario).
+    snap_tolerance : float, default 1.0
+        Vertices of different lines closer than this (metres) are merged into one node (digitising gaps).
+
+    Returns
+    -------
+    RoadGraph
+
+    Notes
+    -----
+    Nodes are line end vertices plus interior vertices shared by two lines or more; an edge joins two
+    consecutive nodes along a line with the weight
+
+    .. math:: t_{uv} = \\frac{L_{uv}}{v \\cdot 1000 / 60} \\quad \\text{(minutes)}
+
+    where :math:`L_{uv}` is the length of the line between the two nodes (metres) and :math:`v` its speed
+    (km/h). Two-way lines give both directions; one-way lines only the digitised direction. Parallel edges
+    keep the fastest. Everything is vectorised (no per-edge Python loop).
+
+    Raises
+    ------
+    foncier.errors.CRSError
+        When ``roads`` is not in EPSG:2154.
+    ValueError
+        When there is no usable line.
+    """
+    require_lambert93(roads, "roads")
+    if snap_tolerance < 0:
+        raise ValueError("snap_tolerance must be >= 0")
+    geoms = np.asarray(roads.geometry.values, dtype=object)
+    parts, part_row = shapely.get_parts(geoms, return_index=True)
+    linear = np.isin(shapely.get_type_id(parts), (1, 2))  # LineString, LinearRing
+    usable = linear & ~shapely.is_empty(parts) & (shapely.get_num_coordinates(parts) >= 2)
+    if not usable.all():
+        logger.warning("roads: ignored %d non-linear or degenerate part(s)", int((~usable).sum()))
+    parts, part_row = parts[usable], part_row[usable]
+    if len(parts) == 0:
+        raise ValueError("roads layer has no usable line geometry")
+
+    coords, vpart = shapely.get_coordinates(parts, return_index=True)
+    coords = np.asarray(coords, dtype=float)
+    nv = coords.shape[0]
+    vc, cluster_xy = _cluster_vertices(coords, vpart, snap_tolerance)
+    n_clusters = cluster_xy.shape[0]
+    n_parts = len(parts)
+
+    same_next = vpart[1:] == vpart[:-1]
+    is_end = np.ones(nv, dtype=bool)
+    is_end[1:-1] = ~same_next[1:] | ~same_next[:-1]  # first or last vertex of its part
+    # interior vertices shared between different parts are nodes
+    pair_key = np.unique(vc.astype(np.int64) * n_parts + vpart)
+    parts_per_cluster = np.bincount(pair_key // n_parts, minlength=n_clusters)
+    is_node = is_end | (parts_per_cluster[vc] >= 2)
+
+    seg = np.zeros(nv, dtype=float)
+    seg[1:] = np.where(same_next, np.hypot(*(coords[1:] - coords[:-1]).T), 0.0)
+    cum = np.cumsum(seg)
+
+    nidx = np.flatnonzero(is_node)
+    a, b = nidx[:-1], nidx[1:]
+    within = vpart[a] == vpart[b]
+    a, b = a[within], b[within]
+    u, v = vc[a], vc[b]
+    length = cum[b] - cum[a]
+    row = part_row[vpart[a]]
+
+    speed = _road_speeds(roads, speeds)[row]
+    minutes = length / (speed * 1000.0 / 60.0)
+    oneway = _oneway(roads)[row]
+
+    eu = np.concatenate([u, v[~oneway]])
+    ev = np.concatenate([v, u[~oneway]])
+    ew = np.concatenate([minutes, minutes[~oneway]])
+    el = np.concatenate([length, length[~oneway]])
+    loop = eu == ev
+    eu, ev, ew, el = eu[~loop], ev[~loop], ew[~loop], el[~loop]
+    if len(eu) == 0:
+        raise ValueError("roads layer gives no edge (every line collapses under the snap tolerance)")
+
+    # keep the fastest of parallel edges
+    order = np.lexsort((ew, ev, eu))
+    eu, ev, ew, el = eu[order], ev[order], ew[order], el[order]
+    first = np.ones(len(eu), dtype=bool)
+    first[1:] = (eu[1:] != eu[:-1]) | (ev[1:] != ev[:-1])
+    eu, ev, ew, el = eu[first], ev[first], ew[first], el[first]
+
+    used = np.unique(np.concatenate([eu, ev]))
+    eu = np.searchsorted(used, eu)
+    ev = np.searchsorted(used, ev)
+    xy = cluster_xy[used]
+    n = len(used)
+    ew = np.maximum(ew, _MIN_WEIGHT)
+    matrix = csr_matrix((ew, (eu, ev)), shape=(n, n))
+    matrix.sort_indices()
+
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    sizes = np.bincount(labels)
+    main = labels == int(np.argmax(sizes))
+    logger.info(
+        "road graph: %d nodes, %d directed edges from %d lines; main component %d nodes (%.1f%%)",
+        n,
+        len(eu),
+        len(roads),
+        int(main.sum()),
+        100.0 * main.mean(),
+    )
+    return RoadGraph(matrix=matrix, xy=xy, edge_u=eu, edge_v=ev, edge_minutes=ew, edge_length_m=el, main=main)
+
+
+def _points_xy(points: Any) -> np.ndarray:
+    """``(k, 2)`` coordinates of points given as an array, a GeoSeries or a GeoDataFrame.
+
+    Non-point geometries are replaced by their representative point (a point inside the geometry).
+    """
+    if isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        require_lambert93(points, "points")
+        geoms = np.asarray(points.geometry.values, dtype=object)
+        not_point = shapely.get_type_id(geoms) != 0
+        if not_point.any():
+            geoms = geoms.copy()
+            geoms[not_point] = shapely.point_on_surface(geoms[not_point])
+        if shapely.is_empty(geoms).any():
+            raise ValueError("empty geometry among the points to route from/to")
+        return np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)]).astype(float)
+    arr = np.asarray(points, dtype=float)
+    if arr.ndim == 1 and arr.shape[0] == 2:
+        arr = arr.reshape(1, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"expected (k, 2) coordinates, got shape {arr.shape}")
+    return arr
+
+
+def _augmented(matrix: csr_matrix, nodes: np.ndarray, offsets: np.ndarray) -> csr_matrix:
+    """Return ``matrix`` with one extra *virtual* source node linked to ``nodes`` with ``offsets`` minutes."""
+    n = matrix.shape[0]
+    order = np.lexsort((offsets, nodes))
+    nodes, offsets = nodes[order], offsets[order]
+    keep = np.ones(len(nodes), dtype=bool)
+    keep[1:] = nodes[1:] != nodes[:-1]
+    nodes, offsets = nodes[keep], np.maximum(offsets[keep], _MIN_WEIGHT)
+    indptr = np.concatenate([matrix.indptr, [matrix.indptr[-1] + len(nodes)]])
+    indices = np.concatenate([matrix.indices, nodes])
+    data = np.concatenate([matrix.data, offsets])
+    out = csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+    return out
+
+
+def travel_times_from(
+    graph: RoadGraph,
+    sources_xy: Any,
+    *,
+    reverse: bool = False,
+    limit: float | None = None,
+    access_speed_kmh: float | None = None,
+    main_component: bool = True,
+) -> np.ndarray:
+    """Travel time (minutes) between the nearest of several sources and every node.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    sources_xy : array-like or GeoSeries/GeoDataFrame
+        ``(k, 2)`` source coordinates (or point geometries), snapped to their nearest node.
+    reverse : bool, default False
+        False: time *from* the sources to each node. True: time from each node *to* the nearest source
+        (one Dijkstra on the transposed graph instead of one route per node).
+    limit : float, optional
+        Stop exploring beyond this many minutes (unreached nodes get ``inf``).
+    access_speed_kmh : float, optional
+        When given, each source pays its access leg ``d / v`` (snap distance at this speed).
+    main_component : bool, default True
+        Snap sources to the main strongly connected component only.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_nodes,)`` minutes, :math:`T(j) = \\min_s (a_s + d(s, j))` (or :math:`d(j, s)` when reversed),
+        ``inf`` when unreachable.
+    """
+    xy = _points_xy(sources_xy)
+    if len(xy) == 0:
+        raise ValueError("no source point")
+    nodes, dist = graph.snap(xy, main_component=main_component)
+    matrix = graph.transposed if reverse else graph.matrix
+    lim = np.inf if limit is None else float(limit)
+    if access_speed_kmh is None or not np.any(dist > 0):
+        out = dijkstra(matrix, directed=True, indices=np.unique(nodes), min_only=True, limit=lim)
+        return np.asarray(out, dtype=float)
+    offsets = dist / _m_per_min(access_speed_kmh)
+    aug = _augmented(matrix, nodes, offsets)
+    out = dijkstra(aug, directed=True, indices=graph.n_nodes, limit=lim)
+    return np.asarray(out, dtype=float)[: graph.n_nodes]
+
+
+def time_to_hub(
+    sites: gpd.GeoDataFrame,
+    graph: RoadGraph,
+    hub_points: Any,
+    *,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+) -> pd.Series:
+    """Road travel time (minutes) from each site to the nearest of some hubs.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        Candidate sites (EPSG:2154); each is routed from its representative point (a point inside it).
+    graph : RoadGraph
+    hub_points : GeoDataFrame, GeoSeries or array-like
+        Hub locations (points, or ``(k, 2)`` coordinates in EPSG:2154).
+    access_speed_kmh : float, default 30
+        Speed of the straight-line access legs at both ends.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned on ``sites.index``:
+
+        .. math:: T_i = \\frac{d(p_i, n_i)}{v_a} + \\min_h \\left( D(n_i, n_h) + \\frac{d(n_h, h)}{v_a} \\right)
+
+        with :math:`n_i` the node nearest the site point :math:`p_i`, :math:`D` the network time and
+        :math:`v_a` the access speed. Computed with ONE Dijkstra from the hubs on the reversed graph.
+        ``NaN`` when no hub is given; ``inf`` when the hub cannot be reached.
+    """
+    require_lambert93(sites, "sites")
+    v = _m_per_min(access_speed_kmh)
+    hub_xy = _points_xy(hub_points)
+    if len(sites) == 0:
+        return pd.Series(np.array([], dtype=float), index=sites.index, name="time_min")
+    if len(hub_xy) == 0:
+        logger.warning("no hub given: travel times are NaN")
+        return pd.Series(np.nan, index=sites.index, name="time_min", dtype=float)
+    to_hub = travel_times_from(graph, hub_xy, reverse=True, access_speed_kmh=access_speed_kmh)
+    nodes, dist = graph.snap(_points_xy(sites))
+    return pd.Series(to_hub[nodes] + dist / v, index=sites.index, name="time_min")
+
+
+def time_to_roissy(
+    sites: gpd.GeoDataFrame,
+    graph: RoadGraph,
+    hubs: gpd.GeoDataFrame,
+    *,
+    hub_id: str = "CDG",
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+) -> pd.Series:
+    """Road travel time (minutes) from each site to Paris-CDG (Roissy).
+
+    The hub is the row of ``hubs`` whose ``hub_id`` is ``hub_id`` ("CDG"); when absent, an airport whose
+    name mentions Roissy or Gaulle. See :func:`time_to_hub` for the formula.
+
+    Raises
+    ------
+    ValueError
+        When no such hub is in ``hubs``.
+    """
+    hub = roissy_hub(hubs, hub_id=hub_id)
+    if hub is None:
+        raise ValueError(f"hub '{hub_id}' (Paris-CDG) not found in the hubs layer")
+    return time_to_hub(sites, graph, hub, access_speed_kmh=access_speed_kmh).rename("time_to_roissy_min")
+
+
+def roissy_hub(hubs: gpd.GeoDataFrame, *, hub_id: str = "CDG") -> gpd.GeoDataFrame | None:
+    """Return the Paris-CDG row(s) of ``hubs`` (by ``hub_id``, else an airport named Roissy/Gaulle)."""
+    if "hub_id" in hubs:
+        sel = hubs[hubs["hub_id"].astype(str) == hub_id]
+        if len(sel):
+            return sel
+    if "kind" in hubs:
+        airports = hubs[hubs["kind"].astype(str) == "airport"]
+        if "nom" in airports:
+            names = airports["nom"].astype(str).str.lower()
+            sel = airports[names.str.contains("roissy") | names.str.contains("gaulle")]
+            if len(sel):
+                logger.info("no hub_id '%s'; using airport '%s'", hub_id, sel["nom"].iloc[0])
+                return sel
+    return None
+
+
+def time_to_nearest_interchange(
+    sites: gpd.GeoDataFrame,
+    graph: RoadGraph,
+    interchanges: gpd.GeoDataFrame,
+    *,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+) -> pd.Series:
+    """Road travel time (minutes) from each site to the nearest motorway/trunk interchange.
+
+    One multi-source Dijkstra from all interchanges on the reversed graph; see :func:`time_to_hub`.
+    """
+    return time_to_hub(sites, graph, interchanges, access_speed_kmh=access_speed_kmh).rename(
+        "time_to_interchange_min"
+    )
+
+
+def isochrones(
+    graph: RoadGraph,
+    hub_xy: Any,
+    minutes: Iterable[float] = (15, 30, 45, 60),
+    *,
+    reverse: bool = False,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+    max_access_m: float = 1_500.0,
+    cell_m: float = 150.0,
+    simplify_m: float = 25.0,
+) -> gpd.GeoDataFrame:
+    """Areas reachable by road within each time budget from (or, ``reverse``, towards) some hubs.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    hub_xy : array-like or GeoSeries/GeoDataFrame
+        Hub location(s).
+    minutes : iterable of float, default (15, 30, 45, 60)
+        Time budgets.
+    reverse : bool, default False
+        Times towards the hub instead of from it.
+    access_speed_kmh : float, default 30
+        Off-network speed, as for :func:`time_to_hub`.
+    max_access_m : float, default 1500
+        Cap of the off-network leg (so that a node reached at once does not draw a 30 km disc).
+    cell_m : float, default 150
+        Nodes are thinned to one per ``cell_m`` grid cell (the one with the largest radius) before the union.
+    simplify_m : float, default 25
+        Douglas-Peucker tolerance of the output outlines.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``minutes`` and ``geometry`` (EPSG:2154), one row per budget, ascending.
+
+    Notes
+    -----
+    Each node :math:`j` reached at time :math:`T_j \\le m` contributes a disc of radius
+    :math:`r_j = \\min(r_{max}, (m - T_j) v_a)` (the area still reachable off the network); the isochrone
+    is the union of the discs. Radii grow with :math:`m`, and each polygon is further unioned with the
+    previous one, so the polygons are nested (the 30-minute area contains the 15-minute one).
+    """
+    budgets = sorted({float(m) for m in minutes})
+    if not budgets or budgets[0] <= 0:
+        raise ValueError("minutes must be positive")
+    v = _m_per_min(access_speed_kmh)
+    times = travel_times_from(graph, hub_xy, reverse=reverse, limit=budgets[-1], access_speed_kmh=access_speed_kmh)
+    reached = np.flatnonzero(np.isfinite(times))
+    xy = graph.xy[reached]
+    t = times[reached]
+    cells = np.floor(xy / cell_m).astype(np.int64) if cell_m > 0 else None
+    geoms: list[Any] = []
+    previous = None
+    for m in budgets:
+        sel = t <= m
+        radius = np.minimum((m - t[sel]) * v, max_access_m)
+        pts = xy[sel]
+        if cells is not None and len(pts):
+            c = cells[sel]
+            order = np.lexsort((-radius, c[:, 1], c[:, 0]))
+            cs = c[order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = np.any(cs[1:] != cs[:-1], axis=1)
+            keep = order[first]
+            pts, radius = pts[keep], radius[keep]
+        ok = radius > 1.0
+        discs = shapely.buffer(shapely.points(pts[ok]), radius[ok], quad_segs=4)
+        poly = shapely.union_all(discs) if len(discs) else shapely.Polygon()
+        if simplify_m > 0 and not poly.is_empty:
+            poly = shapely.simplify(poly, simplify_m)
+        if previous is not None:
+            poly = shapely.union(poly, previous)
+        geoms.append(poly)
+        previous = poly
+    return gpd.GeoDataFrame({"minutes": budgets}, geometry=geoms, crs=graph.crs)
