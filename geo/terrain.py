@@ -1,0 +1,160 @@
+"""Terrain: slope from a DEM (Horn's method) and area-weighted zonal slope statistics per site.
+
+The DEM comes as a numpy array plus its affine transform (rasterio convention: ``transform * (col, row)``
+gives the top-left corner of a cell). Zonal statistics use :mod:`exactextract`, which weights every cell
+by the exact fraction of it covered by the polygon.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from affine import Affine
+from pyproj import CRS
+
+from foncier.errors import CRSError, Problem
+from foncier.geo.crs import LAMBERT93, is_lambert93
+from foncier.geo.overlay import require_lambert93
+
+logger = logging.getLogger(__name__)
+
+
+def _pixel_size(transform: Affine) -> tuple[float, float]:
+    """(x, y) cell size in CRS units of a north-up transform."""
+    if abs(transform.b) > 1e-12 or abs(transform.d) > 1e-12:
+        raise ValueError("rotated or sheared rasters are not supported (transform.b/d must be 0)")
+    xres, yres = abs(float(transform.a)), abs(float(transform.e))
+    if xres == 0 or yres == 0:
+        raise ValueError("raster transform has a zero cell size")
+    return xres, yres
+
+
+def slope_percent(dem: np.ndarray, transform: Affine, *, nodata: float | None = None) -> np.ndarray:
+    """Slope of a DEM in percent, with Horn's (1981) third-order finite differences.
+
+    Parameters
+    ----------
+    dem : numpy.ndarray
+        2-D elevations (metres), in a projected CRS whose units are metres (EPSG:2154).
+    transform : affine.Affine
+        North-up geotransform of ``dem`` (cell size ``transform.a`` by ``-transform.e``).
+    nodata : float, optional
+        Value marking missing elevations (NaN is always missing).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of the shape of ``dem``; NaN where the elevation is missing.
+
+    Notes
+    -----
+    With the 3x3 window ``a b c / d e f / g h i`` around a cell, cell sizes :math:`\\Delta x, \\Delta y`:
+
+    .. math::
+        \\frac{\\partial z}{\\partial x} = \\frac{(c + 2f + i) - (a + 2d + g)}{8 \\Delta x}, \\quad
+        \\frac{\\partial z}{\\partial y} = \\frac{(g + 2h + i) - (a + 2b + c)}{8 \\Delta y}, \\quad
+        s = 100 \\sqrt{(\\partial z / \\partial x)^2 + (\\partial z / \\partial y)^2}
+
+    (the same as ``gdaldem slope -p``). Missing neighbours, and neighbours beyond the edge of the array,
+    take the value of the centre cell, so border cells get a (slightly damped) slope instead of NaN.
+    """
+    z = np.asarray(dem, dtype=float)
+    if z.ndim != 2:
+        raise ValueError(f"DEM must be 2-D, got shape {z.shape}")
+    xres, yres = _pixel_size(transform)
+    z = z.copy()
+    if nodata is not None and np.isfinite(nodata):
+        z[z == nodata] = np.nan
+    missing = ~np.isfinite(z)
+    pad = np.pad(z, 1, mode="constant", constant_values=np.nan)
+    centre = pad[1:-1, 1:-1]
+
+    def win(dr: int, dc: int) -> np.ndarray:
+        w = pad[1 + dr : pad.shape[0] - 1 + dr, 1 + dc : pad.shape[1] - 1 + dc]
+        return np.where(np.isfinite(w), w, centre)
+
+    a, b, c = win(-1, -1), win(-1, 0), win(-1, 1)
+    d, f = win(0, -1), win(0, 1)
+    g, h, i = win(1, -1), win(1, 0), win(1, 1)
+    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * xres)
+    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * yres)
+    slope = 100.0 * np.hypot(dzdx, dzdy)
+    slope[missing] = np.nan
+    return slope
+
+
+def zonal_slope(
+    sites: gpd.GeoDataFrame,
+    slope: np.ndarray,
+    transform: Affine,
+    crs: Any = LAMBERT93,
+    *,
+    nodata: float | None = None,
+) -> pd.DataFrame:
+    """Area-weighted mean and maximum slope of each site (exactextract).
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        Polygons in EPSG:2154.
+    slope : numpy.ndarray
+        2-D slope raster in percent (see :func:`slope_percent`); NaN = missing.
+    transform : affine.Affine
+        North-up geotransform of ``slope``.
+    crs : CRS-like, default EPSG:2154
+        CRS of the raster; must be Lambert-93 like the sites.
+    nodata : float, optional
+        Extra value marking missing cells.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned on ``sites.index``, columns
+
+        - ``slope_mean_pct`` :math:`= \\sum_k c_k s_k / \\sum_k c_k` with :math:`c_k` the fraction of cell
+          :math:`k` covered by the site (exact cell coverage);
+        - ``slope_max_pct`` :math:`= \\max_{k: c_k > 0} s_k`, the steepest cell touching the site.
+
+        NaN for a site outside the raster or over missing cells only.
+    """
+    require_lambert93(sites, "sites")
+    if not is_lambert93(crs):
+        raise CRSError(
+            [Problem(f"raster CRS is {crs!r}; expected {LAMBERT93}", source="dem")],
+            title="slope raster is not in Lambert-93",
+        )
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    arr = np.asarray(slope, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"slope raster must be 2-D, got shape {arr.shape}")
+    out = pd.DataFrame({"slope_mean_pct": np.nan, "slope_max_pct": np.nan}, index=sites.index, dtype=float)
+    if len(sites) == 0:
+        return out
+    _pixel_size(transform)
+    if transform.a <= 0:
+        raise ValueError("raster columns must run west to east (transform.a > 0)")
+    rows, cols = arr.shape
+    xmin, xmax = transform.c, transform.c + cols * transform.a
+    if transform.e < 0:  # north-up, the usual layout
+        ymax, ymin = transform.f, transform.f + rows * transform.e
+    else:  # south-up: flip to the north-up layout exactextract expects
+        ymin, ymax = transform.f, transform.f + rows * transform.e
+        arr = arr[::-1]
+    nd = float(nodata) if nodata is not None and np.isfinite(nodata) else -9999.0
+    arr = np.where(np.isfinite(arr), arr, nd)
+    source = NumPyRasterSource(arr, xmin, ymin, xmax, ymax, nodata=nd, srs_wkt=CRS.from_user_input(LAMBERT93).to_wkt())
+    feats = gpd.GeoDataFrame({"_row": np.arange(len(sites))}, geometry=sites.geometry.values, crs=sites.crs)
+    feats = feats[~feats.geometry.is_empty & feats.geometry.notna()]
+    if len(feats) == 0:
+        return out
+    result = exact_extract(source, feats, ["mean", "max"], include_cols=["_row"], output="pandas")
+    rows_idx = result["_row"].to_numpy(dtype=np.int64)
+    out.iloc[rows_idx, 0] = result["mean"].to_numpy(dtype=float)
+    out.iloc[rows_idx, 1] = result["max"].to_numpy(dtype=float)
+    return out
