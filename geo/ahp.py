@@ -110,7 +110,7 @@ def parse_judgement(value: Any) -> float:
     raise ValueError(f"not a judgement: {value!r}")
 
 
-def _to_array(matrix: Any) -> tuple[np.ndarray | None, list[str]]:
+def _to_array(matrix: Any, names: Sequence[str] | None = None) -> tuple[np.ndarray | None, list[str]]:
     """Convert ``matrix`` (array-like, DataFrame, nested lists with fraction strings) to a float array."""
     problems: list[str] = []
     if isinstance(matrix, pd.DataFrame):
@@ -128,13 +128,14 @@ def _to_array(matrix: Any) -> tuple[np.ndarray | None, list[str]]:
             f"the pairwise matrix must be square ({n} x {n}); row(s) {', '.join(str(i + 1) for i in bad_rows)} "
             f"have lengths {', '.join(str(len(rows[i])) for i in bad_rows)}"
         ]
+    label = list(names) if names is not None and len(names) == n else [str(i + 1) for i in range(n)]
     out = np.empty((n, n), dtype="float64")
     for i, r in enumerate(rows):
         for j, v in enumerate(r):
             try:
                 out[i, j] = parse_judgement(v)
             except ValueError as e:
-                problems.append(f"entry [{i + 1}, {j + 1}]: {e}")
+                problems.append(f"entry [{label[i]}, {label[j]}]: {e}")
                 out[i, j] = np.nan
     return out, problems
 
@@ -146,7 +147,7 @@ def matrix_problems(matrix: Any, names: Sequence[str] | None = None) -> list[str
     positive entries, unit diagonal, reciprocity ``a[i, j] * a[j, i] = 1`` (relative tolerance 1 %),
     entries on Saaty's scale [1/9, 9].
     """
-    arr, problems = _to_array(matrix)
+    arr, problems = _to_array(matrix, names)
     if arr is None:
         return problems
     n = arr.shape[0]

@@ -72,6 +72,41 @@ def _m_per_min(speed_kmh: float) -> float:
 
 
 @dataclass
+class RoadSegments:
+    """The pieces of road lines between two consecutive nodes (undirected, before parallel edges merge).
+
+    Attributes
+    ----------
+    u, v : numpy.ndarray
+        Node indices at the start and end of each piece (in digitising order).
+    minutes : numpy.ndarray
+        Travel time along the piece.
+    oneway : numpy.ndarray
+        True when the piece can only be driven from ``u`` to ``v``.
+    coords : numpy.ndarray
+        ``(m, 2)`` vertex coordinates of all the road lines.
+    start, stop : numpy.ndarray
+        Each piece is ``coords[start:stop + 1]``.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    minutes: np.ndarray
+    oneway: np.ndarray
+    coords: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+
+    def geometries(self) -> np.ndarray:
+        """The pieces as shapely LineStrings (built on demand, vectorised)."""
+        count = self.stop - self.start + 1
+        piece = np.repeat(np.arange(len(count)), count)
+        rank = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        vertex = np.repeat(self.start, count) + rank
+        return np.asarray(shapely.linestrings(self.coords[vertex], indices=piece), dtype=object)
+
+
+@dataclass
 class RoadGraph:
     """A directed road graph weighted by travel time.
 
@@ -88,6 +123,8 @@ class RoadGraph:
     main : numpy.ndarray
         Boolean mask of the nodes in the largest strongly connected component; points are snapped there so
         that every snapped point can reach, and be reached from, every other one.
+    segments : RoadSegments or None
+        The line pieces between nodes with their shape (for isochrones and maps).
     crs : str
         Always ``"EPSG:2154"``.
     """
@@ -99,6 +136,7 @@ class RoadGraph:
     edge_minutes: np.ndarray
     edge_length_m: np.ndarray
     main: np.ndarray
+    segments: RoadSegments | None = None
     crs: str = "EPSG:2154"
     _transposed: csr_matrix | None = field(default=None, init=False, repr=False)
     _tree_main: cKDTree | None = field(default=None, init=False, repr=False)
@@ -196,7 +234,7 @@ def _oneway(roads: gpd.GeoDataFrame) -> np.ndarray:
     if col.dtype == bool:
         return col.to_numpy(dtype=bool)
     values = col.astype("object").to_numpy()
-    truthy = {True, 1, "1", "true", "True", "yes", "TRUE", "Y", "y", "O", "oui"}
+    truthy = {True, "1", "true", "True", "yes", "TRUE", "Y", "y", "O", "oui"}
     return np.array([(v in truthy) if v is not None and v == v else False for v in values], dtype=bool)
 
 
@@ -225,9 +263,7 @@ def _cluster_vertices(coords: np.ndarray, vpart: np.ndarray, tol: float) -> tupl
         pairs = pairs[owner[pairs[:, 0]] != owner[pairs[:, 1]]]
     if not len(pairs):
         return inverse, pts
-    adjacency = coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n_unique, n_unique)
-    )
+    adjacency = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n_unique, n_unique))
     n_clusters, labels = connected_components(adjacency, directed=False)
     counts = np.bincount(labels, minlength=n_clusters).astype(float)
     cx = np.bincount(labels, weights=pts[:, 0], minlength=n_clusters) / counts
@@ -319,6 +355,8 @@ def build_road_graph(
     speed = _road_speeds(roads, speeds)[row]
     minutes = length / (speed * 1000.0 / 60.0)
     oneway = _oneway(roads)[row]
+    piece = u != v
+    pieces = (u[piece], v[piece], np.maximum(minutes[piece], _MIN_WEIGHT), oneway[piece], a[piece], b[piece])
 
     eu = np.concatenate([u, v[~oneway]])
     ev = np.concatenate([v, u[~oneway]])
@@ -356,7 +394,18 @@ def build_road_graph(
         int(main.sum()),
         100.0 * main.mean(),
     )
-    return RoadGraph(matrix=matrix, xy=xy, edge_u=eu, edge_v=ev, edge_minutes=ew, edge_length_m=el, main=main)
+    segments = RoadSegments(
+        u=np.searchsorted(used, pieces[0]),
+        v=np.searchsorted(used, pieces[1]),
+        minutes=pieces[2],
+        oneway=pieces[3],
+        coords=coords,
+        start=pieces[4],
+        stop=pieces[5],
+    )
+    return RoadGraph(
+        matrix=matrix, xy=xy, edge_u=eu, edge_v=ev, edge_minutes=ew, edge_length_m=el, main=main, segments=segments
+    )
 
 
 def _points_xy(points: Any) -> np.ndarray:
@@ -539,9 +588,52 @@ def time_to_nearest_interchange(
 
     One multi-source Dijkstra from all interchanges on the reversed graph; see :func:`time_to_hub`.
     """
-    return time_to_hub(sites, graph, interchanges, access_speed_kmh=access_speed_kmh).rename(
-        "time_to_interchange_min"
+    return time_to_hub(sites, graph, interchanges, access_speed_kmh=access_speed_kmh).rename("time_to_interchange_min")
+
+
+def _densified_times(
+    graph: RoadGraph, times: np.ndarray, *, reverse: bool, step_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step_m`` metres along the roads (and their vertices), with their travel times.
+
+    A point at fraction ``f`` of a piece ``u - v`` of time ``w`` is reached at
+    :math:`\\min(T_u + f w, T_v + (1 - f) w)` (forward; the second term only if two-way), or reaches the
+    target in :math:`\\min((1 - f) w + T_v, f w + T_u)` (reverse), so that the land along a road between
+    two junctions is part of the isochrone, following the road's shape.
+    """
+    seg = graph.segments
+    if seg is None:  # pragma: no cover - graphs are always built with their segments
+        reached = np.isfinite(times)
+        return graph.xy[reached], times[reached]
+    useful = np.isfinite(times[seg.u]) | np.isfinite(times[seg.v])
+    idx = np.flatnonzero(useful)
+    sub = RoadSegments(
+        u=seg.u[idx],
+        v=seg.v[idx],
+        minutes=seg.minutes[idx],
+        oneway=seg.oneway[idx],
+        coords=seg.coords,
+        start=seg.start[idx],
+        stop=seg.stop[idx],
     )
+    lines = shapely.segmentize(sub.geometries(), step_m)
+    coords, which = shapely.get_coordinates(lines, return_index=True)
+    step = np.zeros(len(coords))
+    same = which[1:] == which[:-1]
+    step[1:] = np.where(same, np.hypot(*(coords[1:] - coords[:-1]).T), 0.0)
+    along = np.cumsum(step)
+    first = np.flatnonzero(np.r_[True, ~same])
+    along -= np.repeat(along[first], np.diff(np.r_[first, len(coords)]))
+    total = np.bincount(which, weights=step, minlength=len(idx))
+    f = np.divide(along, total[which], out=np.zeros_like(along), where=total[which] > 0)
+    w = sub.minutes[which]
+    tu, tv = times[sub.u[which]], times[sub.v[which]]
+    two_way = ~sub.oneway[which]
+    if reverse:
+        t = np.minimum((1.0 - f) * w + tv, np.where(two_way, f * w + tu, np.inf))
+    else:
+        t = np.minimum(tu + f * w, np.where(two_way, tv + (1.0 - f) * w, np.inf))
+    return coords, t
 
 
 def isochrones(
@@ -571,7 +663,8 @@ def isochrones(
     max_access_m : float, default 1500
         Cap of the off-network leg (so that a node reached at once does not draw a 30 km disc).
     cell_m : float, default 150
-        Nodes are thinned to one per ``cell_m`` grid cell (the one with the largest radius) before the union.
+        Points are added every ``cell_m`` along the edges (so roads between junctions count), then thinned
+        to one per ``cell_m`` grid cell (the one with the largest radius) before the union.
     simplify_m : float, default 25
         Douglas-Peucker tolerance of the output outlines.
 
@@ -582,7 +675,8 @@ def isochrones(
 
     Notes
     -----
-    Each node :math:`j` reached at time :math:`T_j \\le m` contributes a disc of radius
+    Each node, and each point every ``cell_m`` metres along the edges (time interpolated along the edge),
+    reached at time :math:`T_j \\le m` contributes a disc of radius
     :math:`r_j = \\min(r_{max}, (m - T_j) v_a)` (the area still reachable off the network); the isochrone
     is the union of the discs. Radii grow with :math:`m`, and each polygon is further unioned with the
     previous one, so the polygons are nested (the 30-minute area contains the 15-minute one).
@@ -592,9 +686,7 @@ def isochrones(
         raise ValueError("minutes must be positive")
     v = _m_per_min(access_speed_kmh)
     times = travel_times_from(graph, hub_xy, reverse=reverse, limit=budgets[-1], access_speed_kmh=access_speed_kmh)
-    reached = np.flatnonzero(np.isfinite(times))
-    xy = graph.xy[reached]
-    t = times[reached]
+    xy, t = _densified_times(graph, times, reverse=reverse, step_m=cell_m if cell_m > 0 else 100.0)
     cells = np.floor(xy / cell_m).astype(np.int64) if cell_m > 0 else None
     geoms: list[Any] = []
     previous = None

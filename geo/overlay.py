@@ -11,7 +11,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +23,7 @@ from foncier.geo.crs import LAMBERT93, is_lambert93
 
 logger = logging.getLogger(__name__)
 
-Where = pd.Series | np.ndarray | Callable[[gpd.GeoDataFrame], Any] | None
+Where: TypeAlias = pd.Series | np.ndarray | Callable[[gpd.GeoDataFrame], Any] | None
 """A row filter: a boolean Series/array aligned on the layer, or a function of the layer returning one."""
 
 ZONING_CLASSES = ("economic_U", "economic_AU", "U", "AU", "A", "N", "none")
@@ -96,7 +96,9 @@ def _polygonal(geoms: np.ndarray, name: str) -> np.ndarray:
     return out
 
 
-def _pairs(targets: gpd.GeoDataFrame | gpd.GeoSeries, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
+def _pairs(
+    targets: gpd.GeoDataFrame | gpd.GeoSeries, geoms: np.ndarray, predicate: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(feature index, target index) pairs satisfying ``predicate(feature, target)``, via the targets' STRtree."""
     if len(geoms) == 0 or len(targets) == 0:
         empty = np.array([], dtype=np.int64)
@@ -179,9 +181,7 @@ def share_flood(sites: gpd.GeoDataFrame, flood: gpd.GeoDataFrame, *, level: str 
     """
     if "level" not in flood:
         raise ValueError("flood layer has no 'level' column")
-    return share_in(sites, flood, where=flood["level"].astype(str).str.lower() == level).rename(
-        f"share_flood_{level}"
-    )
+    return share_in(sites, flood, where=flood["level"].astype(str).str.lower() == level).rename(f"share_flood_{level}")
 
 
 def share_flood_red(sites: gpd.GeoDataFrame, flood: gpd.GeoDataFrame) -> pd.Series:
@@ -205,9 +205,7 @@ def share_protected(
     return share_in(sites, protected, where=where).rename("share_protected")
 
 
-def brownfield_polygons(
-    friches: gpd.GeoDataFrame, *, parcels: gpd.GeoDataFrame | None = None
-) -> gpd.GeoDataFrame:
+def brownfield_polygons(friches: gpd.GeoDataFrame, *, parcels: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Polygons standing for the brownfields: polygon friches as they are, point friches as land.
 
     A point friche (Cartofriches often publishes points) becomes the cadastral parcel(s) holding it when
@@ -236,9 +234,7 @@ def brownfield_polygons(
             surface = np.full(len(points), np.nan)
         ok = unplaced & np.isfinite(surface) & (surface > 0)
         if (unplaced & ~ok).any():
-            logger.warning(
-                "friches: %d point(s) in no parcel and without surface ignored", int((unplaced & ~ok).sum())
-            )
+            logger.warning("friches: %d point(s) in no parcel and without surface ignored", int((unplaced & ~ok).sum()))
         out.append(shapely.buffer(points[ok], np.sqrt(surface[ok] / np.pi), quad_segs=8))
     return gpd.GeoDataFrame(geometry=np.concatenate(out), crs=LAMBERT93)
 
@@ -279,9 +275,7 @@ def distance_to(sites: gpd.GeoDataFrame, features: gpd.GeoDataFrame, *, where: W
         if len(sites):
             logger.warning("distance_to: no feature to measure to; distances are NaN")
         return pd.Series(out, index=sites.index, name="distance_m")
-    idx, dist = feats.geometry.values.sindex.nearest(
-        _geoms(sites), return_all=False, return_distance=True
-    )
+    idx, dist = feats.geometry.values.sindex.nearest(_geoms(sites), return_all=False, return_distance=True)
     out[np.asarray(idx[0])] = dist
     return pd.Series(out, index=sites.index, name="distance_m")
 

@@ -23,6 +23,8 @@ Example (YAML)::
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import logging
 import math
 import re
@@ -76,8 +78,8 @@ _METHOD_PARAMS: dict[str, tuple[str, ...]] = {
 _ALL_PARAMS = ("low", "high", "midpoint", "spread", "mapping", "breaks", "values")
 _OP_WORDS_EN = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to",
                 "!=": "not equal to", "in": "one of"}
-_OP_WORDS_FR = {"<": "inférieur à", "<=": "au plus", ">": "supérieur à", ">=": "au moins", "==": "égal à",
-                "!=": "différent de", "in": "parmi"}
+_OP_WORDS_FR = {"<": "en dessous de", "<=": "au plus", ">": "au-dessus de", ">=": "au moins", "==": ":",
+                "!=": "autre que", "in": "parmi"}
 
 
 def _unknown_criterion(name: str) -> str:
@@ -220,7 +222,8 @@ class Exclusion(BaseModel):
             words = (_OP_WORDS_FR if lang == "fr" else _OP_WORDS_EN)[self.operator]
             v = self.value
             shown = ", ".join(map(_fmt, v)) if isinstance(v, list) else _fmt(v)
-            text = f"{label} {words} {shown}"
+            unit = f" {crit.unit}" if crit is not None and crit.unit in ("min", "m", "m2", "%", "persons") else ""
+            text = f"{label} {words} {shown}{unit}"
         return f"{text} ({self.rule_text()})"
 
     def mask(self, raw: pd.Series) -> np.ndarray:
@@ -405,6 +408,32 @@ class Profile(BaseModel):
         for k, rule in data["criteria"].items():
             rule["weight"] = values[k]
         return Profile.from_dict(data)
+
+    def __eq__(self, other: object) -> bool:
+        """Profiles are equal when their fields are (derived weights follow from them)."""
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable containers inside: not hashable
+
+    def fingerprint(self) -> str:
+        """Stable short hash of the profile's content (e.g. a cache key for prepared criteria)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+    def structure_key(self) -> str:
+        """Hash of everything but the weights (standardisation, exclusions, minimum area, policy).
+
+        Two profiles with the same key standardise and exclude alike: criteria prepared for one can be
+        rescored with the weights of the other.
+        """
+        data = self.model_dump(mode="json", include={"criteria", "exclusions", "min_site_area_m2",
+                                                     "missing_values"})
+        for rule in data["criteria"].values():
+            rule.pop("weight", None)
+        text = json.dumps(data, sort_keys=True, ensure_ascii=True)
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
     # -- accessors --------------------------------------------------------------------------------
     @property

@@ -72,6 +72,8 @@ class PreparedCriteria:
         Standardised values, shape (n, k), in [0, 1], missing values filled per the policy.
     raw : DataFrame
         The raw values of ``names``, aligned on ``site_ids``.
+    raw_matrix : ndarray
+        The same as an (n, k) array: float64 when every criterion is numeric, else object.
     excluded : ndarray of bool
         Shape (n,), True for excluded sites.
     id_order : ndarray of int
@@ -80,6 +82,11 @@ class PreparedCriteria:
         "; "-joined exclusion reasons (English, French) and data warnings, per site.
     problems : list of str
         Human-readable summary of missing values (one message per criterion and rule).
+    profile_key : str
+        :meth:`Profile.structure_key` of the profile prepared for: only profiles with the same key (same
+        standardisation, exclusions and policy; any weights) can rescore this.
+    policy : str
+        The missing-value policy applied.
     """
 
     site_ids: pd.Index
@@ -87,12 +94,15 @@ class PreparedCriteria:
     weights: np.ndarray
     values: np.ndarray
     raw: pd.DataFrame
+    raw_matrix: np.ndarray
     excluded: np.ndarray
     id_order: np.ndarray
     reasons_en: np.ndarray
     reasons_fr: np.ndarray
     warnings: np.ndarray
     problems: list[str] = field(default_factory=list)
+    profile_key: str = ""
+    policy: str = "zero"
 
     @property
     def n_sites(self) -> int:
@@ -203,9 +213,9 @@ def _site_index(criteria: pd.DataFrame) -> pd.DataFrame:
 
 def _id_order(index: pd.Index) -> np.ndarray:
     try:
-        order = np.argsort(index.to_numpy(), kind="stable")
+        order = np.asarray(index.argsort(), dtype="int64")  # Arrow-backed for string ids: fast
     except TypeError:  # mixed id types: compare as text
-        order = np.argsort(index.astype(str).to_numpy(), kind="stable")
+        order = np.asarray(index.astype(str).argsort(), dtype="int64")
     pos = np.empty(len(order), dtype="int64")
     pos[order] = np.arange(len(order))
     return pos
@@ -219,7 +229,12 @@ def _join_flags(flags: np.ndarray, texts: Sequence[str]) -> np.ndarray:
     n = flags.shape[0]
     if flags.shape[1] == 0 or not flags.any():
         return np.full(n, "", dtype=object)
-    patterns, inverse = np.unique(flags, axis=0, return_inverse=True)
+    if flags.shape[1] <= 62:  # one integer code per row, then hash-based factorisation
+        codes = flags.astype("int64") @ (np.int64(1) << np.arange(flags.shape[1], dtype="int64"))
+        inverse, uniq = pd.factorize(codes)
+        patterns = (uniq[:, None] >> np.arange(flags.shape[1])) & 1
+    else:
+        patterns, inverse = np.unique(flags, axis=0, return_inverse=True)
     joined = np.array(
         ["; ".join(t for t, on in zip(texts, row, strict=True) if on) for row in patterns], dtype=object
     )
@@ -231,6 +246,17 @@ def _ids_text(ids: pd.Index, mask: np.ndarray) -> str:
     shown = ", ".join(map(str, chosen[:_MAX_IDS_SHOWN]))
     more = f" and {len(chosen) - _MAX_IDS_SHOWN} more" if len(chosen) > _MAX_IDS_SHOWN else ""
     return f"{shown}{more}"
+
+
+def _raw_matrix(raw: pd.DataFrame) -> np.ndarray:
+    """Raw values as one (n, k) array: float64 when all columns are numeric, else object."""
+    n, k = raw.shape
+    if all(pd.api.types.is_numeric_dtype(raw[c]) for c in raw.columns):
+        return raw.to_numpy(dtype="float64") if k else np.empty((n, 0), dtype="float64")
+    out = np.empty((n, k), dtype=object)
+    for j, c in enumerate(raw.columns):
+        out[:, j] = raw[c].to_numpy(dtype=object)
+    return out
 
 
 def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy | None = None) -> PreparedCriteria:
@@ -344,22 +370,25 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
                             f"({_ids_text(ids, f)})")
 
     flags = np.column_stack(rule_masks) if rule_masks else np.zeros((n, 0), dtype=bool)
-    excluded = flags.any(axis=1) if flags.shape[1] else np.zeros(n, dtype=bool)
+    excluded = np.asarray(flags.any(axis=1), dtype=bool) if flags.shape[1] else np.zeros(n, dtype=bool)
     wflags = np.column_stack(warn_masks) if warn_masks else np.zeros((n, 0), dtype=bool)
     for p in problems:
-        logger.warning("profile %s: %s", profile.name, p)
+        logger.info("profile %s: %s", profile.name, p)
     return PreparedCriteria(
         site_ids=ids,
         names=names,
         weights=weights,
         values=values,
         raw=raw,
+        raw_matrix=_raw_matrix(raw),
         excluded=excluded,
         id_order=_id_order(ids),
         reasons_en=_join_flags(flags, rule_en),
         reasons_fr=_join_flags(flags, rule_fr),
         warnings=_join_flags(wflags, warn_texts),
         problems=problems,
+        profile_key=profile.structure_key(),
+        policy=policy,
     )
 
 
@@ -377,7 +406,8 @@ def score_sites(
     ----------
     criteria : DataFrame or PreparedCriteria
         The criteria table (index ``site_id`` or a ``site_id`` column), or the output of :func:`prepare`
-        for ``profile`` (then only the weights of ``profile`` are used: a fast rescoring).
+        for a profile differing from ``profile`` at most by its weights: a fast rescoring (``missing`` is
+        then ignored, the prepared policy applies).
     profile : Profile
         The scoring profile.
     missing : {"zero", "exclude", "error"}, optional
@@ -393,11 +423,16 @@ def score_sites(
     ScoringError
         When the table cannot be scored (missing columns, bad values, missing values under "error").
     """
-    prep = criteria if isinstance(criteria, PreparedCriteria) else prepare(criteria, profile, missing=missing)
+    if isinstance(criteria, PreparedCriteria):
+        prep = criteria
+        if prep.profile_key != profile.structure_key():
+            raise ScoringError(
+                f"the criteria were prepared for a profile that standardises or excludes differently from "
+                f"'{profile.name}'; only weights may change on prepared criteria: prepare them again"
+            )
+    else:
+        prep = prepare(criteria, profile, missing=missing)
     weights = profile.weights.reindex(list(prep.names)).to_numpy(dtype="float64")
-    if np.isnan(weights).any():
-        raise ScoringError(f"the prepared criteria ({', '.join(prep.names)}) do not match profile "
-                           f"'{profile.name}' ({', '.join(profile.criteria)})")
     contrib = prep.contributions(weights)
     score = np.clip(contrib.sum(axis=1), 0.0, 1.0)
     ranks = prep.rank(score)
@@ -418,18 +453,13 @@ def score_sites(
     scores.index.name = "site_id"
 
     n, k = prep.values.shape
-    raw_cols = [prep.raw[name].to_numpy() for name in prep.names]
-    if all(pd.api.types.is_numeric_dtype(prep.raw[name]) for name in prep.names):
-        raw_matrix: np.ndarray = np.column_stack([c.astype("float64") for c in raw_cols]) if k else np.empty((n, 0))
-    else:
-        raw_matrix = np.empty((n, k), dtype=object)
-        for j, c in enumerate(raw_cols):
-            raw_matrix[:, j] = c
+    raw_matrix = prep.raw_matrix
+    # explicit object dtypes: no per-cell string inference on n * k rows
     breakdown = pd.DataFrame(
         {
-            "site_id": np.repeat(ids_sorted.to_numpy(), k),
-            "criterion": np.tile(np.array(prep.names, dtype=object), n),
-            "raw_value": raw_matrix[order].ravel(),
+            "site_id": pd.Series(np.repeat(ids_sorted.to_numpy(dtype=object), k), dtype=object, copy=False),
+            "criterion": pd.Series(np.tile(np.array(prep.names, dtype=object), n), dtype=object, copy=False),
+            "raw_value": pd.Series(raw_matrix[order].ravel(), dtype=raw_matrix.dtype, copy=False),
             "value": prep.values[order].ravel(),
             "weight": np.tile(weights, n),
             "contribution": contrib[order].ravel(),

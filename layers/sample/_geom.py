@@ -90,8 +90,7 @@ def oriented_rectangles(
     All arguments broadcast to one length; the result is an array of Polygons.
     """
     cx_, cy_, w, h, a = np.broadcast_arrays(
-        np.asarray(cx, float), np.asarray(cy, float), np.asarray(width, float), np.asarray(height, float),
-        np.asarray(angle, float),
+        *(np.atleast_1d(np.asarray(v, dtype=float)) for v in (cx, cy, width, height, angle))
     )
     ux, uy = np.cos(a) * w / 2, np.sin(a) * w / 2
     vx, vy = -np.sin(a) * h / 2, np.cos(a) * h / 2
@@ -146,7 +145,8 @@ def blobs(
     ndarray of Polygon
     """
     cx_, cy_, r, el = np.broadcast_arrays(
-        np.asarray(cx, float), np.asarray(cy, float), np.asarray(radius, float), np.asarray(elongation, float)
+        np.atleast_1d(np.asarray(cx, float)), np.atleast_1d(np.asarray(cy, float)),
+        np.atleast_1d(np.asarray(radius, float)), np.atleast_1d(np.asarray(elongation, float)),
     )
     n = cx_.size
     theta = np.linspace(0.0, 2 * np.pi, n_vertices, endpoint=False)

@@ -1,0 +1,86 @@
+"""/tiles/{layer}/{z}/{x}/{y}.pbf: Mapbox vector tiles of parcels, sites and zones (WebMercatorQuad)."""
+
+
+import logging
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Path, Response
+
+from foncier.api.deps import StoreDep, layer_srs_text
+from foncier.api.errors import ERROR_RESPONSES, InvalidParameter, ResourceNotFound
+from foncier.api.geojson import clean_value
+from foncier.api.settings import ApiSettings
+from foncier.api.tiles import EXTENT, WEB_MERCATOR, TileLayer, encode_tile, tile_bounds
+
+logger = logging.getLogger(__name__)
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+#: Tiled layers: name -> (workspace layer, attributes put in the tile, minimum zoom (None: the settings'))
+TILE_LAYERS: dict[str, tuple[str, tuple[str, ...], int | None]] = {
+    "parcels": ("parcels", ("parcel_id", "commune", "contenance_m2", "status"), None),
+    "sites": ("sites", ("site_id", "area_m2", "n_parcels", "communes"), 0),
+    "zones": ("zones", ("zone_id", "nom", "type", "vacancy"), 0),
+}
+
+
+def build_router(settings: ApiSettings) -> APIRouter:
+    """The vector tiles router."""
+    router = APIRouter(tags=["tiles"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
+
+    @router.get(
+        "/tiles/{layer}/{z}/{x}/{y}.pbf",
+        summary="Mapbox vector tile",
+        response_class=Response,
+        responses={
+            200: {"description": "MVT tile (one layer named after the path's layer, extent 4096)",
+                  "content": {MVT_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+            204: {"description": "Empty tile (below the layer's minimum zoom)"},
+        },
+    )  # fmt: skip
+    def tile(
+        store: StoreDep,
+        layer: Annotated[str, Path(description="parcels, sites or zones", examples=["parcels"])],
+        z: Annotated[int, Path(ge=0, le=settings.tile_max_zoom, description="zoom", examples=[14])],
+        x: Annotated[int, Path(ge=0, description="column", examples=[8343])],
+        y: Annotated[int, Path(ge=0, description="row (XYZ, from the top)", examples=[5600])],
+    ) -> Response:
+        """A vector tile of ``layer`` in WebMercatorQuad (EPSG:3857), for MapLibre, OpenLayers or QGIS."""
+        spec = TILE_LAYERS.get(layer)
+        if spec is None:
+            raise ResourceNotFound(f"no tile layer {layer[:40]!r}; layers: {', '.join(TILE_LAYERS)}",
+                                   code="tile_layer_not_found")  # fmt: skip
+        if x >= (1 << z) or y >= (1 << z):
+            raise InvalidParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
+        name, attributes, min_zoom = spec
+        info = store.layer(name)
+        headers = {"Cache-Control": "public, max-age=300"}
+        if store.synthetic:
+            headers["X-Foncier-Notice"] = "synthetic sample - not real land"
+        if z < (settings.tile_min_zoom if min_zoom is None else min_zoom):
+            return Response(status_code=204, headers=headers)
+        bounds = tile_bounds(z, x, y)
+        pad = settings.tile_buffer * (bounds[2] - bounds[0]) / EXTENT
+        srs = layer_srs_text(info)
+        tr = store.transformer(WEB_MERCATOR, srs)
+        try:
+            envelope = tr.transform_bounds(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad,
+                                           densify_pts=5)  # fmt: skip
+        except Exception:  # pyproj cannot transform a tile far outside the CRS's area: nothing there
+            return Response(status_code=204, headers=headers)
+        if not np.isfinite(envelope).all():
+            return Response(status_code=204, headers=headers)
+        page = store.query(name, envelope=tuple(envelope), limit=settings.tile_max_features, exact=False,
+                           columns=[a for a in attributes if a in info.columns])  # fmt: skip
+        if page.has_more:
+            headers["X-Tile-Truncated"] = f"more than {settings.tile_max_features} features"
+        feats = page.features
+        geoms = np.asarray([f.geometry for f in feats], dtype=object)
+        geoms = store.to_crs(geoms, srs, WEB_MERCATOR)
+        props: list[dict[str, Any]] = [{k: clean_value(v) for k, v in f.properties.items()} for f in feats]
+        data = encode_tile([TileLayer(layer, geoms, props, [f.fid for f in feats])], bounds,
+                           buffer=settings.tile_buffer)  # fmt: skip
+        return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+    return router

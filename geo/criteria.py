@@ -1,0 +1,266 @@
+"""The criteria table: one row per candidate site, one column per criterion (docs/CONTRACTS.md).
+
+This is the heavy spatial work, done once per data refresh; scoring then only reads this table.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from affine import Affine
+
+from foncier.geo.crs import LAMBERT93
+from foncier.geo.labour import labour_pool
+from foncier.geo.network import (
+    ACCESS_SPEED_KMH,
+    RoadGraph,
+    build_road_graph,
+    roissy_hub,
+    time_to_hub,
+)
+from foncier.geo.overlay import (
+    distance_to,
+    dominant_zoning,
+    require_lambert93,
+    share_brownfield,
+    share_flood,
+    share_protected,
+)
+from foncier.geo.terrain import slope_percent, zonal_slope
+
+logger = logging.getLogger(__name__)
+
+CRITERIA_COLUMNS: tuple[str, ...] = (
+    "time_to_roissy_min",
+    "time_to_interchange_min",
+    "dist_freight_station_m",
+    "dist_zone_activite_m",
+    "share_brownfield",
+    "share_flood_red",
+    "share_flood_blue",
+    "share_protected",
+    "zoning_class",
+    "slope_mean_pct",
+    "slope_max_pct",
+    "area_m2",
+    "labour_pool",
+)
+"""Columns of the ``criteria`` table, in order (the index is ``site_id``)."""
+
+Progress = Callable[[str, int, int], None]
+"""Progress callback: ``progress(step_description, steps_done, steps_total)``."""
+
+_STEPS = 10
+
+
+def _layer(layers: Mapping[str, gpd.GeoDataFrame | None], name: str) -> gpd.GeoDataFrame | None:
+    """The layer called ``name``, checked for Lambert-93, or None (with a warning) when it is missing."""
+    layer = layers.get(name)
+    if layer is None:
+        logger.warning("layer '%s' is missing: the criteria that need it are NaN", name)
+        return None
+    require_lambert93(layer, name)
+    return layer
+
+
+def _truthy(col: pd.Series) -> np.ndarray:
+    """Boolean view of a flag column (bool, 0/1, "O"/"N", "true"/"false")."""
+    if col.dtype == bool:
+        return col.to_numpy(dtype=bool)
+    values = col.astype("object").to_numpy()
+    truthy = {True, "1", "true", "True", "TRUE", "O", "o", "oui", "Oui", "yes", "Y", "y"}
+    return np.array([v in truthy if isinstance(v, str | bool | int | np.integer | np.bool_) else False for v in values])
+
+
+def compute_criteria(
+    sites: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    dem: tuple[np.ndarray, Affine] | None,
+    *,
+    graph: RoadGraph | None = None,
+    progress: Progress | None = None,
+    dem_nodata: float | None = -9999.0,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+    labour_minutes: float = 30.0,
+    roissy_hub_id: str = "CDG",
+) -> pd.DataFrame:
+    """Compute every criterion of every candidate site.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        The ``sites`` layer (:func:`foncier.geo.sites.candidate_sites`), EPSG:2154, with ``site_id``
+        (else the index is used) and optionally ``area_m2``.
+    layers : mapping of str to GeoDataFrame
+        Canonical layers by name (docs/CONTRACTS.md). Used: ``roads`` (unless ``graph``), ``hubs``,
+        ``interchanges``, ``rail_stations``, ``zones``, ``friches`` (+ ``parcels`` for point friches),
+        ``flood``, ``protected``, ``plu``, ``communes``. A missing (absent or None) layer gives NaN in the
+        criteria that need it and a logged warning; a present but empty layer is a real answer (share 0,
+        zoning "none", distance NaN).
+    dem : (numpy.ndarray, affine.Affine) or None
+        Elevations (metres, EPSG:2154) and their transform; None gives NaN slopes.
+    graph : RoadGraph, optional
+        A compiled road graph; built from ``layers["roads"]`` when not given.
+    progress : callable, optional
+        Called as ``progress(step, done, total)`` after each step.
+    dem_nodata : float, optional
+        Nodata value of the DEM (the workspace stores -9999).
+    access_speed_kmh, labour_minutes, roissy_hub_id
+        See :func:`foncier.geo.network.time_to_hub` and :func:`foncier.geo.labour.labour_pool`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``site_id``, with exactly :data:`CRITERIA_COLUMNS`:
+
+        - ``time_to_roissy_min``: :func:`~foncier.geo.network.time_to_hub` to hub "CDG";
+        - ``time_to_interchange_min``: same to the nearest point of ``interchanges`` (fallback: hubs of kind
+          "interchange");
+        - ``dist_freight_station_m``: :func:`~foncier.geo.overlay.distance_to` the ``rail_stations`` with
+          ``fret`` true (fallback: hubs of kind "freight_station");
+        - ``dist_zone_activite_m``: distance to the nearest zone d'activite (0 inside);
+        - ``share_brownfield``, ``share_flood_red``, ``share_flood_blue``, ``share_protected``: area shares;
+        - ``zoning_class``: :func:`~foncier.geo.overlay.dominant_zoning`;
+        - ``slope_mean_pct``, ``slope_max_pct``: :func:`~foncier.geo.terrain.zonal_slope` of the Horn slope;
+        - ``area_m2``: the site's ``area_m2`` column, else its geometry area;
+        - ``labour_pool``: :func:`~foncier.geo.labour.labour_pool` within ``labour_minutes``.
+    """
+    require_lambert93(sites, "sites")
+    if "site_id" in sites:
+        index = pd.Index(sites["site_id"].astype(str), name="site_id")
+    else:
+        index = pd.Index(sites.index.astype(str), name="site_id")
+    if index.has_duplicates:
+        raise ValueError("site ids must be unique")
+    sites = sites.reset_index(drop=True)
+    out = pd.DataFrame(index=pd.RangeIndex(len(sites)))
+    for col in CRITERIA_COLUMNS:
+        out[col] = pd.Series(np.nan, index=out.index, dtype=object if col == "zoning_class" else float)
+    done = 0
+    timings: dict[str, float] = {}
+
+    def step(name: str, t0: float) -> None:
+        nonlocal done
+        done += 1
+        timings[name] = time.perf_counter() - t0
+        if progress is not None:
+            progress(name, done, _STEPS)
+
+    # --- roads: travel times and labour pool ---------------------------------------------------------
+    t0 = time.perf_counter()
+    if graph is None:
+        roads = _layer(layers, "roads")
+        if roads is not None and len(roads):
+            graph = build_road_graph(roads)
+        elif roads is not None:
+            logger.warning("roads layer is empty: travel times and labour pool are NaN")
+    step("road graph", t0)
+
+    t0 = time.perf_counter()
+    hubs = _layer(layers, "hubs")
+    if graph is not None and hubs is not None:
+        cdg = roissy_hub(hubs, hub_id=roissy_hub_id)
+        if cdg is None:
+            logger.warning("hub '%s' (Paris-CDG) not in the hubs layer: time_to_roissy_min is NaN", roissy_hub_id)
+        else:
+            out["time_to_roissy_min"] = time_to_hub(sites, graph, cdg, access_speed_kmh=access_speed_kmh).to_numpy()
+    step("time to Roissy", t0)
+
+    t0 = time.perf_counter()
+    interchanges = layers.get("interchanges")
+    if interchanges is None and hubs is not None and "kind" in hubs:
+        interchanges = hubs[hubs["kind"].astype(str) == "interchange"]
+        if len(interchanges):
+            logger.warning("no interchanges layer: using the %d hubs of kind 'interchange'", len(interchanges))
+        else:
+            interchanges = None
+    if interchanges is None:
+        logger.warning("layer 'interchanges' is missing: time_to_interchange_min is NaN")
+    elif graph is not None:
+        require_lambert93(interchanges, "interchanges")
+        if len(interchanges):
+            out["time_to_interchange_min"] = time_to_hub(
+                sites, graph, interchanges, access_speed_kmh=access_speed_kmh
+            ).to_numpy()
+    step("time to interchange", t0)
+
+    t0 = time.perf_counter()
+    freight: gpd.GeoDataFrame | None = None
+    stations = layers.get("rail_stations")
+    if stations is not None:
+        require_lambert93(stations, "rail_stations")
+        freight = stations[_truthy(stations["fret"])] if "fret" in stations else stations.iloc[:0]
+    elif hubs is not None and "kind" in hubs:
+        freight = hubs[hubs["kind"].astype(str) == "freight_station"]
+        logger.warning("no rail_stations layer: using the %d hubs of kind 'freight_station'", len(freight))
+    else:
+        logger.warning("layer 'rail_stations' is missing: dist_freight_station_m is NaN")
+    if freight is not None:
+        out["dist_freight_station_m"] = distance_to(sites, freight).to_numpy()
+    zones = _layer(layers, "zones")
+    if zones is not None:
+        out["dist_zone_activite_m"] = distance_to(sites, zones).to_numpy()
+    step("distances", t0)
+
+    t0 = time.perf_counter()
+    friches = _layer(layers, "friches")
+    if friches is not None:
+        parcels = layers.get("parcels")
+        out["share_brownfield"] = share_brownfield(sites, friches, parcels=parcels).to_numpy()
+    step("brownfields", t0)
+
+    t0 = time.perf_counter()
+    flood = _layer(layers, "flood")
+    if flood is not None:
+        out["share_flood_red"] = share_flood(sites, flood, level="red").to_numpy()
+        out["share_flood_blue"] = share_flood(sites, flood, level="blue").to_numpy()
+    step("flood", t0)
+
+    t0 = time.perf_counter()
+    protected = _layer(layers, "protected")
+    if protected is not None:
+        out["share_protected"] = share_protected(sites, protected).to_numpy()
+    step("protected areas", t0)
+
+    t0 = time.perf_counter()
+    plu = _layer(layers, "plu")
+    if plu is not None:
+        out["zoning_class"] = dominant_zoning(sites, plu).to_numpy()
+    step("zoning", t0)
+
+    t0 = time.perf_counter()
+    if dem is None:
+        logger.warning("no DEM: slope_mean_pct and slope_max_pct are NaN")
+    else:
+        array, transform = dem
+        slope = slope_percent(array, transform, nodata=dem_nodata)
+        zs = zonal_slope(sites, slope, transform, LAMBERT93)
+        out["slope_mean_pct"] = zs["slope_mean_pct"].to_numpy()
+        out["slope_max_pct"] = zs["slope_max_pct"].to_numpy()
+    step("slope", t0)
+
+    t0 = time.perf_counter()
+    if "area_m2" in sites:
+        out["area_m2"] = pd.to_numeric(sites["area_m2"], errors="coerce").to_numpy(dtype=float)
+    else:
+        out["area_m2"] = sites.geometry.area.to_numpy()
+    communes = _layer(layers, "communes")
+    if graph is not None and communes is not None:
+        out["labour_pool"] = labour_pool(
+            sites, graph, communes, minutes=labour_minutes, access_speed_kmh=access_speed_kmh
+        ).to_numpy()
+    step("labour pool", t0)
+
+    logger.info(
+        "criteria for %d sites in %.1f s (%s)",
+        len(sites),
+        sum(timings.values()),
+        ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
+    )
+    out.index = index
+    return out[list(CRITERIA_COLUMNS)]

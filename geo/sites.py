@@ -1,0 +1,340 @@
+"""Candidate sites: which parcels are available, and how contiguous available parcels group into sites.
+
+A site is a group of contiguous available parcels (touching, or closer than a small gap such as a lane),
+large enough for an industrial plant; its id is stable for the same parcels (DESIGN.md, "Candidate sites").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from foncier.geo.crs import LAMBERT93
+from foncier.geo.overlay import (
+    _geoms,
+    _pairs,
+    _polygonal,
+    class_areas,
+    covered_area,
+    require_lambert93,
+    zoning_class,
+)
+
+logger = logging.getLogger(__name__)
+
+SITE_COLUMNS = ("site_id", "area_m2", "n_parcels", "min_lot_m2", "max_lot_m2", "communes", "parcel_ids")
+"""Attribute columns of the ``sites`` layer (docs/CONTRACTS.md), besides ``geometry``."""
+
+UNAVAILABLE_STATUSES = ("sold", "not_for_sale")
+"""Land officers' statuses that take a parcel off the market."""
+
+ECONOMIC_ZONING = ("economic_U", "economic_AU")
+
+
+def site_id(parcel_ids: Collection[str]) -> str:
+    """Stable site id: ``"S"`` + the first 10 hex digits of the SHA-1 of the sorted parcel ids joined by ",".
+
+    >>> site_id(["022580000A0100", "022580000A0099"])
+    'S...'
+    """
+    joined = ",".join(sorted(str(p) for p in parcel_ids))
+    return "S" + hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]
+
+
+def _economic_dominant(parcels: gpd.GeoDataFrame, plu: gpd.GeoDataFrame) -> np.ndarray:
+    """True for parcels whose dominant zoning class is economic_U or economic_AU.
+
+    Only parcels meeting an economic zone can be economic-dominant, so the full class balance (including the
+    uncovered share, which competes as "none") is only computed for them.
+    """
+    require_lambert93(plu, "plu")
+    out = np.zeros(len(parcels), dtype=bool)
+    classes = zoning_class(plu).to_numpy()
+    geoms = _geoms(plu)
+    keep = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
+    geoms, classes = _polygonal(geoms[keep], "plu"), classes[keep]
+    eco = np.isin(classes, ECONOMIC_ZONING)
+    if not eco.any():
+        return out
+    _, ti = _pairs(parcels, geoms[eco], "intersects")
+    cand = np.unique(ti)
+    if len(cand) == 0:
+        return out
+    sub = parcels.iloc[cand]
+    names, areas = class_areas(sub, geoms, classes)
+    uncovered = np.maximum(shapely.area(_geoms(sub)) - areas.sum(axis=1), 0.0)
+    eco_cols = np.isin(names, ECONOMIC_ZONING)
+    best_eco = areas[:, eco_cols].max(axis=1)
+    other = areas[:, ~eco_cols]
+    best_other = np.maximum(other.max(axis=1) if other.shape[1] else 0.0, uncovered)
+    out[cand] = best_eco > best_other
+    return out
+
+
+def available_parcels(
+    parcels: gpd.GeoDataFrame,
+    plu: gpd.GeoDataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    friches: gpd.GeoDataFrame | None = None,
+    *,
+    unavailable_statuses: Collection[str] = UNAVAILABLE_STATUSES,
+    zone_share: float = 0.5,
+) -> pd.Series:
+    """Which parcels are available for industry.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        Canonical parcels (EPSG:2154); an optional ``status`` column holds land officers' statuses.
+    plu, zones, friches : geopandas.GeoDataFrame, optional
+        PLU zoning, zones d'activite and brownfields; a missing layer simply contributes nothing.
+    unavailable_statuses : collection of str, default ("sold", "not_for_sale")
+        Statuses that take a parcel off the market ("available" and "under_option" stay available).
+    zone_share : float, default 0.5
+        Minimum share of the parcel inside zones d'activite (strictly more than this).
+
+    Returns
+    -------
+    pandas.Series of bool
+        Aligned on ``parcels.index``. A parcel is available when
+
+        (dominant zoning is economic_U or economic_AU, see :func:`foncier.geo.overlay.dominant_zoning`
+        OR more than ``zone_share`` of it lies in zones d'activite
+        OR it contains or meets a friche)
+        AND its ``status`` (if any) is not in ``unavailable_statuses``.
+    """
+    require_lambert93(parcels, "parcels")
+    n = len(parcels)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0:
+        return pd.Series(ok, index=parcels.index, name="available")
+    if plu is not None and len(plu):
+        eco = _economic_dominant(parcels, plu)
+        logger.debug("available: %d parcels with economic dominant zoning", int(eco.sum()))
+        ok |= eco
+    if zones is not None and len(zones):
+        require_lambert93(zones, "zones")
+        zgeoms = _polygonal(_geoms(zones), "zones")
+        covered = covered_area(parcels, zgeoms)
+        area = shapely.area(_geoms(parcels))
+        in_zone = covered > zone_share * area
+        logger.debug("available: %d parcels mostly in zones d'activite", int(in_zone.sum()))
+        ok |= in_zone
+    if friches is not None and len(friches):
+        require_lambert93(friches, "friches")
+        fgeoms = _geoms(friches)
+        fgeoms = fgeoms[~shapely.is_empty(fgeoms)]
+        _, ti = _pairs(parcels, fgeoms, "intersects")
+        on_friche = np.zeros(n, dtype=bool)
+        on_friche[ti] = True
+        logger.debug("available: %d parcels on friches", int(on_friche.sum()))
+        ok |= on_friche
+    if "status" in parcels:
+        status = parcels["status"].astype("object").to_numpy()
+        ok &= ~np.isin(status, list(unavailable_statuses))
+    return pd.Series(ok, index=parcels.index, name="available")
+
+
+def _empty_sites() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": pd.Series([], dtype=object),
+            "area_m2": pd.Series([], dtype=float),
+            "n_parcels": pd.Series([], dtype=np.int64),
+            "min_lot_m2": pd.Series([], dtype=float),
+            "max_lot_m2": pd.Series([], dtype=float),
+            "communes": pd.Series([], dtype=object),
+            "parcel_ids": pd.Series([], dtype=object),
+        },
+        geometry=gpd.GeoSeries([], crs=LAMBERT93),
+        crs=LAMBERT93,
+    )
+    return sites, pd.DataFrame({"site_id": pd.Series([], dtype=object), "parcel_id": pd.Series([], dtype=object)})
+
+
+def parcel_groups(geoms: np.ndarray, *, gap_m: float = 5.0) -> np.ndarray:
+    """Label of the contiguous group of each geometry (touching, overlapping, or within ``gap_m`` metres).
+
+    Pairs come from one STRtree query (``dwithin`` predicate: exact distance <= ``gap_m``, equivalent to
+    buffering each parcel by ``gap_m / 2`` and testing overlap, without building the buffers); groups are
+    the connected components of the pair graph.
+    """
+    n = len(geoms)
+    if n == 0:
+        return np.array([], dtype=np.int64)
+    tree = shapely.STRtree(geoms)
+    if gap_m > 0:
+        a, b = tree.query(geoms, predicate="dwithin", distance=gap_m)
+    else:
+        a, b = tree.query(geoms, predicate="intersects")
+    adjacency = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, labels = connected_components(adjacency, directed=False)
+    return np.asarray(labels, dtype=np.int64)
+
+
+def _dissolve(geoms: np.ndarray, gap_m: float) -> tuple[shapely.Geometry, float]:
+    """Union of a group's parcels, morphologically closed by ``gap_m / 2``, and the area of the union.
+
+    The closing (buffer out then in, mitred with a high mitre limit so that corners come back exactly)
+    fills the lanes and slivers narrower than ``gap_m`` between the parcels; it contains the union up to
+    floating-point noise, and is unioned with it only in the rare case where it does not cover it.
+    """
+    if len(geoms) == 1:
+        return geoms[0], float(shapely.area(geoms[0]))
+    union = shapely.union_all(geoms)
+    area = float(union.area)
+    if gap_m <= 0:
+        return union, area
+    r = gap_m / 2.0
+    grown = shapely.buffer(union, r, join_style="mitre", mitre_limit=50.0)
+    closed = shapely.buffer(grown, -r, join_style="mitre", mitre_limit=50.0)
+    if closed.area < area or not shapely.covers(closed, union):
+        closed = shapely.union(closed, union)
+    return closed, area
+
+
+def candidate_sites(
+    parcels: gpd.GeoDataFrame,
+    *,
+    gap_m: float = 5.0,
+    min_area_m2: float = 10_000.0,
+    id_column: str = "parcel_id",
+    commune_column: str = "commune",
+    workers: int | None = None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Group contiguous parcels into candidate sites.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        The parcels to group (usually the available ones), EPSG:2154, with unique ``id_column``.
+    gap_m : float, default 5.0
+        Parcels closer than this (metres) are contiguous (a lane or a ditch does not split a site).
+    min_area_m2 : float, default 10000
+        Keep sites of at least this area.
+    id_column, commune_column : str
+        Parcel id and INSEE commune columns (the commune defaults to the first 5 characters of the id).
+    workers : int, optional
+        Threads used to dissolve the groups (default: up to 4, the CPU count); 1 runs sequentially.
+
+    Returns
+    -------
+    sites : geopandas.GeoDataFrame
+        The ``sites`` layer of docs/CONTRACTS.md, sorted by ``site_id``: ``site_id`` ("S" + 10 hex digits of
+        the SHA-1 of the sorted parcel ids joined by ","), ``area_m2``, ``n_parcels``, ``min_lot_m2``,
+        ``max_lot_m2``, ``communes`` and ``parcel_ids`` (comma-joined, sorted), ``geometry``.
+    site_parcels : pandas.DataFrame
+        ``site_id``, ``parcel_id``: one row per parcel of a kept site.
+
+    Notes
+    -----
+    - Contiguity: :func:`parcel_groups` (STRtree ``dwithin`` pairs + connected components).
+    - Geometry: the union of the parcels, morphologically closed by ``gap_m / 2`` (buffer out, buffer in,
+      mitred) so the lanes and slivers between them are filled; it always covers every parcel it lists.
+    - ``area_m2`` is the area of the union of the *parcels* (the land one can buy; overlaps between
+      cadastral sheets counted once), not of the closed outline, which also holds the lanes;
+      ``min_lot_m2``/``max_lot_m2`` are the smallest and largest parcel areas (geometry, m2).
+    - Groups whose summed parcel area is below ``min_area_m2`` are dropped before any union (the sum bounds
+      the union area from above), so the cost is driven by the kept sites only.
+    """
+    require_lambert93(parcels, "parcels")
+    if gap_m < 0:
+        raise ValueError("gap_m must be >= 0")
+    if id_column not in parcels:
+        raise ValueError(f"parcels have no '{id_column}' column")
+    geoms_all = _geoms(parcels)
+    usable = np.isin(shapely.get_type_id(geoms_all), (3, 6)) & ~shapely.is_empty(geoms_all)
+    if not usable.all():
+        logger.warning("candidate_sites: %d empty or non-polygonal parcels ignored", int((~usable).sum()))
+    ids_all = parcels[id_column].astype(str).to_numpy(dtype=object)
+    geoms, ids = geoms_all[usable], ids_all[usable]
+    if len(geoms) == 0:
+        return _empty_sites()
+    if len(np.unique(ids)) != len(ids):
+        dup = pd.Series(ids).loc[pd.Series(ids).duplicated()].unique()[:5]
+        raise ValueError(f"duplicate parcel ids: {', '.join(map(str, dup))}")
+    if commune_column in parcels:
+        communes = parcels[commune_column].astype(str).to_numpy(dtype=object)[usable]
+    else:
+        communes = np.array([i[:5] for i in ids], dtype=object)
+
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    labels = parcel_groups(geoms, gap_m=gap_m)
+    areas = shapely.area(geoms)
+    group_sum = np.bincount(labels, weights=areas)
+    keep_group = group_sum >= min_area_m2
+    sel = np.flatnonzero(keep_group[labels])
+    if len(sel) == 0:
+        return _empty_sites()
+    order = sel[np.lexsort((ids[sel].astype(str), labels[sel]))]
+    lab = labels[order]
+    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    a_sorted = areas[order]
+    min_lot = np.minimum.reduceat(a_sorted, starts)
+    max_lot = np.maximum.reduceat(a_sorted, starts)
+
+    groups = [order[s:e] for s, e in zip(starts, ends, strict=True)]
+    geoms_of = [geoms[g] for g in groups]
+    if workers > 1 and len(groups) > 1:
+        # shapely releases the GIL in GEOS calls: the unions and closings run in parallel threads
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            dissolved = list(pool.map(_dissolve, geoms_of, [gap_m] * len(groups), chunksize=16))
+    else:
+        dissolved = [_dissolve(g, gap_m) for g in geoms_of]
+
+    rows: list[tuple[str, float, int, float, float, str, str]] = []
+    out_geoms: list[shapely.Geometry] = []
+    pairs_site: list[np.ndarray] = []
+    pairs_parcel: list[np.ndarray] = []
+    for members, (geom, area), lo, hi in zip(groups, dissolved, min_lot, max_lot, strict=True):
+        if area < min_area_m2:
+            continue
+        pid = ids[members]  # sorted
+        sid = site_id(pid)
+        rows.append(
+            (
+                sid,
+                area,
+                len(members),
+                float(lo),
+                float(hi),
+                ",".join(sorted(set(communes[members]))),
+                ",".join(pid),
+            )
+        )
+        out_geoms.append(geom)
+        pairs_site.append(np.full(len(pid), sid, dtype=object))
+        pairs_parcel.append(pid)
+    if not rows:
+        return _empty_sites()
+    table = pd.DataFrame.from_records(rows, columns=list(SITE_COLUMNS))
+    sites = gpd.GeoDataFrame(table, geometry=out_geoms, crs=LAMBERT93)
+    sites["n_parcels"] = sites["n_parcels"].astype(np.int64)
+    sites = sites.sort_values("site_id", kind="stable").reset_index(drop=True)
+    site_parcels = (
+        pd.DataFrame({"site_id": np.concatenate(pairs_site), "parcel_id": np.concatenate(pairs_parcel)})
+        .sort_values(["site_id", "parcel_id"], kind="stable")
+        .reset_index(drop=True)
+    )
+    if sites["site_id"].duplicated().any():  # pragma: no cover - a SHA-1 prefix collision
+        raise ValueError("site id collision; two different parcel groups share a site_id")
+    logger.info(
+        "candidate sites: %d sites >= %.0f m2 from %d parcels (%d groups)",
+        len(sites),
+        min_area_m2,
+        len(geoms),
+        int(labels.max()) + 1,
+    )
+    return sites, site_parcels

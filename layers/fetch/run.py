@@ -1,0 +1,417 @@
+"""Fetch a territory's layers into a workspace: :func:`fetch_territory`.
+
+The communes come first (their outlines are the footprint every other layer is cut to), then each
+requested source in turn. Each layer is validated and stored as soon as its source is done, with its
+provenance, so an interrupted run keeps every layer already stored and every file already downloaded
+(the cache); running the same command again downloads only what is missing. At the end the stored layers
+are read back from the workspace and validated again: what the scoring engine will read is checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from foncier.errors import FetchError, FoncierError, ValidationError, WorkspaceError
+from foncier.layers.fetch.http import ContentCache, FetchStats, HttpClient
+from foncier.layers.fetch.settings import FetchSettings
+from foncier.layers.fetch.sources import (
+    FetchContext,
+    SourceResult,
+    fetch_communes,
+    fetch_dem_layer,
+    fetch_flood,
+    fetch_friches,
+    fetch_parcels,
+    fetch_plu,
+    fetch_protected,
+    fetch_rail,
+    fetch_roads,
+    territory_hubs,
+)
+from foncier.layers.fetch.territory import Territory, load_territory
+from foncier.layers.validate import validate_layer
+from foncier.layers.workspace import GPKG_NAME, Workspace
+
+logger = logging.getLogger(__name__)
+
+FETCH_LAYERS: tuple[str, ...] = (
+    "communes",
+    "parcels",
+    "plu",
+    "protected",
+    "flood",
+    "friches",
+    "rail_lines",
+    "rail_stations",
+    "roads",
+    "interchanges",
+    "hubs",
+    "dem",
+)
+"""Layers ``foncier fetch`` can fill (``zones`` come from local inventories: ``foncier ingest``)."""
+
+LAYER_GROUPS: dict[str, tuple[str, ...]] = {
+    "all": FETCH_LAYERS,
+    "rail": ("rail_lines", "rail_stations"),
+    "osm": ("roads", "interchanges"),
+}
+"""Shorthands accepted by ``--layers``."""
+
+Runner = Callable[[FetchContext, tuple[str, ...]], SourceResult]
+
+_SOURCES: tuple[tuple[tuple[str, ...], Runner], ...] = (
+    (("parcels",), lambda ctx, _: fetch_parcels(ctx)),
+    (("plu",), lambda ctx, _: fetch_plu(ctx)),
+    (("protected",), lambda ctx, _: fetch_protected(ctx)),
+    (("flood",), lambda ctx, _: fetch_flood(ctx)),
+    (("friches",), lambda ctx, _: fetch_friches(ctx)),
+    (("rail_lines", "rail_stations"), fetch_rail),
+    (("roads", "interchanges"), fetch_roads),
+    (("hubs",), lambda ctx, _: territory_hubs(ctx)),
+    (("dem",), lambda ctx, _: fetch_dem_layer(ctx)),
+)
+
+
+@dataclass
+class LayerReport:
+    """Outcome of one layer.
+
+    Attributes
+    ----------
+    layer : str
+        Canonical layer name.
+    status : str
+        ``stored`` (complete), ``partial`` (stored, but some items failed or are missing: run again),
+        ``empty`` (the source has nothing in the territory: an empty layer is stored), ``failed`` or
+        ``missing`` (offline, not in the cache): nothing stored.
+    features : int
+        Features stored (cells with data for the DEM).
+    source : str
+        URL (pattern) it came from.
+    failures, missing, warnings : list of str
+        Items that failed, URLs not in the cache (offline), remarks.
+    """
+
+    layer: str
+    status: str = "failed"
+    features: int = 0
+    source: str = ""
+    failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FetchReport:
+    """What :func:`fetch_territory` did."""
+
+    territory: str
+    workspace: Path
+    cache_dir: Path
+    offline: bool
+    layers: dict[str, LayerReport] = field(default_factory=dict)
+    stats: FetchStats = field(default_factory=FetchStats)
+    checks: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every requested layer is stored complete (or empty) and passed the final check."""
+        return all(r.status in ("stored", "empty") for r in self.layers.values()) and not self.checks
+
+    @property
+    def missing(self) -> list[str]:
+        """Every URL missing from the cache (offline runs), once."""
+        return list(dict.fromkeys(u for r in self.layers.values() for u in r.missing))
+
+    @property
+    def failures(self) -> list[str]:
+        """Every item that failed, once."""
+        return list(dict.fromkeys(f for r in self.layers.values() for f in r.failures))
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every remark, once."""
+        return list(dict.fromkeys(w for r in self.layers.values() for w in r.warnings))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer: status, features, notes."""
+        rows = []
+        for r in self.layers.values():
+            notes = []
+            if r.failures:
+                notes.append(f"{len(r.failures)} failed")
+            if r.missing:
+                notes.append(f"{len(r.missing)} not in cache")
+            if r.warnings:
+                notes.append(f"{len(r.warnings)} warning(s)")
+            rows.append({"layer": r.layer, "status": r.status, "features": r.features, "notes": "; ".join(notes)})
+        return pd.DataFrame(rows, columns=["layer", "status", "features", "notes"])
+
+    def render(self, *, limit: int = 20) -> str:
+        """A plain-text report (table, then failures, missing URLs and warnings, each capped at ``limit``)."""
+        s = self.stats
+        lines = [
+            f"Territory: {self.territory}  ->  {self.workspace / GPKG_NAME}",
+            f"Requests: {s.requests} ({s.downloads} downloaded, {s.bytes_downloaded / 1e6:.1f} MB, {s.retries} retries, "
+            f"{s.resumed} resumed); from cache: {s.cache_hits}; cache: {self.cache_dir}"
+            + ("  [offline]" if self.offline else ""),
+            "",
+            self.to_frame().to_string(index=False),
+        ]
+
+        def section(title: str, items: list[str]) -> None:
+            if items:
+                lines.extend(["", f"{title} ({len(items)}):"])
+                lines.extend(f"  - {i}" for i in items[:limit])
+                if len(items) > limit:
+                    lines.append(f"  ... and {len(items) - limit} more")
+
+        section("Failed", self.failures)
+        section("Missing from the cache", self.missing)
+        section("Warnings", self.warnings)
+        section("Workspace check", self.checks)
+        lines.append("")
+        lines.append(f"Done in {self.elapsed_s:.1f} s.")
+        return "\n".join(lines)
+
+
+def resolve_layers(names: Iterable[str] | None) -> tuple[str, ...]:
+    """Canonical layer names from ``--layers`` values (names, groups ``rail``/``osm``/``all``, comma lists).
+
+    Raises
+    ------
+    foncier.errors.ValidationError
+        When a name is unknown (with the known ones).
+    """
+    if names is None:
+        return FETCH_LAYERS
+    wanted: list[str] = []
+    bad = []
+    for item in names:
+        for name in (p.strip() for p in str(item).split(",")):
+            if not name:
+                continue
+            if name in LAYER_GROUPS:
+                wanted.extend(LAYER_GROUPS[name])
+            elif name in FETCH_LAYERS:
+                wanted.append(name)
+            else:
+                bad.append(name)
+    if bad:
+        hint = " ('zones' come from local inventories: use foncier ingest)" if "zones" in bad else ""
+        raise ValidationError(
+            [f"unknown layer '{b}'{hint}; fetchable: {', '.join(FETCH_LAYERS)}, or {', '.join(LAYER_GROUPS)}" for b in bad],
+            title="invalid --layers",
+        )
+    if not wanted:
+        return FETCH_LAYERS
+    return tuple(name for name in FETCH_LAYERS if name in set(wanted))
+
+
+def _open_workspace(path: Path, territory: Territory) -> Workspace:
+    if (path / GPKG_NAME).exists():
+        ws = Workspace.open(path)
+        meta = ws.metadata
+        if meta.get("synthetic") == "true":
+            raise WorkspaceError(
+                f"workspace {path} holds the synthetic sample territory; fetch real data into another directory"
+            )
+        other = meta.get("territory_id")
+        if other and other != territory.name:
+            raise WorkspaceError(
+                f"workspace {path} holds territory '{other}', not '{territory.name}'; use another directory"
+            )
+        return ws
+    return Workspace.create(
+        path,
+        territory=territory.title,
+        synthetic=False,
+        extra_metadata={"territory_id": territory.name, "source": "foncier fetch (official open data)"},
+    )
+
+
+def _belongs(message: str, layer: str, produced: tuple[str, ...]) -> bool:
+    """Whether a failure/warning of a source concerns ``layer`` (messages start with ``"<layer>: "`` when
+    they concern one layer of a multi-layer source; others concern all)."""
+    return not any(message.startswith(f"{other}:") for other in produced if other != layer)
+
+
+def _store(
+    ws: Workspace,
+    result: SourceResult,
+    wanted: tuple[str, ...],
+    reports: dict[str, LayerReport],
+    produced: tuple[str, ...],
+) -> None:
+    layers = {name: gdf for name, gdf in result.layers.items() if name in wanted}
+    provenance = [p for name, p in result.provenance.items() if name in layers]
+    if layers:
+        ws.write_layers(layers, provenance)
+    for name in wanted:
+        rep = reports[name]
+        rep.failures = [f for f in result.failures if _belongs(f, name, produced)]
+        rep.missing = list(result.missing)
+        rep.warnings = [w for w in result.warnings if _belongs(w, name, produced)]
+        complete = not rep.failures and not rep.missing
+        if name == "dem":
+            dem = result.dem
+            if dem is not None and dem.array is not None and dem.transform is not None:
+                ws.write_dem(dem.array, dem.transform, crs=dem.crs, provenance=result.provenance.get("dem"))
+                rep.features = int(result.provenance["dem"].feature_count)
+                rep.source = result.provenance["dem"].source
+                rep.status = "stored" if complete else "partial"
+            else:
+                rep.status = "missing" if rep.missing and not rep.failures else "failed"
+        elif name in layers:
+            rep.features = len(layers[name])
+            rep.source = result.provenance[name].source
+            rep.status = "partial" if not complete else ("empty" if rep.features == 0 else "stored")
+        else:
+            rep.status = "missing" if rep.missing and not rep.failures else "failed"
+        logger.info("%s: %s (%d features)", name, rep.status, rep.features)
+
+
+def check_workspace(ws: Workspace, layers: Iterable[str]) -> list[str]:
+    """Read ``layers`` back from the workspace and validate them as the scoring engine will read them.
+
+    Returns
+    -------
+    list of str
+        Problems (empty when every layer is accepted).
+    """
+    problems: list[str] = []
+    for name in layers:
+        if name == "dem":
+            if ws.has_layer("dem"):
+                try:
+                    array, _ = ws.read_dem()
+                except (FoncierError, OSError) as exc:
+                    problems.append(f"dem: {exc}")
+                    continue
+                if array.ndim != 2 or not (array == array).any():
+                    problems.append("dem: no valid cell")
+            continue
+        if not ws.has_layer(name):
+            continue
+        gdf = ws.read_layer(name)
+        if gdf.empty:
+            continue
+        try:
+            validate_layer(gdf, name, source=f"{ws.gpkg}:{name}")
+        except ValidationError as exc:
+            problems.append(exc.render(limit=5))
+    return problems
+
+
+def fetch_territory(
+    ws: Workspace | str | Path,
+    territory: Territory | str | Path,
+    layers: Iterable[str] | None = None,
+    *,
+    offline: bool = False,
+    source_urls: Mapping[str, str] | None = None,
+    progress: bool = True,
+    settings: FetchSettings | None = None,
+    cache_dir: str | Path | None = None,
+    client: HttpClient | None = None,
+) -> FetchReport:
+    """Fetch the layers of ``territory`` from the official sources into workspace ``ws``.
+
+    Parameters
+    ----------
+    ws : Workspace, str or Path
+        The workspace (created when the directory holds none).
+    territory : Territory, str or Path
+        A territory, a built-in name (``soissonnais-valois``) or a YAML file.
+    layers : iterable of str, optional
+        Layers to fetch (names or groups, see :func:`resolve_layers`); default all of :data:`FETCH_LAYERS`.
+        The communes are always fetched (or read from the cache) as the footprint of the others, and stored
+        when requested.
+    offline : bool, default False
+        Use the cache only; the report lists what is missing.
+    source_urls : mapping of str to str, optional
+        Base URL overrides by source name (see :data:`~foncier.layers.fetch.settings.SOURCE_NAMES`).
+    progress : bool, default True
+        Show progress bars (tqdm, on stderr).
+    settings : FetchSettings, optional
+        Default: from the environment (``FONCIER_FETCH_*``).
+    cache_dir : str or Path, optional
+        Overrides ``settings.cache_dir``.
+    client : HttpClient, optional
+        A ready client (tests); its settings and cache are used.
+
+    Returns
+    -------
+    FetchReport
+
+    Raises
+    ------
+    foncier.errors.WorkspaceError
+        The workspace holds the synthetic sample or another territory.
+    foncier.errors.ValidationError, foncier.errors.NotFoundError
+        Bad layer names, source names or territory.
+    """
+    started = time.perf_counter()
+    terr = territory if isinstance(territory, Territory) else load_territory(territory)
+    wanted = resolve_layers(layers)
+    if client is None:
+        s = (settings or FetchSettings()).with_source_urls(source_urls)
+        if cache_dir is not None:
+            s = s.model_copy(update={"cache_dir": Path(cache_dir)})
+        client = HttpClient(s, cache=ContentCache(s.cache_path), offline=offline, progress=progress)
+        owns_client = True
+    else:
+        client.offline = offline
+        owns_client = False
+    workspace = ws if isinstance(ws, Workspace) else _open_workspace(Path(ws), terr)
+    if isinstance(ws, Workspace):
+        _open_workspace(ws.path, terr)
+    report = FetchReport(
+        territory=f"{terr.title} ({terr.name})",
+        workspace=workspace.path,
+        cache_dir=client.cache.root,
+        offline=offline,
+        layers={name: LayerReport(name) for name in wanted},
+        stats=client.stats,
+    )
+    ctx = FetchContext(client=client, territory=terr, progress=progress)
+    try:
+        logger.info("fetching %s: %s", terr.name, ", ".join(wanted))
+        communes = fetch_communes(ctx)
+        if "communes" in communes.layers and len(communes.layers["communes"]):
+            ctx.communes = communes.layers["communes"]
+        elif workspace.has_layer("communes"):
+            ctx.communes = workspace.read_layer("communes")
+            communes.warnings.append("communes: not fetched; the outlines stored in the workspace are used")
+        if "communes" in wanted:
+            _store(workspace, communes, ("communes",), report.layers, ("communes",))
+        for produced, runner in _SOURCES:
+            todo = tuple(name for name in produced if name in wanted)
+            if not todo:
+                continue
+            if ctx.communes is None and produced != ("hubs",):
+                for name in todo:
+                    rep = report.layers[name]
+                    rep.status = "missing" if communes.missing else "failed"
+                    rep.failures.append(f"{name}: needs the commune outlines, which could not be fetched")
+                    rep.missing = list(communes.missing)
+                continue
+            try:
+                result = runner(ctx, todo)
+            except FetchError as exc:
+                result = SourceResult(failures=[f"{todo[0]}: {exc}"])
+            _store(workspace, result, todo, report.layers, produced)
+        report.checks = check_workspace(workspace, [n for n in wanted if report.layers[n].status != "failed"])
+    finally:
+        if owns_client:
+            client.close()
+        report.elapsed_s = time.perf_counter() - started
+    logger.info("fetch done in %.1f s: %d requests, %d from cache", report.elapsed_s, client.stats.requests, client.stats.cache_hits)
+    return report
