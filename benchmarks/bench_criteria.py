@@ -54,10 +54,23 @@ def grid_parcels(n: int, cell: float, rng: np.random.Generator) -> gpd.GeoDataFr
     geoms = shapely.polygons(ring)
     commune_ix = (i // 30) * 13 + (j // 30)
     insee = np.array([f"02{k:03d}" for k in range(13 * 13)])[commune_ix]
-    ids = [f"{c}000{chr(65 + (k // 10000) % 26)}{chr(65 + (k // 260000) % 26)}{k % 10000:04d}" for k, c in enumerate(insee)]
-    status = rng.choice(np.array(["available", "under_option", "sold", "not_for_sale", None], dtype=object), len(ids), p=[0.1, 0.02, 0.08, 0.05, 0.75])
+    ids = [
+        f"{c}000{chr(65 + (k // 10000) % 26)}{chr(65 + (k // 260000) % 26)}{k % 10000:04d}" for k, c in enumerate(insee)
+    ]
+    status = rng.choice(
+        np.array(["available", "under_option", "sold", "not_for_sale", None], dtype=object),
+        len(ids),
+        p=[0.1, 0.02, 0.08, 0.05, 0.75],
+    )
     return gpd.GeoDataFrame(
-        {"parcel_id": ids, "commune": insee, "section": "AB", "numero": "0001", "contenance_m2": np.nan, "status": status},
+        {
+            "parcel_id": ids,
+            "commune": insee,
+            "section": "AB",
+            "numero": "0001",
+            "contenance_m2": np.nan,
+            "status": status,
+        },
         geometry=geoms,
         crs=L93,
     )
@@ -107,32 +120,47 @@ def random_boxes(n: int, extent: float, size: tuple[float, float], rng: np.rando
     return shapely.segmentize(shapely.box(x, y, x + w, y + h), 25.0)
 
 
-def build_inputs(scale: float, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], tuple[np.ndarray, Affine]]:
+def build_inputs(
+    scale: float, seed: int
+) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], tuple[np.ndarray, Affine]]:
     rng = np.random.default_rng(seed)
     n = int(round(387 * np.sqrt(scale)))
     cell = 100.0
     extent = n * cell
     parcels = grid_parcels(n, cell, rng)
     communes_geoms = [
-        shapely.box(X0 + a * 3000, Y0 + b * 3000, X0 + (a + 1) * 3000, Y0 + (b + 1) * 3000) for a in range(13) for b in range(13)
+        shapely.box(X0 + a * 3000, Y0 + b * 3000, X0 + (a + 1) * 3000, Y0 + (b + 1) * 3000)
+        for a in range(13)
+        for b in range(13)
     ][:163]
     layers = {
         "parcels": parcels,
         "plu": plu_blocks(extent, 400.0, rng),
         "roads": road_grid(extent, 200.0, rng),
         "zones": gpd.GeoDataFrame(
-            {"zone_id": [f"z{i}" for i in range(150)], "nom": "ZA"}, geometry=random_boxes(150, extent, (150, 600), rng), crs=L93
+            {"zone_id": [f"z{i}" for i in range(150)], "nom": "ZA"},
+            geometry=random_boxes(150, extent, (150, 600), rng),
+            crs=L93,
         ),
         "friches": gpd.GeoDataFrame(
-            {"site_id": [f"f{i}" for i in range(70)], "site_statut": None, "site_surface_m2": rng.uniform(1e3, 5e4, 70)},
-            geometry=[*shapely.points(np.array([X0, Y0]) + rng.uniform(0, extent, (50, 2))), *random_boxes(20, extent, (50, 300), rng)],
+            {
+                "site_id": [f"f{i}" for i in range(70)],
+                "site_statut": None,
+                "site_surface_m2": rng.uniform(1e3, 5e4, 70),
+            },
+            geometry=[
+                *shapely.points(np.array([X0, Y0]) + rng.uniform(0, extent, (50, 2))),
+                *random_boxes(20, extent, (50, 300), rng),
+            ],
             crs=L93,
         ),
         "flood": gpd.GeoDataFrame(
             {"level": rng.choice(["red", "blue"], 300)}, geometry=random_boxes(300, extent, (100, 1500), rng), crs=L93
         ),
         "protected": gpd.GeoDataFrame(
-            {"kind": "znieff1", "code": [f"p{i}" for i in range(100)]}, geometry=random_boxes(100, extent, (300, 3000), rng), crs=L93
+            {"kind": "znieff1", "code": [f"p{i}" for i in range(100)]},
+            geometry=random_boxes(100, extent, (300, 3000), rng),
+            crs=L93,
         ),
         "communes": gpd.GeoDataFrame(
             {"insee": [f"02{k:03d}" for k in range(163)], "nom": "c", "population": rng.integers(100, 30_000, 163)},
@@ -140,7 +168,9 @@ def build_inputs(scale: float, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, g
             crs=L93,
         ),
         "hubs": gpd.GeoDataFrame(
-            {"hub_id": ["CDG"], "nom": ["Paris-CDG"], "kind": ["airport"]}, geometry=[shapely.Point(X0 - 32_000, Y0 - 22_000)], crs=L93
+            {"hub_id": ["CDG"], "nom": ["Paris-CDG"], "kind": ["airport"]},
+            geometry=[shapely.Point(X0 - 32_000, Y0 - 22_000)],
+            crs=L93,
         ),
         "interchanges": gpd.GeoDataFrame(
             {"interchange_id": [f"i{i}" for i in range(10)], "road_class": "motorway"},
@@ -166,6 +196,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = ~150k parcels")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--stress",
+        action="store_true",
+        help="also group a random 45 %% of all parcels (percolation-like clusters, one of ~60k parcels)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
 
@@ -208,13 +243,35 @@ def main() -> None:
         print(f"  {step:<22} {secs:6.2f} s")
     print(f"compute_criteria: {timings['compute_criteria']:.2f} s ({criteria.shape[0]:,} x {criteria.shape[1]})")
 
-    chain = timings["available_parcels"] + timings["candidate_sites"] + timings["build_road_graph"] + timings["compute_criteria"]
+    chain = (
+        timings["available_parcels"]
+        + timings["candidate_sites"]
+        + timings["build_road_graph"]
+        + timings["compute_criteria"]
+    )
     print(f"CHAIN (available + sites + graph + criteria): {chain:.2f} s")
+
+    if args.stress:
+        rng = np.random.default_rng(args.seed + 1)
+        subset = parcels[rng.random(len(parcels)) < 0.45]
+        t = time.perf_counter()
+        big_sites, big_parcels = candidate_sites(subset)
+        t_sites = time.perf_counter() - t
+        t = time.perf_counter()
+        big_criteria = compute_criteria(big_sites, layers, dem, graph=graph)
+        t_crit = time.perf_counter() - t
+        print(
+            f"STRESS: candidate_sites on {len(subset):,} random parcels {t_sites:.2f} s "
+            f"({len(big_sites):,} sites, largest {big_sites['n_parcels'].max():,} parcels); "
+            f"compute_criteria {t_crit:.2f} s ({big_criteria.shape[0]:,} rows)"
+        )
 
     t = time.perf_counter()
     cdg = roissy_hub(layers["hubs"])
     iso = isochrones(graph, cdg, reverse=True, minutes=(15, 30, 45, 60))
-    print(f"isochrones (4 budgets, CDG): {time.perf_counter() - t:.2f} s, areas km2: {[round(a / 1e6) for a in iso.area]}")
+    print(
+        f"isochrones (4 budgets, CDG): {time.perf_counter() - t:.2f} s, areas km2: {[round(a / 1e6) for a in iso.area]}"
+    )
     print(criteria.describe(include="all").T[["count", "mean", "min", "max"]].to_string())
 
 

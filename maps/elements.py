@@ -260,7 +260,8 @@ def provenance_html(
                 + "</tr>"
             )
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("layer", "source", "licence", "retrieved"))
-    generated_line = generated or t("generated", lang, date=pd.Timestamp.now().strftime("%Y-%m-%d"), version=__version__)
+    today = pd.Timestamp.now().strftime("%Y-%m-%d")
+    generated_line = generated or t("generated", lang, date=today, version=__version__)
     table = f"<table><tr>{head}</tr>{''.join(rows)}</table>" if rows else ""
     return (
         f'<details class="fx-prov"><summary>{html.escape(summary)}</summary>{table}'

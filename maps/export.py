@@ -228,6 +228,7 @@ def save_map(m: Any, path: str | Path, offline: bool = False, *, asset_dir: str 
 
     Examples
     --------
-    >>> save_map(build_site_map(sites, layers, profile="default", offline=True), "out/sites.html", offline=True)  # doctest: +SKIP
+    >>> m = build_site_map(sites, layers, profile="default", offline=True)  # doctest: +SKIP
+    >>> save_map(m, "out/sites.html", offline=True)  # doctest: +SKIP
     """
     return save_html(render_map(m, offline=offline, asset_dir=asset_dir), path, offline=offline, asset_dir=asset_dir)

@@ -113,7 +113,8 @@ def profile_names(profile: str | Profile, lang: str) -> tuple[str, str]:
 
 
 def _check_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    missing = [c for c in REQUIRED_SITE_COLUMNS if c not in sites.columns and not (c == "site_id" and sites.index.name == "site_id")]
+    present = {*sites.columns, sites.index.name}
+    missing = [c for c in REQUIRED_SITE_COLUMNS if c not in present]
     if missing:
         raise ValueError(f"sites lack column(s) {', '.join(missing)} (see docs/CONTRACTS.md, scored_sites)")
     if "site_id" not in sites.columns:
@@ -154,9 +155,11 @@ def breakdown_matrix(
         return [], {}
     bd = breakdown[breakdown["site_id"].astype(str).isin(set(site_ids))]
     weights = bd.groupby("criterion", sort=False)["weight"].max()
-    order = sorted(weights.index, key=lambda c: (-float(weights[c]), str(c)))
-    criteria = [
-        {"k": str(c), "l": i18n.criterion_label(str(c)), "u": i18n.criterion_unit(str(c)), "w": round(float(weights[c]), 4)}
+    order = [str(c) for c in sorted(weights.index, key=lambda c: (-float(weights[c]), str(c)))]
+    weights.index = weights.index.astype(str)
+    criteria: list[dict[str, Any]] = [
+        {"k": str(c), "l": i18n.criterion_label(str(c)), "u": i18n.criterion_unit(str(c)),
+         "w": round(float(weights[c]), 4)}
         for c in order
     ]
     pos = {c: i for i, c in enumerate(order)}
@@ -232,7 +235,8 @@ class SitesLayer(Layer):
                 h += '<tr><th>' + T.score + '</th><td><span class="fx-swatch" style="background:' + fill(p)
                     + '"></span><b>' + num(p.s, 2) + '</b> · ' + T.rank + ' '
                     + T.rank_of.replace('{rank}', p.r).replace('{n}', cfg.n) + '</td></tr>';
-                h += '<tr><th>' + T.area + '</th><td>' + area(p.a) + (p.n ? ' · ' + p.n + ' ' + T.parcels.toLowerCase() : '') + '</td></tr>';
+                h += '<tr><th>' + T.area + '</th><td>' + area(p.a)
+                    + (p.n ? ' · ' + p.n + ' ' + T.parcels.toLowerCase() : '') + '</td></tr>';
                 if (p.lo !== undefined) {
                     h += '<tr><th>' + T.smallest_lot + '</th><td>' + area(p.lo) + '</td></tr>';
                     h += '<tr><th>' + T.largest_lot + '</th><td>' + area(p.hi) + '</td></tr>';
@@ -272,8 +276,9 @@ class SitesLayer(Layer):
                     l.bindTooltip(function() {
                         return (p.x ? T.excluded : T.rank + ' ' + p.r) + ' · ' + T.score + ' ' + num(p.s, 2);
                     }, {sticky: true});
-                    l.bindPopup(function() { return popup(p); }, {maxWidth: 480, minWidth: 340, autoPanPaddingTopLeft: L.point(cfg.padTopLeft),
-                                                           autoPanPaddingBottomRight: L.point(cfg.padBottomRight)});
+                    l.bindPopup(function() { return popup(p); }, {
+                        maxWidth: 480, minWidth: 340, autoPanPaddingTopLeft: L.point(cfg.padTopLeft),
+                        autoPanPaddingBottomRight: L.point(cfg.padBottomRight)});
                     l.on('mouseover', function(e) { e.target.setStyle({weight: 3, color: cfg.highlight}); });
                     l.on('mouseout', function(e) { layer.resetStyle(e.target); });
                 }
@@ -335,7 +340,9 @@ class PanelClicks(MacroElement):
         document.querySelectorAll('.fx-panel [data-site]').forEach(function(el) {
             el.addEventListener('click', function() { window.foncier.open(el.getAttribute('data-site')); });
             el.addEventListener('keydown', function(e) {
-                if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); window.foncier.open(el.getAttribute('data-site')); }
+                if (e.key === 'Enter' || e.key === ' ') {
+                    e.preventDefault(); window.foncier.open(el.getAttribute('data-site'));
+                }
             });
         });
         {% endmacro %}
@@ -446,7 +453,7 @@ def _swatch(style: LayerStyle, kind: str) -> str:
     )
 
 
-def _context_label(name: str, rec: dict[str, Any], lang: str) -> str:
+def context_label(name: str, rec: dict[str, Any], lang: str) -> str:
     """The tooltip text of one context feature."""
     def val(key: str) -> str:
         v = rec.get(key)
@@ -460,7 +467,9 @@ def _context_label(name: str, rec: dict[str, Any], lang: str) -> str:
         minutes = rec.get("minutes")
         return t("minutes_to_roissy", lang, m=int(minutes)) if minutes is not None else ""
     if name == "flood":
-        return f"{t('layer_flood', lang)}{i18n.colon(lang)}{t('flood_' + val('level'), lang) if val('level') in ('red', 'blue') else val('level')}"
+        level = val("level")
+        level_text = t(f"flood_{level}", lang) if level in ("red", "blue") else level
+        return f"{t('layer_flood', lang)}{i18n.colon(lang)}{level_text}"
     if name == "protected":
         kind = val("kind")
         kind_text = t(f"protected_{kind}", lang) if f"protected_{kind}" in i18n.TEXT else kind
@@ -494,7 +503,7 @@ def prepare_context(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _context_style(name: str, style: LayerStyle) -> Any:
+def context_style(name: str, style: LayerStyle) -> Any:
     base = style.leaflet()
     if name == "flood":
         def flood(feature: dict[str, Any]) -> dict[str, Any]:
@@ -523,14 +532,18 @@ def _add_context_layer(m: folium.Map, name: str, gdf: gpd.GeoDataFrame, pane: st
     records = shown.drop(columns=shown.geometry.name).to_dict("records")
     key_col = {"flood": "level", "roads": "class", "isochrones": "minutes"}.get(name)
     extra = [
-        {"label": _context_label(name, rec, lang), **({"k": rec.get(key_col)} if key_col else {})} for rec in records
+        {"label": context_label(name, rec, lang), **({"k": rec.get(key_col)} if key_col else {})} for rec in records
     ]
     for e in extra:
         if isinstance(e.get("k"), float | np.floating):
             e["k"] = int(e["k"]) if name == "isochrones" else e["k"]
     fc = feature_collection(shown, columns=(), extra=extra)
     geom_types = set(shown.geom_type.unique())
-    kind = "point" if geom_types <= {"Point", "MultiPoint"} else "line" if geom_types <= {"LineString", "MultiLineString"} else "area"
+    kind = "area"
+    if geom_types <= {"Point", "MultiPoint"}:
+        kind = "point"
+    elif geom_types <= {"LineString", "MultiLineString"}:
+        kind = "line"
     marker = None
     if geom_types & {"Point", "MultiPoint"}:
         marker = folium.CircleMarker(
@@ -541,7 +554,7 @@ def _add_context_layer(m: folium.Map, name: str, gdf: gpd.GeoDataFrame, pane: st
     layer = folium.GeoJson(
         fc,
         name=label,
-        style_function=_context_style(name, style),
+        style_function=context_style(name, style),
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         marker=marker,
         show=style.show,
@@ -671,7 +684,7 @@ def build_site_map(
         ):
             value = rec.get(col)
             if value is not None and not pd.isna(value):
-                props[key] = int(round(float(value))) if decimals == 0 else round(float(value), decimals)
+                props[key] = round(float(value)) if decimals == 0 else round(float(value), decimals)
         communes = [c for c in str(rec.get("communes") or "").split(",") if c]
         if communes:
             props["m"] = ", ".join(commune_names.get(c, c) for c in communes)

@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from foncier.layers.ingest import store_sample
+from foncier.layers.results import scored_sites
 from foncier.layers.sample import build_sample_territory
 from foncier.layers.workspace import Workspace
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import seed_option, size_option, workspace_option
+from foncier.scripts.score import ensure_criteria
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +46,13 @@ def demo(workspace: Path, size: str, seed: int) -> None:
     click.echo(f"\nSynthetic sample territory '{sample.territory}' ({size}, seed {seed}) built in {elapsed:.1f} s")
     click.echo(f"Workspace: {ws.gpkg} (open it in QGIS)\n")
     click.echo(ws.summary().to_string(index=False))
+    click.echo("")
+    ensure_criteria(ws, refresh=True)
+    scored = scored_sites(ws, "default")
+    eligible = scored.sites[~scored.sites["excluded"].astype(bool)]
+    click.echo(f"\nBest sites (profile 'default', {len(eligible)} eligible of {len(scored.sites)}):")
+    top = eligible.head(10).reset_index(drop=True)
+    top["area_ha"] = top["area_m2"] / 10_000
+    columns = ["rank", "site_id", "score", "area_ha", "communes", "time_to_roissy_min", "zoning_class"]
+    click.echo(top[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    click.echo("(synthetic sample: not real land)")

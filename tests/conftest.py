@@ -39,3 +39,17 @@ def small_sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = Workspace.create(path, territory=sample.territory, synthetic=True, extra_metadata={"seed": "2023"})
     store_sample(ws, sample)
     return path
+
+
+@pytest.fixture(scope="session")
+def scored_sample_workspace(small_sample_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the small sample workspace after the pipeline (sites, criteria, isochrones, scores)."""
+    import shutil
+
+    from foncier.layers.workspace import Workspace
+    from foncier.scripts.pipeline import run_pipeline
+
+    path = tmp_path_factory.mktemp("scored-ws") / "ws"
+    shutil.copytree(small_sample_workspace, path)
+    run_pipeline(Workspace.open(path))
+    return path

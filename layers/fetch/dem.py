@@ -102,7 +102,7 @@ def _gdal_env(client: HttpClient) -> Iterator[None]:
         GDAL_HTTP_MAX_RETRY=str(s.retries),
         GDAL_HTTP_RETRY_DELAY=str(max(s.backoff_base, 0.1)),
         GDAL_HTTP_USERAGENT=s.user_agent,
-        GDAL_HTTP_MULTIRANGE="SINGLE_GET",
+        GDAL_HTTP_MULTIRANGE="SERIAL",
         VSI_CACHE="TRUE",
     ):
         yield

@@ -389,3 +389,18 @@ def read_osm_roads(
     logger.info("osm: %d road pieces, %d interchanges", len(roads), len(interchanges))
     return roads, interchanges
 
+
+
+def extract_date(path: str | Path) -> str | None:
+    """Date of the data of an OSM extract (its header's replication timestamp), or None."""
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            stamp = reader.header().get("osmosis_replication_timestamp")
+        finally:
+            reader.close()
+    except RuntimeError:
+        return None
+    return stamp[:10] if stamp else None

@@ -36,7 +36,7 @@ import math
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,13 +60,13 @@ from foncier.layers.fetch.http import (
     build_url,
     check_gzip,
 )
-from foncier.layers.fetch.osm import MAJOR_CLASSES, read_osm_roads
+from foncier.layers.fetch.osm import MAJOR_CLASSES, extract_date, read_osm_roads
 from foncier.layers.fetch.settings import FetchSettings
 from foncier.layers.fetch.territory import Territory, department_of
 from foncier.layers.formats import to_canonical
 from foncier.layers.schemas import SCHEMAS, ZONING_TYPES
 from foncier.layers.validate import validate_layer
-from foncier.layers.workspace import Provenance
+from foncier.layers.workspace import Provenance, file_checksum
 
 logger = logging.getLogger(__name__)
 
@@ -782,7 +782,7 @@ def fetch_rail(ctx: FetchContext, layers: Sequence[str] = ("rail_lines", "rail_s
         dataset = SNCF_DATASETS[layer]
         url = f"{base}/{dataset}/exports/geojson"
         sub = SourceResult()
-        data = _get_json(ctx, sub, url, label=f"SNCF {dataset}")
+        data = _get_json(ctx, sub, url, label=f"{layer}: SNCF {dataset}")
         result.failures += sub.failures
         result.missing += sub.missing
         result.entries += sub.entries
@@ -810,6 +810,8 @@ def territory_hubs(ctx: FetchContext) -> SourceResult:
     )
     source = f"territory file {ctx.territory.source or ctx.territory.name}"
     _finish(result, "hubs", gdf, source=source, entries=[], vintage=ctx.territory.name)
+    if "hubs" in result.provenance and ctx.territory.source and Path(ctx.territory.source).is_file():
+        result.provenance["hubs"] = replace(result.provenance["hubs"], checksum=file_checksum(ctx.territory.source))
     return result
 
 
@@ -882,13 +884,13 @@ def fetch_roads(ctx: FetchContext, layers: Sequence[str] = ("roads", "interchang
     except DataFormatError as exc:
         result.failures.append(f"roads: {exc}")
         return result
-    vintage = ", ".join(sorted({e.retrieved[:10] for e in result.entries if e.url in urls}))
+    vintage = ", ".join(extract_date(p) or "" for p in paths)
     source = " + ".join(urls)
     note = f" (all classes within {margin:g} km, {', '.join(sorted(MAJOR_CLASSES))} to the hubs)"
     if "roads" in layers:
-        _finish(result, "roads", roads, source=source + note, entries=result.entries, vintage=f"extract of {vintage}")
+        _finish(result, "roads", roads, source=source + note, entries=result.entries, vintage=f"OSM extract of {vintage}")
     if "interchanges" in layers:
-        _finish(result, "interchanges", interchanges, source=source, entries=result.entries, vintage=f"extract of {vintage}")
+        _finish(result, "interchanges", interchanges, source=source, entries=result.entries, vintage=f"OSM extract of {vintage}")
     return result
 
 

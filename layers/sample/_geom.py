@@ -24,6 +24,8 @@ GeomArray = npt.NDArray[np.object_]
 
 #: Parts smaller than this (m2) are dropped when polygons are cut (slivers of floating-point noise).
 MIN_PART_AREA = 2.0
+#: Parcels smaller than this (m2) are not kept when blocks are cut (slivers along curved edges).
+MIN_PARCEL_AREA = 20.0
 
 
 @lru_cache(maxsize=1)
@@ -145,8 +147,10 @@ def blobs(
     ndarray of Polygon
     """
     cx_, cy_, r, el = np.broadcast_arrays(
-        np.atleast_1d(np.asarray(cx, float)), np.atleast_1d(np.asarray(cy, float)),
-        np.atleast_1d(np.asarray(radius, float)), np.atleast_1d(np.asarray(elongation, float)),
+        np.atleast_1d(np.asarray(cx, float)),
+        np.atleast_1d(np.asarray(cy, float)),
+        np.atleast_1d(np.asarray(radius, float)),
+        np.atleast_1d(np.asarray(elongation, float)),
     )
     n = cx_.size
     theta = np.linspace(0.0, 2 * np.pi, n_vertices, endpoint=False)
@@ -300,7 +304,7 @@ def split_polygons(
         halves = np.concatenate(
             [shapely.intersection(polys, shapely.polygons(box_a)), shapely.intersection(polys, shapely.polygons(box_b))]
         )
-        parts, idx = polygon_parts(halves)
+        parts, idx = polygon_parts(halves, min_area=MIN_PARCEL_AREA)
         parent = np.concatenate([np.arange(n), np.arange(n)])[idx]
         polys = parts
         src = src[parent]

@@ -107,9 +107,7 @@ def commune_polygons(centres: gpd.GeoDataFrame, outline: shapely.Polygon) -> gpd
         EPSG:2154, in the order of ``centres``.
     """
     pts = centres.geometry.to_numpy()
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=outline, ordered=True)
-    )
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=outline, ordered=True))
     if len(cells) != len(pts):  # pragma: no cover - one cell per distinct point
         raise RuntimeError("Voronoi diagram does not have one cell per commune centre")
     # a cell clipped by the concave outline may become a MultiPolygon (allowed by the schema): it keeps every

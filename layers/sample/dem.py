@@ -45,19 +45,16 @@ def dem_grid(
     y1 = np.ceil((ymax + margin) / _COARSE_M) * _COARSE_M
     x1 = np.ceil((xmax + margin) / _COARSE_M) * _COARSE_M
     y0 = np.floor((ymin - margin) / _COARSE_M) * _COARSE_M
-    width = int(round((x1 - x0) / cell))
-    height = int(round((y1 - y0) / cell))
+    width = round(float(x1 - x0) / cell)
+    height = round(float(y1 - y0) / cell)
     return affine.Affine(cell, 0.0, float(x0), 0.0, -cell, float(y1)), width, height
 
 
-def _smooth_noise(shape: tuple[int, int], step_cells: float, rng: np.random.Generator) -> FloatArray:
-    """Smooth noise of about unit amplitude: random values every ``step_cells`` cells, cubic-interpolated."""
-    h, w = shape
-    ch = int(np.ceil(h / step_cells)) + 4
-    cw = int(np.ceil(w / step_cells)) + 4
-    coarse = rng.normal(0.0, 1.0, (ch, cw))
-    out = ndimage.zoom(coarse, step_cells, order=3, mode="nearest", grid_mode=True)[:h, :w]
-    return np.asarray(out / 1.2, dtype=np.float64)
+def _smooth_noise(shape: tuple[int, int], scale_cells: float, rng: np.random.Generator) -> FloatArray:
+    """Isotropic smooth noise of unit standard deviation, with features about ``scale_cells`` cells wide."""
+    white = rng.normal(0.0, 1.0, shape)
+    smooth = ndimage.gaussian_filter(white, sigma=scale_cells / 2.0, mode="reflect")
+    return np.asarray(smooth / max(float(smooth.std()), 1e-12), dtype=np.float64)
 
 
 def build_dem(
@@ -92,7 +89,7 @@ def build_dem(
         Grid transform (EPSG:2154).
     """
     transform, width, height = dem_grid(bounds, cell)
-    factor = int(round(_COARSE_M / cell))
+    factor = round(_COARSE_M / cell)
     if factor < 1 or abs(factor * cell - _COARSE_M) > 1e-9:
         raise ValueError(f"cell size must divide {_COARSE_M:.0f} m, got {cell}")
     pad = int(_PAD_M / _COARSE_M)
@@ -104,10 +101,10 @@ def build_dem(
     # plateau: higher to the south (Retz, Tardenois), smooth undulations
     ys = cy1 - (np.arange(ch) + 0.5) * _COARSE_M
     south = np.clip((bounds[3] - ys) / (bounds[3] - bounds[1]), 0.0, 1.0)
-    plateau = 150.0 + 45.0 * south[:, None] ** 1.3 + 14.0 * _smooth_noise((ch, cw), 25.0, rng)
-    plateau += 5.0 * _smooth_noise((ch, cw), 7.0, rng)
+    plateau = 150.0 + 45.0 * south[:, None] ** 1.3 + 13.0 * _smooth_noise((ch, cw), 30.0, rng)
+    plateau += 4.0 * _smooth_noise((ch, cw), 8.0, rng)
     plateau = np.clip(plateau, 135.0, 225.0)
-    width_noise = 1.0 + 0.12 * _smooth_noise((ch, cw), 30.0, rng)
+    width_noise = 1.0 + 0.1 * _smooth_noise((ch, cw), 30.0, rng)
 
     z = plateau.copy()
     for river, line in rivers:
@@ -130,7 +127,7 @@ def build_dem(
         valley = fz + 0.004 * np.minimum(d, half) + (plateau - fz) * s
         np.minimum(z, valley, out=z)
         logger.debug("dem: cut the valley of the %s", river.name)
-    z += 0.6 * _smooth_noise((ch, cw), 2.0, rng)
+    z += 0.8 * _smooth_noise((ch, cw), 3.0, rng)
     core = z[pad : pad + height // factor, pad : pad + width // factor]
     fine = ndimage.zoom(core, factor, order=3, mode="nearest", grid_mode=True, output=np.float32)
     return np.ascontiguousarray(fine[:height, :width]), transform

@@ -28,7 +28,8 @@ def _smooth_profile(n: int, rng: np.random.Generator, step: float) -> FloatArray
     wavelengths = np.array([6000.0, 2600.0, 1300.0])
     phase = rng.uniform(0, 2 * np.pi, wavelengths.size)
     weight = np.array([0.55, 0.3, 0.15])
-    return np.sum(weight[:, None] * np.sin(2 * np.pi * s[None, :] / wavelengths[:, None] + phase[:, None]), axis=0)
+    wave = np.sin(2 * np.pi * s[None, :] / wavelengths[:, None] + phase[:, None])
+    return np.asarray(np.sum(weight[:, None] * wave, axis=0), dtype=np.float64)
 
 
 def flood_zones(
@@ -135,21 +136,27 @@ def protected_areas(
         )
     # Natura 2000 SIC on a few of the same coteaux (calcareous grasslands)
     for k, i in enumerate(chosen[::3]):
-        records.append(("natura2000_sic", f"FR220{440 + k:04d}", f"Coteaux calcaires du Soissonnais n°{k + 1}",
-                        shapely.buffer(side_woods[i], -20.0)))
+        records.append(
+            (
+                "natura2000_sic",
+                f"FR220{440 + k:04d}",
+                f"Coteaux calcaires du Soissonnais n°{k + 1}",
+                shapely.buffer(side_woods[i], -20.0),
+            )
+        )
     # wet valley floors: marshes of the Vesle and of the Ourcq
     line_of = {r.name: (r, line) for r, line in rivers}
     for name, count, code0 in (("Vesle", 3, 220005010), ("Ourcq", 3, 220030020)):
         river, line = line_of[name]
         pos = np.sort(rng.uniform(0.15, 0.85, count))
         at = shapely.line_interpolate_point(line, pos, normalized=True)
-        marsh = blobs(shapely.get_x(at), shapely.get_y(at), rng.uniform(350, 700, count), rng,
-                      roughness=0.25, elongation=2.5)
+        marsh = blobs(
+            shapely.get_x(at), shapely.get_y(at), rng.uniform(350, 700, count), rng, roughness=0.25, elongation=2.5
+        )
         for k in range(count):
             records.append(("znieff1", str(code0 + 11 * k), f"Marais de la vallée {_of(name)} n°{k + 1}", marsh[k]))
         records.append(
-            ("znieff2", str(code0 + 500), f"Vallée {_of(name)}",
-             shapely.buffer(line, river.floor_half_width + 150.0))
+            ("znieff2", str(code0 + 500), f"Vallée {_of(name)}", shapely.buffer(line, river.floor_half_width + 150.0))
         )
     kinds, codes, noms, geoms = zip(*records, strict=True)
     clipped = shapely.intersection(np.asarray(geoms, dtype=object), outline)

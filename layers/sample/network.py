@@ -17,6 +17,7 @@ Hubs
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -84,22 +85,61 @@ class _Road:
 
 _TRUNKS: tuple[_Road, ...] = (
     _Road(
-        "N2", "Route nationale 2 (vers Laon)", "trunk",
-        (_J_SOISSONS, (3.315, 49.398), (3.345, 49.415, "Échangeur de Cuffies / Crouy"), (3.38, 49.43),
-         (3.44, 49.46, "Échangeur de Laffaux"), (3.52, 49.52), (3.62, 49.565)),
+        "N2",
+        "Route nationale 2 (vers Laon)",
+        "trunk",
+        (
+            _J_SOISSONS,
+            (3.315, 49.398),
+            (3.345, 49.415, "Échangeur de Cuffies / Crouy"),
+            (3.38, 49.43),
+            (3.44, 49.46, "Échangeur de Laffaux"),
+            (3.52, 49.52),
+            (3.62, 49.565),
+        ),
     ),
     _Road(
-        "N2", "Route nationale 2 (vers Paris)", "trunk",
-        (_J_SOISSONS, (3.288, 49.355, "Échangeur de Vauxbuin"), (3.265, 49.325), (3.23, 49.295, "Échangeur de Chaudun"),
-         (3.18, 49.272), (3.14, 49.258), (3.125, 49.245, "Échangeur de Villers-Cotterêts Est"), (3.122, 49.225),
-         (3.105, 49.205, "Échangeur de Villers-Cotterêts Sud"), (3.06, 49.215), (3.02, 49.226), (2.985, 49.229),
-         (2.93, 49.205), (2.87, 49.17), (2.81, 49.14), (2.74, 49.095), (2.685, 49.06), (2.62, 49.03), CDG_LONLAT),
+        "N2",
+        "Route nationale 2 (vers Paris)",
+        "trunk",
+        (
+            _J_SOISSONS,
+            (3.288, 49.355, "Échangeur de Vauxbuin"),
+            (3.265, 49.325),
+            (3.23, 49.295, "Échangeur de Chaudun"),
+            (3.18, 49.272),
+            (3.14, 49.258),
+            (3.125, 49.245, "Échangeur de Villers-Cotterêts Est"),
+            (3.122, 49.225),
+            (3.105, 49.205, "Échangeur de Villers-Cotterêts Sud"),
+            (3.06, 49.215),
+            (3.02, 49.226),
+            (2.985, 49.229),
+            (2.93, 49.205),
+            (2.87, 49.17),
+            (2.81, 49.14),
+            (2.74, 49.095),
+            (2.685, 49.06),
+            (2.62, 49.03),
+            CDG_LONLAT,
+        ),
     ),
     _Road(
-        "N31", "Route nationale 31 (vers Compiègne)", "trunk",
-        (_J_SOISSONS, (3.255, 49.365, "Échangeur de Mercin-et-Vaux"), (3.21, 49.372), (3.17, 49.385),
-         (3.13, 49.392, "Échangeur de Vic-sur-Aisne"), (3.08, 49.395), (3.04, 49.398), (2.96, 49.405), (2.90, 49.41),
-         (2.83, 49.415)),
+        "N31",
+        "Route nationale 31 (vers Compiègne)",
+        "trunk",
+        (
+            _J_SOISSONS,
+            (3.255, 49.365, "Échangeur de Mercin-et-Vaux"),
+            (3.21, 49.372),
+            (3.17, 49.385),
+            (3.13, 49.392, "Échangeur de Vic-sur-Aisne"),
+            (3.08, 49.395),
+            (3.04, 49.398),
+            (2.96, 49.405),
+            (2.90, 49.41),
+            (2.83, 49.415),
+        ),
     ),
     _Road("N31", "Rocade sud de Soissons (N31)", "trunk", (_J_SOISSONS, (3.31, 49.358), _BELLEU)),
 )
@@ -107,14 +147,40 @@ _TRUNKS: tuple[_Road, ...] = (
 
 _MAIN_ROADS: tuple[_Road, ...] = (
     _Road(
-        "N31", "Route nationale 31 (vers Reims)", "primary",
-        (_BELLEU, (3.375, 49.362), (3.41, 49.368), (3.45, 49.366), (3.49, 49.357), (3.53, 49.343), (3.58, 49.33),
-         (3.64, 49.315), (3.69, 49.305), (3.80, 49.285), (3.95, 49.26), (4.03, 49.25)),
+        "N31",
+        "Route nationale 31 (vers Reims)",
+        "primary",
+        (
+            _BELLEU,
+            (3.375, 49.362),
+            (3.41, 49.368),
+            (3.45, 49.366),
+            (3.49, 49.357),
+            (3.53, 49.343),
+            (3.58, 49.33),
+            (3.64, 49.315),
+            (3.69, 49.305),
+            (3.80, 49.285),
+            (3.95, 49.26),
+            (4.03, 49.25),
+        ),
     ),
     _Road(
-        "D1", "Route départementale 1 (vers Château-Thierry)", "primary",
-        ((3.3246, 49.3795), (3.335, 49.36), (3.34, 49.33), (3.348, 49.305), (3.3574, 49.2789), (3.37, 49.245),
-         (3.382, 49.207), (3.39, 49.16), (3.40, 49.10), (3.403, 49.045)),
+        "D1",
+        "Route départementale 1 (vers Château-Thierry)",
+        "primary",
+        (
+            (3.3246, 49.3795),
+            (3.335, 49.36),
+            (3.34, 49.33),
+            (3.348, 49.305),
+            (3.3574, 49.2789),
+            (3.37, 49.245),
+            (3.382, 49.207),
+            (3.39, 49.16),
+            (3.40, 49.10),
+            (3.403, 49.045),
+        ),
     ),
 )
 """Primary roads (noded with the local network)."""
@@ -166,15 +232,42 @@ _STATIONS: tuple[_Station, ...] = (
 """Stations of the territory and its edges (real SNCF UIC codes and positions)."""
 
 _RAIL_LINES: tuple[tuple[str, str, str, tuple[str | tuple[float, float], ...]], ...] = (
-    ("229000", "Ligne de La Plaine à Hirson et Anor (frontière)", "Double voie",
-     ((2.86, 49.2), "87271601", "87271734", "87271775", "87271783", "87271817", "87271874", "87271882",
-      (3.4098, 49.4742), (3.4487, 49.4959), (3.62, 49.563))),
-    ("205000", "Ligne de Soissons à Givet", "Voie unique",
-     ("87271817", "87271858", "87271866", "87171496", "87171348", (3.6825, 49.3109), (3.80, 49.29))),
-    ("317000", "Ligne de Rochy-Condé à Soissons", "Voie unique",
-     ("87271817", (3.27, 49.39), (3.19, 49.398), "87276899", (3.0449, 49.4006), (2.9101, 49.4162), (2.83, 49.42))),
-    ("072000", "Ligne du Trilport à Bazoches", "Double voie",
-     ((3.0757, 49.1356), "87116673", "87116681", "87116699", (3.5040, 49.2087), "87171355", "87171348")),
+    (
+        "229000",
+        "Ligne de La Plaine à Hirson et Anor (frontière)",
+        "Double voie",
+        (
+            (2.86, 49.2),
+            "87271601",
+            "87271734",
+            "87271775",
+            "87271783",
+            "87271817",
+            "87271874",
+            "87271882",
+            (3.4098, 49.4742),
+            (3.4487, 49.4959),
+            (3.62, 49.563),
+        ),
+    ),
+    (
+        "205000",
+        "Ligne de Soissons à Givet",
+        "Voie unique",
+        ("87271817", "87271858", "87271866", "87171496", "87171348", (3.6825, 49.3109), (3.80, 49.29)),
+    ),
+    (
+        "317000",
+        "Ligne de Rochy-Condé à Soissons",
+        "Voie unique",
+        ("87271817", (3.27, 49.39), (3.19, 49.398), "87276899", (3.0449, 49.4006), (2.9101, 49.4162), (2.83, 49.42)),
+    ),
+    (
+        "072000",
+        "Ligne du Trilport à Bazoches",
+        "Double voie",
+        ((3.0757, 49.1356), "87116673", "87116681", "87116699", (3.5040, 49.2087), "87171355", "87171348"),
+    ),
 )
 """Railway lines (real SNCF codes) as chains of stations and waypoints."""
 
@@ -299,7 +392,7 @@ def _endpoint_keys(lines: GeomArray) -> tuple[IntArray, IntArray, FloatArray]:
     last = shapely.get_coordinates(shapely.get_point(lines, -1))
     nodes, inv = np.unique(np.vstack([first, last]), axis=0, return_inverse=True)
     inv = inv.ravel()
-    return inv[: len(lines)], inv[len(lines):], nodes
+    return inv[: len(lines)], inv[len(lines) :], nodes
 
 
 def build_networks(
@@ -353,10 +446,20 @@ def build_networks(
         direction = (target - at) / max(float(d.min()), 1.0)
         q = at + direction * 160.0
         normal = np.array([-direction[1], direction[0]])
-        trunk.add(shapely.LineString([at, (at + q) / 2 + normal * 35.0, q]), "trunk_link", ref,
-                  f"Bretelle de sortie ({name})", oneway=True)
-        trunk.add(shapely.LineString([q, (at + q) / 2 - normal * 35.0, at]), "trunk_link", ref,
-                  f"Bretelle d'entrée ({name})", oneway=True)
+        trunk.add(
+            shapely.LineString([at, (at + q) / 2 + normal * 35.0, q]),
+            "trunk_link",
+            ref,
+            f"Bretelle de sortie ({name})",
+            oneway=True,
+        )
+        trunk.add(
+            shapely.LineString([q, (at + q) / 2 - normal * 35.0, at]),
+            "trunk_link",
+            ref,
+            f"Bretelle d'entrée ({name})",
+            oneway=True,
+        )
         local.add(shapely.LineString([q, target]), "secondary", None, f"Accès {name.lower()}")
 
     # --- primary and secondary roads
@@ -366,15 +469,17 @@ def build_networks(
     for ref, nom, chain in _SECONDARY_CHAINS:
         idx = [pos[c] for c in chain]
         local.add(shapely.LineString(cxy[idx]), "secondary", ref, nom)
-        secondary_pairs |= {(min(a, b), max(a, b)) for a, b in zip(idx[:-1], idx[1:], strict=True)}
+        secondary_pairs |= {(min(a, b), max(a, b)) for a, b in itertools.pairwise(idx)}
 
     # --- local roads: Gabriel graph of the centres (long edges kept only when needed for connectivity)
     edges = _gabriel_edges(cxy)
     mst = _mst_edges(cxy, edges)
     length = np.hypot(*(cxy[edges[:, 0]] - cxy[edges[:, 1]]).T)
     keep = np.asarray(
-        [(length[k] <= _MAX_LOCAL_EDGE_M or (int(i), int(j)) in mst) and (int(i), int(j)) not in secondary_pairs
-         for k, (i, j) in enumerate(edges)]
+        [
+            (length[k] <= _MAX_LOCAL_EDGE_M or (int(i), int(j)) in mst) and (int(i), int(j)) not in secondary_pairs
+            for k, (i, j) in enumerate(edges)
+        ]
     )
     edges = edges[keep]
     coords = _wiggle(cxy[edges[:, 0]], cxy[edges[:, 1]], rng)
@@ -425,9 +530,7 @@ def build_networks(
             "nom": ["Paris-Charles-de-Gaulle (Roissy)", *interchanges["nom"], *("Gare fret de " + fret["nom"])],
             "kind": ["airport"] + ["interchange"] * len(interchanges) + ["freight_station"] * len(fret),
         },
-        geometry=np.concatenate(
-            [[shapely.Point(cdg)], interchanges.geometry.to_numpy(), fret.geometry.to_numpy()]
-        ),
+        geometry=np.concatenate([[shapely.Point(cdg)], interchanges.geometry.to_numpy(), fret.geometry.to_numpy()]),
         crs=LAMBERT93,
     )
     return Networks(

@@ -130,7 +130,7 @@ def build_parcels(
     insee = np.concatenate([insee, insee[hit]])
     kind = np.concatenate([kind, np.full(int(hit.sum()), _K["friche"])])
     # public right of way of the roads
-    extent = window if window is not None else shapely.union_all(geoms)
+    extent = window if window is not None else shapely.box(*shapely.total_bounds(geoms))
     corridors = road_corridors(roads, extent)
     if public_domain is not None:
         corridors = shapely.union(corridors, shapely.intersection(public_domain, shapely.envelope(extent)))
@@ -151,9 +151,7 @@ def build_parcels(
             area[agri] = _AGRI_NEAR_M2 + (_AGRI_FAR_M2 - _AGRI_NEAR_M2) * fade
         return area * area_scale
 
-    parts, src = split_polygons(
-        blocks, kind, target, rng, strip_probability=_STRIP_PROBABILITY, max_aspect=_MAX_ASPECT
-    )
+    parts, src = split_polygons(blocks, kind, target, rng, strip_probability=_STRIP_PROBABILITY, max_aspect=_MAX_ASPECT)
     return _identify(parts, insee[src], kind[src], rng)
 
 
@@ -214,7 +212,9 @@ def _identify(parts: GeomArray, insee: np.ndarray, kind: IntArray, rng: np.rando
         pd.Series(commune) + "000" + pd.Series(section).str.rjust(2, "0") + pd.Series(numero).astype(str).str.zfill(4)
     )
     area = shapely.area(geoms)
-    contenance = np.round(area * (1.0 + np.clip(rng.normal(0.0, 0.006, len(area)), -0.02, 0.02)))
+    # the tax area differs a little from the drawn one (older surveys); tiny parcels keep their drawn area
+    noise = np.where(area >= 200.0, np.clip(rng.normal(0.0, 0.006, len(area)), -0.02, 0.02), 0.0)
+    contenance = np.maximum(np.round(area * (1.0 + noise)), 1.0)
     status = np.full(len(geoms), None, dtype=object)
     eco = np.flatnonzero(np.isin(df["kind"].to_numpy(), _ECONOMIC))
     chosen = eco[rng.random(eco.size) < _ECO_STATUS_SHARE]
@@ -232,4 +232,4 @@ def _identify(parts: GeomArray, insee: np.ndarray, kind: IntArray, rng: np.rando
         geometry=geoms,
         crs=LAMBERT93,
     )
-    return out.reset_index(drop=True)
+    return out.sort_values("parcel_id", kind="stable").reset_index(drop=True)

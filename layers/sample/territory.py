@@ -40,8 +40,14 @@ _STREAMS = {"zoning": 1, "network": 2, "hazards": 3, "parcels": 4, "dem": 5, "pr
 _DEM_CELL_M: dict[str, float] = {"small": 50.0, "full": 25.0}
 
 SMALL_WINDOW_LONLAT: tuple[tuple[float, float], ...] = (
-    (3.318, 49.362), (3.292, 49.345), (3.27, 49.345), (3.23, 49.298), (3.18, 49.272), (3.125, 49.248),
-    (3.098, 49.258), (3.084, 49.262),
+    (3.318, 49.362),
+    (3.292, 49.345),
+    (3.27, 49.345),
+    (3.23, 49.298),
+    (3.18, 49.272),
+    (3.125, 49.248),
+    (3.098, 49.258),
+    (3.084, 49.262),
 )
 """Centreline of the window the small sample cuts into parcels: from the Parc Gouraud (Soissons) along the N2
 to Villers-Cotterets and its northern industrial zone."""
@@ -156,6 +162,11 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
     }
     logger.info(
         "sample territory %s (seed %d): %d parcels; layers %.1fs, parcels %.1fs, dem %.1fs",
-        size, seed, len(parcels), t1 - t0, t2 - t1, t3 - t2,
+        size,
+        seed,
+        len(parcels),
+        t1 - t0,
+        t2 - t1,
+        t3 - t2,
     )
     return SampleTerritory(size=size, seed=seed, layers=layers, dem=dem, dem_transform=transform)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -52,23 +53,41 @@ class _ZoneSpec:
 
 
 _ZONES: tuple[_ZoneSpec, ...] = (
-    _ZoneSpec("02805", "Zone industrielle de Villeneuve-Saint-Germain", 3.378, 49.371, 55, 1.6, 12, "industrial",
-              "1AUx"),
+    _ZoneSpec(
+        "02805", "Zone industrielle de Villeneuve-Saint-Germain", 3.378, 49.371, 55, 1.6, 12, "industrial", "1AUx"
+    ),
     _ZoneSpec("02722", "Parc d'activités Gouraud", 3.321, 49.364, 32, 1.3, -20, "mixed"),
     _ZoneSpec("02245", "Zone industrielle de Cuffies", 3.336, 49.413, 45, 1.5, 70, "logistics", "1AUx"),
-    _ZoneSpec("02477", "Parc d'activités du Plateau (Mercin-et-Vaux / Vauxbuin)", 3.276, 49.352, 80, 1.4, 35,
-              "logistics", "1AUx"),
+    _ZoneSpec(
+        "02477",
+        "Parc d'activités du Plateau (Mercin-et-Vaux / Vauxbuin)",
+        3.276,
+        49.352,
+        80,
+        1.4,
+        35,
+        "logistics",
+        "1AUx",
+    ),
     _ZoneSpec("02243", "Zone industrielle de Crouy", 3.352, 49.398, 38, 1.8, 5, "industrial"),
-    _ZoneSpec("02226", "Parc d'activités de l'Aérodrome (Courmelles)", 3.290, 49.334, 26, 1.4, -10, "mixed",
-              "2AUx"),
+    _ZoneSpec("02226", "Parc d'activités de l'Aérodrome (Courmelles)", 3.290, 49.334, 26, 1.4, -10, "mixed", "2AUx"),
     _ZoneSpec("02089", "Zone d'activités de Billy-sur-Aisne", 3.389, 49.349, 20, 1.3, 25, "artisanal"),
     _ZoneSpec("02131", "Pôle agro-industriel de Bucy-le-Long", 3.414, 49.392, 24, 1.7, -8, "agri-food"),
-    _ZoneSpec("02810", "Zone industrielle de Villers-Cotterêts Nord", 3.083, 49.262, 50, 1.5, 80, "industrial",
-              "1AUx"),
-    _ZoneSpec("02810", "Parc d'activités de Villers-Cotterêts Sud (Pisseleux)", 3.112, 49.223, 40, 1.6, 20,
-              "logistics", "1AUx"),
-    _ZoneSpec("02795", "Zone d'activités du Val de l'Aisne (Vic-sur-Aisne)", 3.096, 49.422, 16, 1.5, 0, "mixed",
-              "1AUx"),
+    _ZoneSpec("02810", "Zone industrielle de Villers-Cotterêts Nord", 3.083, 49.262, 50, 1.5, 80, "industrial", "1AUx"),
+    _ZoneSpec(
+        "02810",
+        "Parc d'activités de Villers-Cotterêts Sud (Pisseleux)",
+        3.112,
+        49.223,
+        40,
+        1.6,
+        20,
+        "logistics",
+        "1AUx",
+    ),
+    _ZoneSpec(
+        "02795", "Zone d'activités du Val de l'Aisne (Vic-sur-Aisne)", 3.096, 49.422, 16, 1.5, 0, "mixed", "1AUx"
+    ),
     _ZoneSpec("02580", "Zone d'activités d'Oulchy-le-Château", 3.367, 49.215, 12, 1.4, 40, "artisanal", "2AUx"),
     _ZoneSpec("02758", "Zone d'activités de Vailly-sur-Aisne", 3.507, 49.421, 12, 1.3, -30, "artisanal"),
     _ZoneSpec("02110", "Zone d'activités de Braine", 3.520, 49.337, 22, 1.5, 15, "mixed", "1AUx"),
@@ -77,17 +96,43 @@ _ZONES: tuple[_ZoneSpec, ...] = (
 """The zones d'activite: around Soissons, Villers-Cotterets, Vic-sur-Aisne, Oulchy and the bourgs."""
 
 _FRICHE_HOSTS: tuple[tuple[str, int], ...] = (
-    ("02722", 8), ("02805", 2), ("02243", 2), ("02245", 1), ("02064", 2), ("02131", 1), ("02780", 1),
-    ("02795", 1), ("02758", 1), ("02810", 3), ("02110", 2), ("02089", 1), ("02326", 1), ("02167", 1),
-    ("02307", 1), ("02148", 1), ("02226", 1),
+    ("02722", 8),
+    ("02805", 2),
+    ("02243", 2),
+    ("02245", 1),
+    ("02064", 2),
+    ("02131", 1),
+    ("02780", 1),
+    ("02795", 1),
+    ("02758", 1),
+    ("02810", 3),
+    ("02110", 2),
+    ("02089", 1),
+    ("02326", 1),
+    ("02167", 1),
+    ("02307", 1),
+    ("02148", 1),
+    ("02226", 1),
 )
 """Communes holding brownfields, and how many (Soissons and the Aisne valley first)."""
 
 _FRICHE_NAMES = (
-    "Ancienne usine de chaudronnerie", "Ancienne sucrerie", "Ancien site ferroviaire", "Ancienne verrerie",
-    "Ancienne fonderie", "Ancien garage", "Ancienne coopérative agricole", "Ancien dépôt pétrolier",
-    "Ancienne caserne", "Ancienne imprimerie", "Ancienne scierie", "Ancienne malterie", "Ancienne tuilerie",
-    "Ancien entrepôt", "Ancienne laiterie", "Ancienne usine de construction métallique",
+    "Ancienne usine de chaudronnerie",
+    "Ancienne sucrerie",
+    "Ancien site ferroviaire",
+    "Ancienne verrerie",
+    "Ancienne fonderie",
+    "Ancien garage",
+    "Ancienne coopérative agricole",
+    "Ancien dépôt pétrolier",
+    "Ancienne caserne",
+    "Ancienne imprimerie",
+    "Ancienne scierie",
+    "Ancienne malterie",
+    "Ancienne tuilerie",
+    "Ancien entrepôt",
+    "Ancienne laiterie",
+    "Ancienne usine de construction métallique",
 )
 _FRICHE_STATUTS = ("friche sans projet", "friche avec projet", "friche potentielle")
 
@@ -95,9 +140,9 @@ RETZ_CENTRE_LONLAT = (3.078, 49.279)
 """Centre of the Foret de Retz (about 130 km2 around and north of Villers-Cotterets)."""
 
 
-def town_radius(population: np.ndarray) -> np.ndarray:
+def town_radius(population: npt.ArrayLike) -> FloatArray:
     """Radius (m) of the built-up area of a commune of ``population`` inhabitants."""
-    return np.clip(14.0 * np.sqrt(np.asarray(population, dtype=float)), 150.0, 2400.0)
+    return np.asarray(np.clip(14.0 * np.sqrt(np.asarray(population, dtype=float)), 150.0, 2400.0), dtype=np.float64)
 
 
 @dataclass
@@ -198,9 +243,7 @@ def build_zones(
             direction = (v, u, -v, -u)[side]
             centre = c + direction * (across_half + ext_depth[i] / 2)
             ext_angle = angle[i] if side in (0, 2) else angle[i] + np.pi / 2
-            extensions[i] = oriented_rectangles(
-                centre[0], centre[1], along * 0.85, ext_depth[i], ext_angle
-            )[0]
+            extensions[i] = oriented_rectangles(centre[0], centre[1], along * 0.85, ext_depth[i], ext_angle)[0]
             # a street runs between the zone and its extension, reached from the centre of the zone (where its
             # access road arrives) and going on across a long extension
             edge_dir = np.array([np.cos(ext_angle), np.sin(ext_angle)])
@@ -226,9 +269,7 @@ def build_zones(
     return zones, np.asarray(streets, dtype=object), np.asarray(street_zone, dtype=np.int64), extensions, centres
 
 
-def build_friches(
-    centres: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, rng: np.random.Generator
-) -> gpd.GeoDataFrame:
+def build_friches(centres: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
     """Place the brownfields: former industrial sites inside the built-up areas, mostly along the Aisne valley.
 
     Parameters
@@ -263,7 +304,10 @@ def build_friches(
             dist = rng.uniform(0.25, 0.85) * radius
             w = np.sqrt(area * aspect)
             poly = oriented_rectangles(
-                centre.x + dist * np.cos(bearing), centre.y + dist * np.sin(bearing), w, area / w,
+                centre.x + dist * np.cos(bearing),
+                centre.y + dist * np.sin(bearing),
+                w,
+                area / w,
                 rng.uniform(0, np.pi),
             )[0]
             if any(poly.intersects(t) for t in taken):
@@ -314,8 +358,9 @@ def build_forests(
     pts = centres.geometry.to_numpy()
     radius = town_radius(centres["population"].to_numpy())
     clearings = shapely.union_all(
-        blobs(shapely.get_x(pts), shapely.get_y(pts), radius + rng.uniform(500.0, 1100.0, len(pts)), rng,
-              roughness=0.35)
+        blobs(
+            shapely.get_x(pts), shapely.get_y(pts), radius + rng.uniform(500.0, 1100.0, len(pts)), rng, roughness=0.35
+        )
     )
     # woods on the valley sides: along both sides of each valley, at mid-slope
     side_woods: list[GeomArray] = []
@@ -328,8 +373,12 @@ def build_forests(
             at = shapely.line_interpolate_point(edge, pos, normalized=True)
             side_woods.append(
                 blobs(
-                    shapely.get_x(at), shapely.get_y(at), rng.uniform(260, 620, n), rng,
-                    roughness=0.3, elongation=rng.uniform(1.5, 3.0, n),
+                    shapely.get_x(at),
+                    shapely.get_y(at),
+                    rng.uniform(260, 620, n),
+                    rng,
+                    roughness=0.3,
+                    elongation=rng.uniform(1.5, 3.0, n),
                 )
             )
     side = np.concatenate(side_woods)
@@ -338,7 +387,9 @@ def build_forests(
     n_plateau = 34
     px = rng.uniform(xmin, xmax, n_plateau)
     py = rng.uniform(ymin, ymax, n_plateau)
-    plateau = blobs(px, py, rng.uniform(350, 1300, n_plateau), rng, roughness=0.3, elongation=rng.uniform(1, 2.2, n_plateau))
+    plateau = blobs(
+        px, py, rng.uniform(350, 1300, n_plateau), rng, roughness=0.3, elongation=rng.uniform(1, 2.2, n_plateau)
+    )
     keep_out = shapely.union_all([clearings, shapely.union_all(zones.geometry.buffer(120.0).to_numpy())])
     retz = shapely.intersection(shapely.difference(retz, keep_out), outline)
     side = shapely.intersection(shapely.difference(side, keep_out), outline)
@@ -381,7 +432,10 @@ def _village_features(
     ux_bearing = rng.uniform(0, 2 * np.pi, k.size)
     ux_dist = radius[k] + 60.0 + ux_w / 2
     ux = oriented_rectangles(
-        x[k] + ux_dist * np.cos(ux_bearing), y[k] + ux_dist * np.sin(ux_bearing), ux_w, ux_area / ux_w,
+        x[k] + ux_dist * np.cos(ux_bearing),
+        y[k] + ux_dist * np.sin(ux_bearing),
+        ux_w,
+        ux_area / ux_w,
         ux_bearing + rng.uniform(-0.3, 0.3, k.size),
     )
     ux_label = np.where(rng.random(k.size) < 0.8, "UX", "UI")
@@ -392,7 +446,10 @@ def _village_features(
     au_bearing = rng.uniform(0, 2 * np.pi, big.size)
     au_dist = radius[big] + au_w / 2 - 30.0
     au = oriented_rectangles(
-        x[big] + au_dist * np.cos(au_bearing), y[big] + au_dist * np.sin(au_bearing), au_w, au_area / au_w,
+        x[big] + au_dist * np.cos(au_bearing),
+        y[big] + au_dist * np.sin(au_bearing),
+        au_w,
+        au_area / au_w,
         au_bearing,
     )
     au_strict = rng.random(big.size) < 0.35
@@ -403,8 +460,11 @@ def _village_features(
     bx_bearing = rng.uniform(0, 2 * np.pi, bourgs.size)
     bx_dist = radius[bourgs] + bx_w / 2 + 150.0
     bx = oriented_rectangles(
-        x[bourgs] + bx_dist * np.cos(bx_bearing), y[bourgs] + bx_dist * np.sin(bx_bearing), bx_w,
-        bx_area / bx_w, bx_bearing,
+        x[bourgs] + bx_dist * np.cos(bx_bearing),
+        y[bourgs] + bx_dist * np.sin(bx_bearing),
+        bx_w,
+        bx_area / bx_w,
+        bx_bearing,
     )
     feats: list[tuple[GeomArray, str, str, str, int]] = []
     for label in ("UX", "UI"):
@@ -509,9 +569,7 @@ def build_plu(communes: gpd.GeoDataFrame, features: gpd.GeoDataFrame) -> gpd.Geo
     taken = np.asarray([shapely.Polygon()] * len(cgeoms), dtype=object)
     out_geoms: list[GeomArray] = []
     out_rows: list[pd.DataFrame] = []
-    groups = (
-        features.groupby(["priority", "typezone", "destdomi", "libelle"], sort=True).indices
-    )
+    groups = features.groupby(["priority", "typezone", "destdomi", "libelle"], sort=True).indices
     order = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][3]))
     for (_priority, typezone, destdomi, libelle), idx in order:
         union = shapely.union_all(features.geometry.to_numpy()[idx])

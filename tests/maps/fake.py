@@ -141,7 +141,8 @@ def make_results(n_sites: int = 24, *, seed: int = 1, excluded_every: int = 5) -
     }
     provenance = pd.DataFrame(
         {"layer": ["parcels", "communes", "roads"],
-         "source": ["synthetic sample, seed 2023", "/home/someone/data/communes.geojson", "synthetic sample, seed 2023"],
+         "source": ["synthetic sample, seed 2023", "/home/someone/data/communes.geojson",
+                    "synthetic sample, seed 2023"],
          "licence": ["Licence Ouverte 2.0", "Licence Ouverte 2.0", "ODbL"],
          "retrieved": ["2025-11-27T10:00:00+00:00", "2025-11-26", "2025-11-27"],
          "vintage": ["", "2025", ""], "feature_count": [len(parcels), 4, 3], "checksum": ["", "", ""]}

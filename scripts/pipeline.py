@@ -1,0 +1,199 @@
+"""The heavy, once-per-refresh part: candidate sites, criteria and isochrones, then the built-in profiles' scores.
+
+``run_pipeline`` reads the canonical layers of a workspace, finds the candidate sites (contiguous available
+parcels), computes the criteria table (travel times, overlays, slopes, labour pool), the isochrones to
+Roissy, and stores them with the scores of every built-in profile, in one atomic write. Rescoring with other
+weights afterwards only reads the ``criteria`` table (:mod:`foncier.layers.results`).
+
+The inputs' provenance checksums are recorded in the metadata (``criteria_inputs``): :func:`criteria_are_current`
+tells whether the stored criteria still match the stored layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from foncier.errors import LayerNotFoundError
+from foncier.geo.criteria import compute_criteria
+from foncier.geo.network import build_road_graph, isochrones, roissy_hub
+from foncier.geo.profile import Profile
+from foncier.geo.scoring import score_sites
+from foncier.geo.sites import available_parcels, candidate_sites
+from foncier.layers.profile_store import list_profiles, load_profile
+from foncier.layers.schemas import SCHEMAS
+from foncier.layers.workspace import Provenance, Workspace, frame_checksum
+
+logger = logging.getLogger(__name__)
+
+#: Layers the criteria depend on (their provenance fingerprints the criteria table).
+CRITERIA_INPUTS = (
+    "parcels", "communes", "zones", "roads", "interchanges", "rail_stations", "hubs", "plu", "flood",
+    "protected", "friches", "dem",
+)  # fmt: skip
+ISOCHRONE_MINUTES = (15, 30, 45, 60)
+
+StepCallback = Callable[[str], None]
+
+
+@dataclass
+class PipelineReport:
+    """What a pipeline run did, with the time of each step (seconds)."""
+
+    n_parcels: int = 0
+    n_available: int = 0
+    n_sites: int = 0
+    profiles: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        """Sum of the step times."""
+        return sum(self.timings.values())
+
+
+def inputs_fingerprint(ws: Workspace) -> str:
+    """SHA-256 over the provenance (source, checksum, count) of the layers the criteria depend on."""
+    prov = ws.provenance()
+    prov = prov[prov["layer"].isin(CRITERIA_INPUTS)].sort_values("layer")
+    text = "|".join(f"{r.layer}:{r.checksum}:{r.feature_count}" for r in prov.itertuples())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def criteria_are_current(ws: Workspace) -> bool:
+    """Whether the stored criteria were computed from the layers now in the workspace."""
+    return "criteria" in ws.list_layers() and ws.metadata.get("criteria_inputs") == inputs_fingerprint(ws)
+
+
+def run_pipeline(
+    ws: Workspace,
+    *,
+    profiles: Sequence[str | Path | Profile] | None = None,
+    gap_m: float = 5.0,
+    min_area_m2: float = 10_000.0,
+    on_step: StepCallback | None = None,
+) -> PipelineReport:
+    """Compute and store sites, criteria, isochrones and the scores of ``profiles`` (default: all built-ins).
+
+    Parameters
+    ----------
+    ws : Workspace
+        A workspace holding at least ``parcels`` (and, for meaningful criteria, the other canonical layers).
+    profiles : sequence of str, Path or Profile, optional
+        Profiles whose scores are stored in ``scores``/``score_breakdown``; default every built-in profile.
+    gap_m : float, default 5
+        Parcels closer than this are contiguous (a lane does not split a site).
+    min_area_m2 : float, default 10,000
+        Smallest candidate site kept (profiles may exclude more).
+    on_step : callable, optional
+        Called with the name of each step as it starts (progress display).
+
+    Raises
+    ------
+    foncier.errors.LayerNotFoundError
+        When the workspace has no parcels.
+    """
+    report = PipelineReport()
+    stored = set(ws.list_layers())
+    if "parcels" not in stored:
+        raise LayerNotFoundError(f"workspace {ws.path} has no parcels: ingest or fetch them first")
+
+    def step(name: str) -> None:
+        if on_step is not None:
+            on_step(name)
+        logger.info("pipeline: %s", name)
+
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.timings[name] = round(now - clock, 3)
+        clock = now
+
+    step("reading layers")
+    layers: dict[str, gpd.GeoDataFrame | None] = {
+        name: ws.read_layer(name) if name in stored else None for name in SCHEMAS
+    }
+    dem = ws.read_dem() if ws.has_layer("dem") else None
+    parcels = layers["parcels"]
+    assert parcels is not None
+    report.n_parcels = len(parcels)
+    lap("read")
+
+    step("finding available parcels and candidate sites")
+    available = available_parcels(parcels, layers["plu"], layers["zones"], layers["friches"])
+    report.n_available = int(available.sum())
+    sites, site_parcels = candidate_sites(parcels[available.to_numpy()], gap_m=gap_m, min_area_m2=min_area_m2)
+    report.n_sites = len(sites)
+    lap("sites")
+
+    step("building the road graph")
+    graph = build_road_graph(layers["roads"]) if layers["roads"] is not None and len(layers["roads"]) else None
+    lap("graph")
+
+    step("computing criteria (travel times, overlays, slopes, labour pool)")
+    criteria = compute_criteria(sites, layers, dem, graph=graph)
+    lap("criteria")
+
+    iso = None
+    hubs = layers["hubs"]
+    cdg = roissy_hub(hubs) if hubs is not None else None
+    if graph is not None and cdg is not None and len(cdg):
+        step("isochrones to Roissy")
+        iso = isochrones(graph, cdg, ISOCHRONE_MINUTES, reverse=True)
+        iso["hub_id"] = "CDG"
+        lap("isochrones")
+
+    step("scoring the profiles")
+    score_tables, breakdown_tables = [], []
+    for prof in profiles if profiles is not None else list_profiles():
+        profile = prof if isinstance(prof, Profile) else load_profile(prof)
+        result = score_sites(criteria, profile)
+        s, b = result.to_tables()
+        score_tables.append(s)
+        breakdown_tables.append(b)
+        report.profiles.append(profile.name)
+        report.problems += [f"{profile.name}: {p}" for p in result.problems]
+    lap("scoring")
+
+    step("storing results")
+    criteria_table = criteria.reset_index()
+    outputs: dict[str, pd.DataFrame] = {
+        "sites": sites,
+        "site_parcels": site_parcels,
+        "criteria": criteria_table,
+    }
+    if score_tables:
+        outputs["scores"] = pd.concat(score_tables, ignore_index=True)
+        outputs["score_breakdown"] = pd.concat(breakdown_tables, ignore_index=True)
+    if iso is not None:
+        outputs["isochrones"] = iso
+    meta = ws.metadata
+    meta["criteria_inputs"] = inputs_fingerprint(ws)
+    meta["criteria_computed"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    meta["site_gap_m"] = f"{gap_m:g}"
+    meta["site_min_area_m2"] = f"{min_area_m2:g}"
+    outputs["metadata"] = pd.DataFrame({"key": list(meta), "value": list(meta.values())})
+    provenance = [
+        Provenance(
+            layer=name,
+            source="foncier pipeline (derived from the workspace layers)",
+            licence="derived data: same licences as the inputs",
+            vintage=meta["criteria_computed"],
+            feature_count=len(outputs[name]),
+            checksum=frame_checksum(outputs[name]),
+        )
+        for name in ("sites", "criteria")
+    ]
+    ws.write_layers(outputs, provenance)
+    lap("store")
+    return report
