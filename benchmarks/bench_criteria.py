@@ -124,7 +124,7 @@ def build_inputs(
     scale: float, seed: int
 ) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame], tuple[np.ndarray, Affine]]:
     rng = np.random.default_rng(seed)
-    n = int(round(387 * np.sqrt(scale)))
+    n = round(387 * np.sqrt(scale))
     cell = 100.0
     extent = n * cell
     parcels = grid_parcels(n, cell, rng)
@@ -255,7 +255,7 @@ def main() -> None:
         rng = np.random.default_rng(args.seed + 1)
         subset = parcels[rng.random(len(parcels)) < 0.45]
         t = time.perf_counter()
-        big_sites, big_parcels = candidate_sites(subset)
+        big_sites, _ = candidate_sites(subset)
         t_sites = time.perf_counter() - t
         t = time.perf_counter()
         big_criteria = compute_criteria(big_sites, layers, dem, graph=graph)

@@ -54,6 +54,9 @@ DEFAULT_SPEEDS_KMH: dict[str, float] = {
 }
 """Fallback speeds (km/h) by road class, used when a road has no valid ``speed_kmh``."""
 
+LIMITED_ACCESS = frozenset({"motorway", "trunk"})
+"""Road classes one cannot leave between two junctions (motorways, expressways)."""
+
 FALLBACK_SPEED_KMH = 30.0
 """Speed used for a road whose class is unknown and which has no valid ``speed_kmh``."""
 
@@ -83,6 +86,9 @@ class RoadSegments:
         Travel time along the piece.
     oneway : numpy.ndarray
         True when the piece can only be driven from ``u`` to ``v``.
+    access : numpy.ndarray
+        False for limited-access roads (classes in :data:`LIMITED_ACCESS`): one can only get on or off at
+        their nodes (interchanges), not along them.
     coords : numpy.ndarray
         ``(m, 2)`` vertex coordinates of all the road lines.
     start, stop : numpy.ndarray
@@ -93,6 +99,7 @@ class RoadSegments:
     v: np.ndarray
     minutes: np.ndarray
     oneway: np.ndarray
+    access: np.ndarray
     coords: np.ndarray
     start: np.ndarray
     stop: np.ndarray
@@ -355,8 +362,20 @@ def build_road_graph(
     speed = _road_speeds(roads, speeds)[row]
     minutes = length / (speed * 1000.0 / 60.0)
     oneway = _oneway(roads)[row]
+    if "class" in roads:
+        access = ~roads["class"].astype(str).isin(LIMITED_ACCESS).to_numpy(dtype=bool)[row]
+    else:
+        access = np.ones(len(row), dtype=bool)
     piece = u != v
-    pieces = (u[piece], v[piece], np.maximum(minutes[piece], _MIN_WEIGHT), oneway[piece], a[piece], b[piece])
+    pieces = (
+        u[piece],
+        v[piece],
+        np.maximum(minutes[piece], _MIN_WEIGHT),
+        oneway[piece],
+        access[piece],
+        a[piece],
+        b[piece],
+    )
 
     eu = np.concatenate([u, v[~oneway]])
     ev = np.concatenate([v, u[~oneway]])
@@ -399,9 +418,10 @@ def build_road_graph(
         v=np.searchsorted(used, pieces[1]),
         minutes=pieces[2],
         oneway=pieces[3],
+        access=pieces[4],
         coords=coords,
-        start=pieces[4],
-        stop=pieces[5],
+        start=pieces[5],
+        stop=pieces[6],
     )
     return RoadGraph(
         matrix=matrix, xy=xy, edge_u=eu, edge_v=ev, edge_minutes=ew, edge_length_m=el, main=main, segments=segments
@@ -599,19 +619,21 @@ def _densified_times(
     A point at fraction ``f`` of a piece ``u - v`` of time ``w`` is reached at
     :math:`\\min(T_u + f w, T_v + (1 - f) w)` (forward; the second term only if two-way), or reaches the
     target in :math:`\\min((1 - f) w + T_v, f w + T_u)` (reverse), so that the land along a road between
-    two junctions is part of the isochrone, following the road's shape.
+    two junctions is part of the isochrone, following the road's shape. Limited-access roads (motorways)
+    only contribute their nodes: the land along a motorway between two interchanges is not reachable.
     """
+    reached = np.isfinite(times)
     seg = graph.segments
     if seg is None:  # pragma: no cover - graphs are always built with their segments
-        reached = np.isfinite(times)
         return graph.xy[reached], times[reached]
-    useful = np.isfinite(times[seg.u]) | np.isfinite(times[seg.v])
+    useful = (reached[seg.u] | reached[seg.v]) & seg.access
     idx = np.flatnonzero(useful)
     sub = RoadSegments(
         u=seg.u[idx],
         v=seg.v[idx],
         minutes=seg.minutes[idx],
         oneway=seg.oneway[idx],
+        access=seg.access[idx],
         coords=seg.coords,
         start=seg.start[idx],
         stop=seg.stop[idx],
@@ -633,7 +655,7 @@ def _densified_times(
         t = np.minimum((1.0 - f) * w + tv, np.where(two_way, f * w + tu, np.inf))
     else:
         t = np.minimum(tu + f * w, np.where(two_way, tv + (1.0 - f) * w, np.inf))
-    return coords, t
+    return np.concatenate([graph.xy[reached], coords]), np.concatenate([times[reached], t])
 
 
 def isochrones(
@@ -646,6 +668,7 @@ def isochrones(
     max_access_m: float = 1_500.0,
     cell_m: float = 150.0,
     simplify_m: float = 25.0,
+    hub_id: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Areas reachable by road within each time budget from (or, ``reverse``, towards) some hubs.
 
@@ -667,11 +690,13 @@ def isochrones(
         to one per ``cell_m`` grid cell (the one with the largest radius) before the union.
     simplify_m : float, default 25
         Douglas-Peucker tolerance of the output outlines.
+    hub_id : str, optional
+        When given, added as a ``hub_id`` column (the workspace ``isochrones`` layer has one).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``minutes`` and ``geometry`` (EPSG:2154), one row per budget, ascending.
+        Columns ``minutes`` (and ``hub_id``) and ``geometry`` (EPSG:2154), one row per budget, ascending.
 
     Notes
     -----
@@ -711,4 +736,7 @@ def isochrones(
             poly = shapely.union(poly, previous)
         geoms.append(poly)
         previous = poly
-    return gpd.GeoDataFrame({"minutes": budgets}, geometry=geoms, crs=graph.crs)
+    table: dict[str, list[Any]] = {"minutes": list(budgets)}
+    if hub_id is not None:
+        table["hub_id"] = [hub_id] * len(budgets)
+    return gpd.GeoDataFrame(table, geometry=geoms, crs=graph.crs)

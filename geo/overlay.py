@@ -33,6 +33,8 @@ _ECONOMIC_LETTERS = "XEIYZ"
 _U_ECONOMIC_RE = re.compile(rf"^\d*U[{_ECONOMIC_LETTERS}]")
 _AU_ECONOMIC_RE = re.compile(rf"^\d*AU[{_ECONOMIC_LETTERS}]")
 _POLYGONAL_TYPE_IDS = (3, 6)  # Polygon, MultiPolygon
+MAX_PIECE_VERTICES = 256
+"""Targets with more vertices than this are subdivided before overlays (see :func:`subdivide`)."""
 
 
 def require_lambert93(gdf: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> None:
@@ -107,40 +109,101 @@ def _pairs(
     return np.asarray(fi, dtype=np.int64), np.asarray(ti, dtype=np.int64)
 
 
+def subdivide(geoms: np.ndarray, *, max_vertices: int = MAX_PIECE_VERTICES) -> tuple[np.ndarray, np.ndarray]:
+    """Split large polygons into small pieces (like PostGIS ``ST_Subdivide``) for fast overlays.
+
+    Polygons with more than ``max_vertices`` vertices are cut in two halves of their bounding box (across
+    its longer side), recursively, all of them at once per level; multi-part results are exploded. The
+    pieces do not overlap, so areas computed on them add up to the areas of the originals.
+
+    Returns
+    -------
+    pieces : numpy.ndarray
+        The pieces (the geometries themselves when nothing is too large).
+    owner : numpy.ndarray of int
+        Index in ``geoms`` of the geometry each piece comes from.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    owner = np.arange(len(geoms))
+    if len(geoms) == 0 or int(shapely.get_num_coordinates(geoms).max()) <= max_vertices:
+        return geoms, owner
+    done_p: list[np.ndarray] = []
+    done_o: list[np.ndarray] = []
+    pieces = geoms
+    for _ in range(32):
+        small = shapely.get_num_coordinates(pieces) <= max_vertices
+        done_p.append(pieces[small])
+        done_o.append(owner[small])
+        if small.all():
+            break
+        big, big_owner = pieces[~small], owner[~small]
+        xmin, ymin, xmax, ymax = shapely.bounds(big).T
+        wide = (xmax - xmin) >= (ymax - ymin)
+        xmid, ymid = (xmin + xmax) / 2, (ymin + ymax) / 2
+        first = shapely.box(xmin, ymin, np.where(wide, xmid, xmax), np.where(wide, ymax, ymid))
+        second = shapely.box(np.where(wide, xmid, xmin), np.where(wide, ymin, ymid), xmax, ymax)
+        halves = np.concatenate([shapely.intersection(big, first), shapely.intersection(big, second)])
+        parts, idx = shapely.get_parts(halves, return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), _POLYGONAL_TYPE_IDS) & (shapely.area(parts) > 0)
+        pieces, owner = parts[keep], np.concatenate([big_owner, big_owner])[idx[keep]]
+    else:  # pragma: no cover - 32 halvings always suffice for real data
+        done_p.append(pieces)
+        done_o.append(owner)
+    return np.concatenate(done_p), np.concatenate(done_o)
+
+
+def _targets(targets: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Target geometries ready for overlay: (pieces, owner, tree); large targets are subdivided, small ones
+    keep the STRtree cached by geopandas."""
+    tgeoms = _geoms(targets)
+    pieces, owner = subdivide(tgeoms)
+    if pieces is tgeoms:
+        return tgeoms, owner, targets.geometry.values.sindex
+    return pieces, owner, shapely.STRtree(pieces)
+
+
+def _query(tree: Any, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
+    if len(geoms) == 0 or len(tree) == 0:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty
+    fi, ti = tree.query(geoms, predicate=predicate)
+    return np.asarray(fi, dtype=np.int64), np.asarray(ti, dtype=np.int64)
+
+
 def covered_area(targets: gpd.GeoDataFrame | gpd.GeoSeries, polygons: np.ndarray) -> np.ndarray:
     """Area (m2) of each target covered by the union of ``polygons`` (overlaps counted once).
 
-    Targets lying wholly inside one polygon are detected with a prepared ``contains`` test and not clipped;
-    the others are intersected with each polygon they meet and, where several polygons meet the same
-    target, the pieces are unioned before measuring.
+    Large targets are first cut into small pieces (:func:`subdivide`). Pieces lying wholly inside one
+    polygon are detected with a prepared ``contains`` test and not clipped; the others are intersected with
+    each polygon they meet and, where several polygons meet the same piece, the clips are unioned before
+    measuring. Piece areas are summed per target.
     """
-    tgeoms = _geoms(targets)
+    n = len(targets)
+    tgeoms, owner, tree = _targets(targets)
     tarea = shapely.area(tgeoms)
     out = np.zeros(len(tgeoms), dtype=float)
-    pi, ti = _pairs(targets, polygons, "intersects")
-    if len(pi) == 0:
-        return out
-    shapely.prepare(polygons)
-    full = shapely.contains(polygons[pi], tgeoms[ti])
-    full_targets = np.unique(ti[full])
-    out[full_targets] = tarea[full_targets]
-    rest = ~np.isin(ti, full_targets)
-    pi, ti = pi[rest], ti[rest]
-    if len(pi) == 0:
-        return out
-    pieces = shapely.intersection(tgeoms[ti], polygons[pi])
-    counts = np.bincount(ti, minlength=len(tgeoms))
-    single = counts[ti] == 1
-    out[ti[single]] = shapely.area(pieces[single])
-    multi = ~single
-    if multi.any():
-        mt, mp = ti[multi], pieces[multi]
-        order = np.argsort(mt, kind="stable")
-        mt, mp = mt[order], mp[order]
-        starts = np.flatnonzero(np.r_[True, mt[1:] != mt[:-1]])
-        for s, e in zip(starts, np.r_[starts[1:], len(mt)], strict=True):
-            out[mt[s]] = shapely.union_all(mp[s:e]).area
-    return np.minimum(out, tarea)
+    pi, ti = _query(tree, polygons, "intersects")
+    if len(pi):
+        shapely.prepare(polygons)
+        full = shapely.contains(polygons[pi], tgeoms[ti])
+        full_targets = np.unique(ti[full])
+        out[full_targets] = tarea[full_targets]
+        rest = ~np.isin(ti, full_targets)
+        pi, ti = pi[rest], ti[rest]
+    if len(pi):
+        clips = shapely.intersection(tgeoms[ti], polygons[pi])
+        counts = np.bincount(ti, minlength=len(tgeoms))
+        single = counts[ti] == 1
+        out[ti[single]] = shapely.area(clips[single])
+        multi = ~single
+        if multi.any():
+            mt, mp = ti[multi], clips[multi]
+            order = np.argsort(mt, kind="stable")
+            mt, mp = mt[order], mp[order]
+            starts = np.flatnonzero(np.r_[True, mt[1:] != mt[:-1]])
+            for s, e in zip(starts, np.r_[starts[1:], len(mt)], strict=True):
+                out[mt[s]] = shapely.union_all(mp[s:e]).area
+    return np.bincount(owner, weights=np.minimum(out, tarea), minlength=n)
 
 
 def share_in(sites: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, where: Where = None) -> pd.Series:
@@ -341,11 +404,12 @@ def class_areas(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Area of each target in each class: returns ``(class_names, areas)`` with ``areas`` of shape
     ``(n_targets, n_classes)``. Polygons of a class are assumed not to overlap (a zoning plan is a partition).
+    Large targets are subdivided first (:func:`subdivide`).
     """
     names, codes = np.unique(np.asarray(classes, dtype=object).astype(str), return_inverse=True)
-    tgeoms = _geoms(targets)
-    areas = np.zeros((len(tgeoms), len(names)), dtype=float)
-    pi, ti = _pairs(targets, polygons, "intersects")
+    tgeoms, owner, tree = _targets(targets)
+    areas = np.zeros((len(targets), len(names)), dtype=float)
+    pi, ti = _query(tree, polygons, "intersects")
     if len(pi) == 0:
         return names, areas
     shapely.prepare(polygons)
@@ -354,7 +418,7 @@ def class_areas(
     a[full] = shapely.area(tgeoms[ti[full]])
     rest = ~full
     a[rest] = shapely.area(shapely.intersection(tgeoms[ti[rest]], polygons[pi[rest]]))
-    np.add.at(areas, (ti, codes[pi]), a)
+    np.add.at(areas, (owner[ti], codes[pi]), a)
     return names, areas
 
 

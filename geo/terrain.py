@@ -48,7 +48,8 @@ def slope_percent(dem: np.ndarray, transform: Affine, *, nodata: float | None = 
     Returns
     -------
     numpy.ndarray
-        float64 array of the shape of ``dem``; NaN where the elevation is missing.
+        Array of the shape of ``dem`` (float32 for a float32 DEM, else float64); NaN where the elevation
+        is missing.
 
     Notes
     -----
@@ -60,31 +61,58 @@ def slope_percent(dem: np.ndarray, transform: Affine, *, nodata: float | None = 
         s = 100 \\sqrt{(\\partial z / \\partial x)^2 + (\\partial z / \\partial y)^2}
 
     (the same as ``gdaldem slope -p``). Missing neighbours, and neighbours beyond the edge of the array,
-    take the value of the centre cell, so border cells get a (slightly damped) slope instead of NaN.
+    take the value of the centre cell, so border cells get a (slightly damped) slope instead of NaN. The
+    neighbours are views of one padded copy of the DEM (memory: a few arrays of the DEM's size).
     """
-    z = np.asarray(dem, dtype=float)
-    if z.ndim != 2:
-        raise ValueError(f"DEM must be 2-D, got shape {z.shape}")
+    arr = np.asarray(dem)
+    if arr.ndim != 2:
+        raise ValueError(f"DEM must be 2-D, got shape {arr.shape}")
     xres, yres = _pixel_size(transform)
-    z = z.copy()
+    dtype = np.result_type(arr.dtype, np.float32)  # float32 stays float32 (memory), ints become floats
+    pad = np.pad(arr.astype(dtype), 1, mode="constant", constant_values=np.nan)
     if nodata is not None and np.isfinite(nodata):
-        z[z == nodata] = np.nan
-    missing = ~np.isfinite(z)
-    pad = np.pad(z, 1, mode="constant", constant_values=np.nan)
-    centre = pad[1:-1, 1:-1]
+        pad[pad == nodata] = np.nan
+    rows, cols = arr.shape
 
-    def win(dr: int, dc: int) -> np.ndarray:
-        w = pad[1 + dr : pad.shape[0] - 1 + dr, 1 + dc : pad.shape[1] - 1 + dc]
-        return np.where(np.isfinite(w), w, centre)
+    def win(dr: int, dc: int) -> np.ndarray:  # a view: no copy of the DEM per neighbour
+        return pad[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols]
 
-    a, b, c = win(-1, -1), win(-1, 0), win(-1, 1)
-    d, f = win(0, -1), win(0, 1)
-    g, h, i = win(1, -1), win(1, 0), win(1, 1)
+    slope = _horn(
+        win(-1, -1), win(-1, 0), win(-1, 1), win(0, -1), win(0, 1), win(1, -1), win(1, 0), win(1, 1), xres, yres
+    )
+    centre = win(0, 0)
+    # cells with a missing neighbour (edge of the array, nodata): recompute them alone, missing -> centre
+    r, c = np.nonzero(np.isnan(slope) & np.isfinite(centre))
+    if len(r):
+        z0 = centre[r, c]
+
+        def nb(dr: int, dc: int) -> np.ndarray:
+            v = pad[r + 1 + dr, c + 1 + dc]
+            return np.where(np.isfinite(v), v, z0)
+
+        slope[r, c] = _horn(
+            nb(-1, -1), nb(-1, 0), nb(-1, 1), nb(0, -1), nb(0, 1), nb(1, -1), nb(1, 0), nb(1, 1), xres, yres
+        )
+    return slope
+
+
+def _horn(
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    d: np.ndarray,
+    f: np.ndarray,
+    g: np.ndarray,
+    h: np.ndarray,
+    i: np.ndarray,
+    xres: float,
+    yres: float,
+) -> np.ndarray:
+    """Horn's slope (percent) from the 8 neighbours ``a b c / d . f / g h i`` of each cell."""
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * xres)
     dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * yres)
-    slope = 100.0 * np.hypot(dzdx, dzdy)
-    slope[missing] = np.nan
-    return slope
+    out: np.ndarray = 100.0 * np.hypot(dzdx, dzdy)
+    return out
 
 
 def zonal_slope(

@@ -60,6 +60,8 @@ SITES_TILES_URL = "/tiles/sites/{z}/{x}/{y}.pbf"
 MIN_ZOOM = 14
 """Parcels are drawn from this zoom on (about 1:35,000): a tile then holds a few hundred parcels."""
 ZONING_TOLERANCE_M = 10.0
+MAP_MIN_ZOOM = 7
+"""The map's own minimum zoom: set explicitly, else Leaflet takes the parcel layer's ``minZoom`` for the map's."""
 
 
 class VectorTileLayer(JSCSSMixin, Layer):
@@ -214,7 +216,9 @@ def build_parcel_map(
         raise ValueError(f"color_by must be 'availability' or 'zoning', got {color_by!r}")
     bounds = latlon_bounds(extent) if isinstance(extent, gpd.GeoDataFrame) else [list(map(float, p)) for p in extent]
     m = folium.Map(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2], zoom_start=11,
-                   tiles=None, control_scale=False, max_zoom=20)
+                   tiles=None, control_scale=False)
+    # folium only gives min/max zoom to its own tile layer: set the map's (before the parcel layer is added)
+    m.add_child(Script(f"map.setMinZoom({MAP_MIN_ZOOM}); map.setMaxZoom(20);"), name="foncier_zoom_range")
     trim_map_defaults(m)
     attach_page(m, title=t("parcel_map_title", lang), lang=lang)
     m.add_child(Css(BASE_CSS + PARCEL_MAP_CSS), name="foncier_css")

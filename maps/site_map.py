@@ -100,6 +100,8 @@ BASEMAP_TILES = "OpenStreetMap"
 BASEMAP_OPACITY = 0.6
 #: Room left on the map's left and top for the side panel and the banner when zooming (pixels).
 PANEL_PADDING = (320, 70)
+#: Below this zoom each site is also marked by a dot in its colour (polygons are a few pixels there).
+DOT_ZOOM = 12.5
 #: Room left on the right and bottom for the layer control and the legend when fitting the whole territory.
 RIGHT_PADDING = (290, 30)
 
@@ -221,9 +223,9 @@ class SitesLayer(Layer):
             function style(f) {
                 var p = f.properties;
                 return p.x ? {color: '#616161', weight: 1, dashArray: '3 3', fillColor: cfg.excludedColor,
-                              fillOpacity: cfg.excludedOpacity, opacity: 0.9}
+                              fillOpacity: cfg.excludedOpacity, opacity: 0.9, className: 'fx-site fx-excluded'}
                            : {color: cfg.outline, weight: 1, fillColor: cfg.colors[p.c], fillOpacity: 0.8,
-                              opacity: 0.9};
+                              opacity: 0.9, className: 'fx-site'};
             }
             function popup(p) {
                 var h = '<div class="fx-pop"><div class="fx-pop-h">';
@@ -284,6 +286,24 @@ class SitesLayer(Layer):
                 }
             });
             layer.addData({{ this.data_json }});
+            // at small scales a site is a few pixels: a dot in its colour marks it until zoom cfg.dotZoom
+            var dots = L.featureGroup();
+            layer.eachLayer(function(l) {
+                var p = l.feature.properties;
+                if (!p.p) { return; }
+                L.circleMarker(p.p, {radius: p.x ? 3 : 5, color: p.x ? '#757575' : cfg.outline, weight: 1,
+                                     fillColor: fill(p), fillOpacity: p.x ? 0.6 : 0.95, className: 'fx-site-dot'})
+                    .bindTooltip(l.getTooltip().getContent(), {sticky: true})
+                    .on('click', function() { open(p.id); })
+                    .addTo(dots);
+            });
+            function showDots() {
+                var want = map.hasLayer(layer) && map.getZoom() < cfg.dotZoom;
+                if (want && !map.hasLayer(dots)) { map.addLayer(dots); }
+                if (!want && map.hasLayer(dots)) { map.removeLayer(dots); }
+            }
+            map.on('zoomend', showDots);
+            layer.on('add remove', function() { setTimeout(showDots, 0); });
             function open(id) {
                 var l = byId[id];
                 if (!l) { return false; }
@@ -293,7 +313,7 @@ class SitesLayer(Layer):
                 l.openPopup();
                 return true;
             }
-            window.foncier = {map: map, sites: layer, byId: byId, open: open, popup: popup};
+            window.foncier = {map: map, sites: layer, dots: dots, byId: byId, open: open, popup: popup};
             return layer;
         })({{ this._parent.get_name() }});
         {% endmacro %}
@@ -308,19 +328,57 @@ class SitesLayer(Layer):
 
 
 class RankMarkers(Layer):
-    """Numbered markers on the best sites; clicking one opens the site's popup."""
+    """Numbered markers on the best sites; clicking one opens the site's popup.
+
+    Markers never overlap: at each zoom they are placed in rank order, and a marker that would cover a
+    better-ranked one moves aside (up to two rings of eight positions around its site) with a thin leader line
+    to its site.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.layerGroup();
-        {{ this.data_json }}.forEach(function(d) {
-            L.marker([d[0], d[1]], {
-                icon: L.divIcon({className: 'fx-rank-icon', html: '<span class="fx-rank">' + d[2] + '</span>',
-                                 iconSize: [24, 24], iconAnchor: [12, 12]}),
-                title: d[3], keyboard: false, riseOnHover: true
-            }).on('click', function() { window.foncier.open(d[3]); }).addTo({{ this.get_name() }});
-        });
+        var {{ this.get_name() }} = (function(map) {
+            var group = L.layerGroup();
+            var items = {{ this.data_json }}.map(function(d) {
+                return {ll: L.latLng(d[0], d[1]), r: d[2], id: d[3]};
+            });
+            var size = 24, offsets = [[0, 0]];
+            [28, 54].forEach(function(rad) {
+                for (var k = 0; k < 8; k++) {
+                    var a = -Math.PI / 2 + k * Math.PI / 4;
+                    offsets.push([Math.round(rad * Math.cos(a)), Math.round(rad * Math.sin(a))]);
+                }
+            });
+            function layout() {
+                group.clearLayers();
+                if (!map.hasLayer(group)) { return; }
+                var placed = [];
+                items.forEach(function(it) {
+                    var p = map.latLngToLayerPoint(it.ll), spot = null;
+                    for (var i = 0; i < offsets.length && spot === null; i++) {
+                        var q = p.add(L.point(offsets[i][0], offsets[i][1]));
+                        if (placed.every(function(z) { return z.distanceTo(q) >= size; })) { spot = q; }
+                    }
+                    if (spot === null) { spot = p; }
+                    placed.push(spot);
+                    var ll = map.layerPointToLatLng(spot);
+                    if (!spot.equals(p)) {
+                        L.polyline([it.ll, ll], {color: '#111', weight: 1.2, opacity: 0.8, interactive: false})
+                            .addTo(group);
+                    }
+                    L.marker(ll, {
+                        icon: L.divIcon({className: 'fx-rank-icon', html: '<span class="fx-rank">' + it.r + '</span>',
+                                         iconSize: [size, size], iconAnchor: [size / 2, size / 2]}),
+                        title: it.id, keyboard: false, riseOnHover: true, zIndexOffset: 1000 - it.r
+                    }).on('click', function() { window.foncier.open(it.id); }).addTo(group);
+                });
+            }
+            group.on('add', function() { map.on('zoomend', layout); layout(); });
+            group.on('remove', function() { map.off('zoomend', layout); });
+            window.foncierRankLayout = layout;
+            return group;
+        })({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -693,6 +751,8 @@ def build_site_map(
         if props["id"] in per_site:
             props["b"] = per_site[props["id"]]
         extra.append(props)
+    for props, point in zip(extra, label_points(shown, 5), strict=True):
+        props["p"] = list(point)
     data = feature_collection(shown, columns=(), extra=extra)
     text_keys = [
         "site", "score", "rank", "rank_of", "area", "parcels", "smallest_lot", "largest_lot", "roissy_time",
@@ -712,6 +772,7 @@ def build_site_map(
         "criteria": criteria,
         "n": len(sites),
         "top": top,
+        "dotZoom": DOT_ZOOM,
         "padTopLeft": list(PANEL_PADDING),
         "padBottomRight": [RIGHT_PADDING[0], 20],
     }

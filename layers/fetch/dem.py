@@ -28,11 +28,11 @@ import rasterio
 from affine import Affine
 from rasterio.errors import RasterioIOError
 from rasterio.warp import Resampling, reproject, transform_bounds
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 
 from foncier.errors import FetchError
 from foncier.geo.crs import LAMBERT93, WGS84
-from foncier.layers.fetch.http import CacheEntry, HttpClient, OfflineMissingError, ResourceNotFoundError
+from foncier.layers.fetch.http import CacheEntry, HttpClient, ResourceNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,9 @@ class DemResult:
     windows_read: int = 0
 
 
-def target_grid(bounds_l93: tuple[float, float, float, float], resolution: float, margin: float) -> tuple[Affine, int, int]:
+def target_grid(
+    bounds_l93: tuple[float, float, float, float], resolution: float, margin: float
+) -> tuple[Affine, int, int]:
     """Transform, width and height of the Lambert-93 grid covering ``bounds_l93`` plus ``margin``."""
     xmin, ymin, xmax, ymax = bounds_l93
     xmin = math.floor((xmin - margin) / resolution) * resolution
@@ -109,11 +111,14 @@ def _gdal_env(client: HttpClient) -> Iterator[None]:
 
 
 def _window_of(src: Any, box: tuple[float, float, float, float]) -> Window | None:
-    win = from_bounds(*box, transform=src.transform)
-    col0 = max(0, math.floor(win.col_off))
-    row0 = max(0, math.floor(win.row_off))
-    col1 = min(src.width, math.ceil(win.col_off + win.width))
-    row1 = min(src.height, math.ceil(win.row_off + win.height))
+    """Pixel window of ``src`` (north-up) covering the lon/lat ``box``, clipped to the raster."""
+    inverse = ~src.transform
+    c_a, r_a = inverse @ (box[0], box[3])
+    c_b, r_b = inverse @ (box[2], box[1])
+    col0 = max(0, math.floor(min(c_a, c_b)))
+    row0 = max(0, math.floor(min(r_a, r_b)))
+    col1 = min(src.width, math.ceil(max(c_a, c_b)))
+    row1 = min(src.height, math.ceil(max(r_a, r_b)))
     if col1 <= col0 or row1 <= row0:
         return None
     return Window(col0, row0, col1 - col0, row1 - row0)
@@ -127,7 +132,8 @@ def _save_window(src: Any, box: tuple[float, float, float, float], out: Path) ->
     data = src.read(1, window=win)
     profile = {
         "driver": "GTiff", "width": int(win.width), "height": int(win.height), "count": 1,
-        "dtype": data.dtype.name, "crs": src.crs, "transform": src.window_transform(win),
+        "dtype": data.dtype.name, "crs": src.crs,
+        "transform": src.transform @ Affine.translation(win.col_off, win.row_off),
         "nodata": src.nodata, "compress": "deflate",
     }  # fmt: skip
     with rasterio.open(out, "w", **profile) as dst:
@@ -141,7 +147,9 @@ def _check_geotiff(path: Path) -> None:
             raise ValueError("GeoTIFF without band")
 
 
-def _read_tile_window(client: HttpClient, url: str, box: tuple[float, float, float, float], key: str) -> CacheEntry | None:
+def _read_tile_window(
+    client: HttpClient, url: str, box: tuple[float, float, float, float], key: str
+) -> CacheEntry | None:
     """Read the window ``box`` of the tile at ``url`` and store it in the cache under ``key``."""
     tmp = client.cache.temp_file(key)
     tmp.unlink()

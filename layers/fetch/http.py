@@ -48,7 +48,6 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt."""
 
 _KNOWN_SUFFIXES = (".json.gz", ".geojson", ".json", ".gz", ".osm.pbf", ".pbf", ".tif", ".md5", ".csv")
-_CHUNK = 1 << 16
 _PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
 Check = Callable[[Path], None]
@@ -645,7 +644,7 @@ class HttpClient:
                 leave=False,
             ) as bar,
         ):
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in response.iter_bytes():
                 fh.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))

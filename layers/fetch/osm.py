@@ -21,6 +21,7 @@ where a motorway/trunk link meets its main road when no tagged junction lies wit
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from array import array
@@ -59,9 +60,7 @@ CLASS_SPEEDS_KMH: dict[str, float] = {
 """Speeds (km/h) by class when ``maxspeed`` is absent or unreadable (same values as
 :data:`foncier.geo.network.DEFAULT_SPEEDS_KMH`)."""
 
-MAJOR_CLASSES = frozenset(
-    {"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"}
-)
+MAJOR_CLASSES = frozenset({"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"})
 """Classes kept outside the territory's margin (the roads leading to the hubs)."""
 
 INTERCHANGE_MERGE_M = 1000.0
@@ -266,7 +265,7 @@ def _build(
             for pos, nid in enumerate(ids):
                 if nid in scan.link_ends:
                     node_xy[nid] = (lons[pos], lats[pos])
-            for k, (i, j) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+            for k, (i, j) in enumerate(itertools.pairwise(cuts)):
                 piece = xy[i : j + 1]
                 if len(piece) < 2 or np.all(piece == piece[0]):
                     continue
@@ -292,7 +291,7 @@ def _interchanges(scan: _Scan, kept_nodes: set[int], node_xy: dict[int, tuple[fl
         rows.append({"interchange_id": f"n{nid}", "nom": name or (f"sortie {ref}" if ref else None),
                      "road_class": road_class, "source": "motorway_junction", "lon": lon, "lat": lat})  # fmt: skip
     # untagged: a link's end on its main road
-    for nid, main in scan.link_ends.items():
+    for nid in scan.link_ends:
         if nid in scan.junctions or nid not in kept_nodes or nid not in node_xy:
             continue
         road_class = scan.main_nodes.get(nid)
@@ -388,7 +387,6 @@ def read_osm_roads(
     interchanges = _interchanges(scan, kept_nodes, node_xy)
     logger.info("osm: %d road pieces, %d interchanges", len(roads), len(interchanges))
     return roads, interchanges
-
 
 
 def extract_date(path: str | Path) -> str | None:

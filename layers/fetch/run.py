@@ -159,8 +159,8 @@ class FetchReport:
         s = self.stats
         lines = [
             f"Territory: {self.territory}  ->  {self.workspace / GPKG_NAME}",
-            f"Requests: {s.requests} ({s.downloads} downloaded, {s.bytes_downloaded / 1e6:.1f} MB, {s.retries} retries, "
-            f"{s.resumed} resumed); from cache: {s.cache_hits}; cache: {self.cache_dir}"
+            f"Requests: {s.requests} ({s.downloads} downloaded, {s.bytes_downloaded / 1e6:.1f} MB, "
+            f"{s.retries} retries, {s.resumed} resumed); from cache: {s.cache_hits}; cache: {self.cache_dir}"
             + ("  [offline]" if self.offline else ""),
             "",
             self.to_frame().to_string(index=False),
@@ -207,7 +207,10 @@ def resolve_layers(names: Iterable[str] | None) -> tuple[str, ...]:
     if bad:
         hint = " ('zones' come from local inventories: use foncier ingest)" if "zones" in bad else ""
         raise ValidationError(
-            [f"unknown layer '{b}'{hint}; fetchable: {', '.join(FETCH_LAYERS)}, or {', '.join(LAYER_GROUPS)}" for b in bad],
+            [
+                f"unknown layer '{b}'{hint}; fetchable: {', '.join(FETCH_LAYERS)}, or {', '.join(LAYER_GROUPS)}"
+                for b in bad
+            ],
             title="invalid --layers",
         )
     if not wanted:
@@ -413,5 +416,10 @@ def fetch_territory(
         if owns_client:
             client.close()
         report.elapsed_s = time.perf_counter() - started
-    logger.info("fetch done in %.1f s: %d requests, %d from cache", report.elapsed_s, client.stats.requests, client.stats.cache_hits)
+    logger.info(
+        "fetch done in %.1f s: %d requests, %d from cache",
+        report.elapsed_s,
+        client.stats.requests,
+        client.stats.cache_hits,
+    )
     return report

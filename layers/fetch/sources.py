@@ -29,6 +29,7 @@ hubs                    the territory file                                      
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import logging
@@ -390,7 +391,12 @@ def query_tiles(footprint_lonlat: shapely.Geometry, size_deg: float) -> list[tup
     tiles = []
     for j in range(math.floor(s / size_deg), math.ceil(n / size_deg)):
         for i in range(math.floor(w / size_deg), math.ceil(e / size_deg)):
-            box = (round(i * size_deg, 6), round(j * size_deg, 6), round((i + 1) * size_deg, 6), round((j + 1) * size_deg, 6))
+            box = (
+                round(i * size_deg, 6),
+                round(j * size_deg, 6),
+                round((i + 1) * size_deg, 6),
+                round((j + 1) * size_deg, 6),
+            )
             if shapely.intersects(footprint_lonlat, shapely.box(*box)):
                 tiles.append(box)
     return tiles
@@ -442,7 +448,8 @@ def fetch_communes(ctx: FetchContext) -> SourceResult:
     extra = [c for c in wanted if c not in got]
     if ctx.territory.epcis and extra:
         result.warnings.append(
-            f"communes: {len(extra)} listed commune(s) are not in the EPCIs; fetched one by one: {', '.join(extra[:10])}"
+            f"communes: {len(extra)} listed commune(s) are not in the EPCIs; fetched one by one: "
+            + ", ".join(extra[:10])
         )
     for code in _progress(ctx, extra, "communes"):
         data = _get_json(ctx, result, f"{base}/communes", {"code": code, **common}, label=f"commune {code}")
@@ -559,13 +566,17 @@ def fetch_plu(ctx: FetchContext) -> SourceResult:
         unknown = ~gdf["typezone"].isin(ZONING_TYPES).fillna(False).to_numpy(dtype=bool)
         if unknown.any():
             values = sorted({str(v) for v in gdf.loc[unknown, "typezone"]})
-            result.warnings.append(f"plu: {int(unknown.sum())} zone(s) with an unknown typezone dropped ({', '.join(values[:8])})")
+            result.warnings.append(
+                f"plu: {int(unknown.sum())} zone(s) with an unknown typezone dropped ({', '.join(values[:8])})"
+            )
             gdf = gdf[~unknown]
     _finish(result, "plu", gdf, source=source, entries=result.entries, vintage="current (GPU)")
     return result
 
 
-def _nature_features(ctx: FetchContext, result: SourceResult, resource: str, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+def _nature_features(
+    ctx: FetchContext, result: SourceResult, resource: str, box: tuple[float, float, float, float]
+) -> list[dict[str, Any]]:
     base = ctx.settings.base_url("apicarto")
     limit = ctx.settings.nature_page_size
     start = 0
@@ -579,7 +590,11 @@ def _nature_features(ctx: FetchContext, result: SourceResult, resource: str, box
         out.extend(feats)
         matched = data.get("numberMatched") if isinstance(data, dict) else None
         start += limit
-        if not feats or (isinstance(matched, int | float) and start >= matched) or (matched is None and len(feats) < limit):
+        if (
+            not feats
+            or (isinstance(matched, int | float) and start >= matched)
+            or (matched is None and len(feats) < limit)
+        ):
             break
     return out
 
@@ -603,9 +618,15 @@ def fetch_protected(ctx: FetchContext) -> SourceResult:
         out = gpd.GeoDataFrame(
             {
                 "kind": kind,
-                "code": gdf[code_col].astype("string") if code_col else pd.Series(pd.NA, index=gdf.index, dtype="string"),
-                "nom": gdf[name_col].astype("string") if name_col else pd.Series(pd.NA, index=gdf.index, dtype="string"),
-                "url": gdf["url"].astype("string") if "url" in gdf.columns else pd.Series(pd.NA, index=gdf.index, dtype="string"),
+                "code": gdf[code_col].astype("string")
+                if code_col
+                else pd.Series(pd.NA, index=gdf.index, dtype="string"),
+                "nom": gdf[name_col].astype("string")
+                if name_col
+                else pd.Series(pd.NA, index=gdf.index, dtype="string"),
+                "url": gdf["url"].astype("string")
+                if "url" in gdf.columns
+                else pd.Series(pd.NA, index=gdf.index, dtype="string"),
             },
             geometry=gdf.geometry,
             crs=WGS84,
@@ -646,7 +667,11 @@ def _classify_flood(gdf: gpd.GeoDataFrame, columns: Sequence[str], result: Sourc
     if gdf.empty:
         return gdf
     present = [c for c in columns if c in gdf.columns]
-    levels = [flood_level(*(row[c] for c in present)) for _, row in gdf[present].iterrows()] if present else [None] * len(gdf)
+    levels = (
+        [flood_level(*(row[c] for c in present)) for _, row in gdf[present].iterrows()]
+        if present
+        else [None] * len(gdf)
+    )
     gdf = gdf.assign(level=pd.array(levels, dtype="string"))
     unknown = gdf["level"].isna().to_numpy()
     if unknown.any():
@@ -746,7 +771,9 @@ def fetch_friches(ctx: FetchContext) -> SourceResult:
     codes = ctx.commune_codes
     features: list[dict[str, Any]] = []
     for batch in _progress(ctx, _chunks(codes, s.cartofriches_batch), "friches"):
-        url: str | None = build_url(f"{base}/geofriches/", {"code_insee": ",".join(batch), "page_size": s.cartofriches_page_size})
+        url: str | None = build_url(
+            f"{base}/geofriches/", {"code_insee": ",".join(batch), "page_size": s.cartofriches_page_size}
+        )
         seen: set[str] = set()
         while url and url not in seen and len(seen) < _MAX_PAGES:
             seen.add(url)
@@ -846,6 +873,16 @@ def _md5_check(ctx: FetchContext, url: str) -> Callable[[Path], None]:
     return check
 
 
+def _http_date(value: str | None) -> str | None:
+    """ISO date of an HTTP date header (``Last-Modified``), or None."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).date().isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
 def _bbox_lonlat(geom: shapely.Geometry, margin_km: float) -> tuple[float, float, float, float]:
     w, s, e, n = geom.bounds
     dlat = margin_km / 111.0
@@ -856,7 +893,10 @@ def _bbox_lonlat(geom: shapely.Geometry, margin_km: float) -> tuple[float, float
 def osm_urls(ctx: FetchContext) -> list[str]:
     """URLs of the territory's OpenStreetMap extracts (paths are taken under the osm base URL)."""
     base = ctx.settings.base_url("osm")
-    return [x if x.startswith(("http://", "https://", "file://")) else f"{base}/{x.lstrip('/')}" for x in ctx.territory.osm_extracts]
+    return [
+        x if x.startswith(("http://", "https://", "file://")) else f"{base}/{x.lstrip('/')}"
+        for x in ctx.territory.osm_extracts
+    ]
 
 
 def fetch_roads(ctx: FetchContext, layers: Sequence[str] = ("roads", "interchanges")) -> SourceResult:
@@ -866,11 +906,12 @@ def fetch_roads(ctx: FetchContext, layers: Sequence[str] = ("roads", "interchang
     if not urls:
         result.failures.append("roads: the territory file lists no osm_extracts")
         return result
-    paths = []
+    paths, dates = [], []
     for url in urls:
         entry = _get(ctx, result, url, label=f"OSM extract {url.rsplit('/', 1)[-1]}", check=_md5_check(ctx, url))
         if entry is not None:
             paths.append(entry.path)
+            dates.append(extract_date(entry.path) or _http_date(entry.last_modified) or entry.retrieved[:10])
     if len(paths) < len(urls):
         return result  # a partial network would give wrong travel times
     margin = ctx.settings.roads_margin_km
@@ -884,13 +925,22 @@ def fetch_roads(ctx: FetchContext, layers: Sequence[str] = ("roads", "interchang
     except DataFormatError as exc:
         result.failures.append(f"roads: {exc}")
         return result
-    vintage = ", ".join(extract_date(p) or "" for p in paths)
+    vintage = ", ".join(dates)
     source = " + ".join(urls)
     note = f" (all classes within {margin:g} km, {', '.join(sorted(MAJOR_CLASSES))} to the hubs)"
     if "roads" in layers:
-        _finish(result, "roads", roads, source=source + note, entries=result.entries, vintage=f"OSM extract of {vintage}")
+        _finish(
+            result, "roads", roads, source=source + note, entries=result.entries, vintage=f"OSM extract of {vintage}"
+        )
     if "interchanges" in layers:
-        _finish(result, "interchanges", interchanges, source=source, entries=result.entries, vintage=f"OSM extract of {vintage}")
+        _finish(
+            result,
+            "interchanges",
+            interchanges,
+            source=source,
+            entries=result.entries,
+            vintage=f"OSM extract of {vintage}",
+        )
     return result
 
 
@@ -909,7 +959,8 @@ def fetch_dem_layer(ctx: FetchContext) -> SourceResult:
         base = s.base_url("dem")
         result.provenance["dem"] = make_provenance(
             "dem",
-            f"{base}/{{tile}}/{{tile}}.tif windows ({', '.join(dem.tiles)}), bilinear to EPSG:2154 at {s.dem_resolution_m:g} m",
+            f"{base}/{{tile}}/{{tile}}.tif windows ({', '.join(dem.tiles)}), "
+            f"bilinear to EPSG:2154 at {s.dem_resolution_m:g} m",
             dem.entries,
             int(np.isfinite(dem.array).sum()),
             vintage="Copernicus DEM GLO-30 (EGM2008 heights)",

@@ -190,7 +190,9 @@ def load_territory(name_or_path: str | Path) -> Territory:
     try:
         data = yaml.safe_load(path.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError([Problem(f"cannot read the territory file: {exc}", source)], title="invalid territory")
+        raise ValidationError(
+            [Problem(f"cannot read the territory file: {exc}", source)], title="invalid territory"
+        ) from None
     if not isinstance(data, dict):
         raise ValidationError([Problem("a territory file is a YAML mapping", source)], title="invalid territory")
     data.setdefault("name", path.stem)

@@ -30,6 +30,7 @@ MIN_PARCEL_AREA = 20.0
 
 @lru_cache(maxsize=1)
 def _to_l93_transformer() -> Transformer:
+    """The WGS84 -> Lambert-93 transformer (built once)."""
     return Transformer.from_crs(WGS84, LAMBERT93, always_xy=True)
 
 

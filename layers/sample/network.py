@@ -77,6 +77,8 @@ _BELLEU = (3.345, 49.352, "Échangeur de Belleu")
 
 @dataclass(frozen=True)
 class _Road:
+    """A main road: reference, name, class and waypoints (lon, lat[, interchange name])."""
+
     ref: str
     nom: str
     cls: str
@@ -199,10 +201,14 @@ _SECONDARY_CHAINS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 """Departmental roads through the bourgs, as chains of commune centres."""
 
 _MAX_LOCAL_EDGE_M = 7000.0
+_GRID_M = 0.01
+"""Road coordinates are rounded to this grid (m) once noded."""
 
 
 @dataclass(frozen=True)
 class _Station:
+    """A railway station (real SNCF UIC code and position)."""
+
     code_uic: str
     nom: str
     lon: float
@@ -290,6 +296,7 @@ class Networks:
 
 
 def _xy(waypoints: tuple[_Waypoint, ...]) -> FloatArray:
+    """Lambert-93 coordinates (n, 2) of waypoints given in degrees."""
     lon = np.array([w[0] for w in waypoints])
     lat = np.array([w[1] for w in waypoints])
     x, y = lonlat_to_l93(lon, lat)
@@ -336,6 +343,8 @@ def _mst_edges(xy: FloatArray, edges: IntArray) -> set[tuple[int, int]]:
 
 @dataclass
 class _Source:
+    """Road lines and their attributes, before noding."""
+
     geoms: list[shapely.LineString]
     cls: list[str]
     ref: list[str | None]
@@ -343,6 +352,7 @@ class _Source:
     oneway: list[bool]
 
     def add(self, geom: shapely.LineString, cls: str, ref: str | None, nom: str | None, oneway: bool = False) -> None:
+        """Append one road line."""
         self.geoms.append(geom)
         self.cls.append(cls)
         self.ref.append(ref)
@@ -429,32 +439,37 @@ def build_networks(
     # --- expressways, their interchanges and slip roads
     trunk = _Source([], [], [], [], [])
     inter_rows: list[tuple[str, str, FloatArray]] = []
+    tangents: list[FloatArray] = []
     for road in _TRUNKS:
         xy = _xy(road.waypoints)
         trunk.add(shapely.LineString(xy), road.cls, road.ref, road.nom)
         for k, w in enumerate(road.waypoints):
             if len(w) == 3 and all(w[2] != r[1] for r in inter_rows):
                 inter_rows.append((road.ref, str(w[2]), xy[k]))
+                t = xy[min(k + 1, len(xy) - 1)] - xy[max(k - 1, 0)]
+                tangents.append(t / np.hypot(*t))
     local = _Source([], [], [], [], [])
-    for ref, name, at in inter_rows:
+    for (ref, name, at), tangent in zip(inter_rows, tangents, strict=True):
         if name == _J_SOISSONS[2]:
             continue  # the N2 / N31 junction is a node of the expressways themselves
         d = np.hypot(*(cxy - at).T)
         target = cxy[int(np.argmin(d))]
         if d.min() > 12_000:  # interchanges outside the territory have no local road
             continue
-        direction = (target - at) / max(float(d.min()), 1.0)
-        q = at + direction * 160.0
-        normal = np.array([-direction[1], direction[0]])
+        # the slip roads leave the expressway square, on the side of the commune they serve
+        side = np.array([-tangent[1], tangent[0]])
+        if float(np.dot(side, target - at)) < 0:
+            side = -side
+        q = at + side * 160.0
         trunk.add(
-            shapely.LineString([at, (at + q) / 2 + normal * 35.0, q]),
+            shapely.LineString([at, (at + q) / 2 + tangent * 35.0, q]),
             "trunk_link",
             ref,
             f"Bretelle de sortie ({name})",
             oneway=True,
         )
         trunk.add(
-            shapely.LineString([q, (at + q) / 2 - normal * 35.0, at]),
+            shapely.LineString([q, (at + q) / 2 - tangent * 35.0, at]),
             "trunk_link",
             ref,
             f"Bretelle d'entrée ({name})",
@@ -496,6 +511,9 @@ def build_networks(
         local.add(shapely.LineString([c, target]), "tertiary", None, f"Accès {nom}")
 
     roads = pd.concat([_node(trunk), _node(local)], ignore_index=True)
+    # round to the centimetre: crossings computed a hair apart become one node, slivers of noding vanish
+    roads["geometry"] = shapely.set_precision(roads["geometry"].to_numpy(), _GRID_M)
+    roads = roads[~shapely.is_empty(roads["geometry"].to_numpy())].reset_index(drop=True)
     roads = _largest_component(roads)
     roads["speed_kmh"] = roads["class"].map(SPEED_KMH).astype(float)
     roads["oneway"] = roads["oneway"].astype(bool)
@@ -562,6 +580,7 @@ def _largest_component(roads: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stations() -> gpd.GeoDataFrame:
+    """The canonical ``rail_stations`` layer."""
     x, y = lonlat_to_l93([s.lon for s in _STATIONS], [s.lat for s in _STATIONS])
     return gpd.GeoDataFrame(
         {
@@ -576,6 +595,7 @@ def _stations() -> gpd.GeoDataFrame:
 
 
 def _rail_lines(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The canonical ``rail_lines`` layer: each line runs exactly through its stations."""
     at = dict(zip(stations["code_uic"], shapely.get_coordinates(stations.geometry.to_numpy()), strict=True))
     rows = []
     geoms = []

@@ -69,6 +69,7 @@ def road_corridors(roads: gpd.GeoDataFrame, area: shapely.Geometry) -> shapely.G
 
 
 def _target_function(centres: gpd.GeoDataFrame) -> tuple[cKDTree, FloatArray]:
+    """Index of the commune centres and radius of their built-up areas (for the size of fields)."""
     pts = shapely.get_coordinates(centres.geometry.to_numpy())
     return cKDTree(pts), town_radius(centres["population"].to_numpy())
 
@@ -142,6 +143,7 @@ def build_parcels(
     tree, radius = _target_function(centres)
 
     def target(x: FloatArray, y: FloatArray, k: IntArray) -> FloatArray:
+        """Wanted parcel area: by land use; fields grow from gardens near villages to large plots."""
         area = _BASE_AREA[k].copy()
         agri = k == _K["agri"]
         if agri.any():
@@ -159,6 +161,7 @@ def _morton(ix: IntArray, iy: IntArray) -> IntArray:
     """Interleave the bits of two 16-bit integers (Z-order)."""
 
     def spread(v: IntArray) -> IntArray:
+        """Insert a zero bit between the bits of ``v``."""
         v = v.astype(np.int64) & 0xFFFF
         v = (v | (v << 8)) & 0x00FF00FF
         v = (v | (v << 4)) & 0x0F0F0F0F

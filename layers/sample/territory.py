@@ -40,19 +40,20 @@ _STREAMS = {"zoning": 1, "network": 2, "hazards": 3, "parcels": 4, "dem": 5, "pr
 _DEM_CELL_M: dict[str, float] = {"small": 50.0, "full": 25.0}
 
 SMALL_WINDOW_LONLAT: tuple[tuple[float, float], ...] = (
-    (3.318, 49.362),
-    (3.292, 49.345),
-    (3.27, 49.345),
+    (3.312, 49.357),
+    (3.292, 49.338),
+    (3.268, 49.347),
     (3.23, 49.298),
     (3.18, 49.272),
     (3.125, 49.248),
     (3.098, 49.258),
     (3.084, 49.262),
 )
-"""Centreline of the window the small sample cuts into parcels: from the Parc Gouraud (Soissons) along the N2
-to Villers-Cotterets and its northern industrial zone."""
+"""Centreline of the window the small sample cuts into parcels: from the southern edge of Soissons (Parc
+Gouraud) by the Courmelles and Mercin-et-Vaux / Vauxbuin business parks, then along the N2 to Villers-Cotterets
+and its northern industrial zone."""
 
-_SMALL_WINDOW_HALF_WIDTH_M = 620.0
+_SMALL_WINDOW_HALF_WIDTH_M = 600.0
 
 
 @dataclass
@@ -96,6 +97,7 @@ def small_window() -> shapely.Geometry:
 
 
 def _rng(seed: int, stream: str) -> np.random.Generator:
+    """The random generator of one part of the build: ``default_rng([seed, stream number])``."""
     return np.random.default_rng([seed, _STREAMS[stream]])
 
 

@@ -35,12 +35,14 @@ from foncier.layers.sample.rivers import River
 
 logger = logging.getLogger(__name__)
 
-#: Width of the streets left between the blocks of a zone d'activite (m).
-ZA_STREET_SPACING_M = 340.0
+#: Spacing of the streets that divide a zone d'activite into blocks (m).
+ZA_STREET_SPACING_M = 300.0
 
 
 @dataclass(frozen=True)
 class _ZoneSpec:
+    """A zone d'activite: host commune, name, centre, area (ha), shape, kind and extension zoning."""
+
     insee: str
     nom: str
     lon: float
@@ -57,7 +59,7 @@ _ZONES: tuple[_ZoneSpec, ...] = (
         "02805", "Zone industrielle de Villeneuve-Saint-Germain", 3.378, 49.371, 55, 1.6, 12, "industrial", "1AUx"
     ),
     _ZoneSpec("02722", "Parc d'activités Gouraud", 3.321, 49.364, 32, 1.3, -20, "mixed"),
-    _ZoneSpec("02245", "Zone industrielle de Cuffies", 3.336, 49.413, 45, 1.5, 70, "logistics", "1AUx"),
+    _ZoneSpec("02245", "Zone industrielle de Cuffies", 3.332, 49.422, 45, 1.5, 70, "logistics", "1AUx"),
     _ZoneSpec(
         "02477",
         "Parc d'activités du Plateau (Mercin-et-Vaux / Vauxbuin)",
@@ -77,8 +79,8 @@ _ZONES: tuple[_ZoneSpec, ...] = (
     _ZoneSpec(
         "02810",
         "Parc d'activités de Villers-Cotterêts Sud (Pisseleux)",
-        3.112,
-        49.223,
+        3.098,
+        49.222,
         40,
         1.6,
         20,

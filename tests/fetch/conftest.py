@@ -9,12 +9,12 @@ Each test gets a fresh server (fresh request log and faults) over that tree.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
 import json
 import math
-import shutil
 import threading
 import time
 import urllib.parse
@@ -30,9 +30,15 @@ import shapely
 from shapely.geometry import mapping, shape
 
 TERRITORY_EPCI = "200071991"  # CC Retz-en-Valois
-TEST_COMMUNES = ("02258", "02594", "02466", "02810")  # Dammard, Passy-en-Valois, Marizy-Ste-Genevieve, Villers-Cotterets
+TEST_COMMUNES = (
+    "02258",
+    "02594",
+    "02466",
+    "02810",
+)  # Dammard, Passy-en-Valois, Marizy-Ste-Genevieve, Villers-Cotterets
 CADASTRE_EDITION = "2025-10-01"
 OSM_PATH = "europe/france/test-latest.osm.pbf"
+OSM_TIMESTAMP = "2025-11-20T21:21:02Z"
 DEM_RES = 1.0 / 360.0  # 10 arc-seconds: small Copernicus-like tiles
 
 
@@ -55,6 +61,7 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    target: str  # path and query as sent
 
 
 @dataclass
@@ -83,7 +90,7 @@ class Services:
         handler = type("Handler", (_Handler,), {"services": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     @property
@@ -135,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # ------------------------------------------------------------------ plumbing
-    def _send(self, status: int, body: bytes, ctype: str = "application/json", headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, ctype: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -143,10 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
     def _json(self, status: int, obj: Any) -> None:
         self._send(status, json.dumps(obj).encode("utf-8"))
@@ -160,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = parsed.path
         query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         with svc.lock:
-            svc.requests.append(Request(self.command, path, query, dict(self.headers)))
+            svc.requests.append(Request(self.command, path, query, dict(self.headers), self.path))
             n = len(svc.requests)
             fault = None
             queue = svc.faults.get(path)
@@ -184,10 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._route(path, query, truncate=fault is not None and fault.kind == "truncate")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _route(self, path: str, query: dict[str, str], *, truncate: bool) -> None:
         svc = self.services
@@ -343,7 +348,8 @@ def _villers_parcels() -> list[dict[str, Any]]:
         lon, lat = 3.0930 + 0.004 * (i % 3), 49.2330 + 0.004 * (i // 3)
         pid = f"02810000AB{i + 1:04d}"
         props = {"id": pid, "commune": "02810", "prefixe": "000", "section": "AB", "numero": str(i + 1),
-                 "contenance": 12_000 + 1000 * i, "arpente": False, "created": "2014-01-24", "updated": "2025-06-01"}  # fmt: skip
+                 "contenance": 12_000 + 1000 * i, "arpente": False, "created": "2014-01-24",
+                 "updated": "2025-06-01"}  # fmt: skip
         if i == 5:
             props.pop("contenance")  # missing values are absent keys
         feats.append({"type": "Feature", "id": pid, "properties": {k: v for k, v in props.items() if k != "id"},
@@ -377,8 +383,8 @@ def _gpu_zone_urba(points: dict[str, tuple[float, float]]) -> list[dict[str, Any
 
 def _gpu_pm1(points: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
     lon, lat = points["02810"]
-    base = {"suptype": "pm1", "partition": "172014607_SUP_02_PM1", "idgen": "PM1_02_0001", "modegeoass": "Digitalisation",
-            "srcgeoass": "PPRI", "datsrcgeo": "20150101"}  # fmt: skip
+    base = {"suptype": "pm1", "partition": "172014607_SUP_02_PM1", "idgen": "PM1_02_0001",
+            "modegeoass": "Digitalisation", "srcgeoass": "PPRI", "datsrcgeo": "20150101"}  # fmt: skip
     return [
         _feature("assiette_sup_s.1", {**base, "gid": 1, "idass": "A1", "nomass": "Zone rouge du PPRI de l'Automne",
                                       "typeass": "Zone réglementée"}, _square(lon - 0.01, lat - 0.01, 300)),
@@ -393,10 +399,11 @@ def _gpu_pm1(points: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
 
 def _nature(points: dict[str, tuple[float, float]]) -> dict[str, list[dict[str, Any]]]:
     lon, lat = points["02810"]
+    retz = {"sitecode": "FR2200398", "sitename": "Massif forestier de Retz",
+            "url": "https://inpn.mnhn.fr/site/natura2000/FR2200398"}  # fmt: skip
+    ourcq = {"id_mnhn": "220120045", "nom": "Vallée de l'Ourcq", "url": "https://inpn.mnhn.fr/zone/znieff/220120045"}
     return {
-        "natura-habitat": [_feature("natura_habitat.7", {"sitecode": "FR2200398", "sitename": "Massif forestier de Retz",
-                                                           "url": "https://inpn.mnhn.fr/site/natura2000/FR2200398"},
-                                    _square(lon - 0.02, lat + 0.02, 1500))],
+        "natura-habitat": [_feature("natura_habitat.7", retz, _square(lon - 0.02, lat + 0.02, 1500))],
         "natura-oiseaux": [],
         "znieff1": [
             _feature(f"znieff1.{i}", {"id_mnhn": f"22002000{i}", "nom": f"ZNIEFF test {i}",
@@ -404,9 +411,7 @@ def _nature(points: dict[str, tuple[float, float]]) -> dict[str, list[dict[str, 
                      _square(lon + 0.01 * i, lat + 0.02, 250))
             for i in range(3)
         ],
-        "znieff2": [_feature("znieff2.1", {"id_mnhn": "220120045", "nom": "Vallée de l'Ourcq",
-                                           "url": "https://inpn.mnhn.fr/zone/znieff/220120045"},
-                             _square(3.18, 49.15, 2500))],
+        "znieff2": [_feature("znieff2.1", ourcq, _square(3.18, 49.15, 2500))],
     }  # fmt: skip
 
 
@@ -460,7 +465,9 @@ def write_osm_network(path: Path) -> None:
     ]
     if path.exists():
         path.unlink()
-    writer = osmium.SimpleWriter(str(path))
+    header = osmium.io.Header()
+    header.set("osmosis_replication_timestamp", OSM_TIMESTAMP)
+    writer = osmium.SimpleWriter(str(path), header=header)
     try:
         for nid in sorted(nodes):
             writer.add_node(Node(id=nid, location=nodes[nid], tags=tagged.get(nid, {})))
@@ -478,16 +485,18 @@ def dem_value(lon: np.ndarray | float, lat: np.ndarray | float) -> np.ndarray:
 def write_dem_tile(path: Path, lon0: int, lat0: int) -> None:
     """A Copernicus-like tile: EPSG:4326, float32, pixel centres on the degree lines (origin half a pixel off)."""
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     n = round(1 / DEM_RES)
-    transform = from_origin(lon0 - DEM_RES / 2, lat0 + 1 + DEM_RES / 2, DEM_RES, DEM_RES)
+    transform = Affine(DEM_RES, 0.0, lon0 - DEM_RES / 2, 0.0, -DEM_RES, lat0 + 1 + DEM_RES / 2)
     cols, rows = np.meshgrid(np.arange(n), np.arange(n))
     lon = lon0 + cols * DEM_RES
     lat = lat0 + 1 - rows * DEM_RES
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32", crs="EPSG:4326",
-                       transform=transform, tiled=True, blockxsize=128, blockysize=128, compress="deflate") as dst:  # fmt: skip
+    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32", "crs": "EPSG:4326",
+               "transform": transform, "tiled": True, "blockxsize": 128, "blockysize": 128,
+               "compress": "deflate"}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
         dst.write(dem_value(lon, lat), 1)
 
 
@@ -508,7 +517,16 @@ def build_served(root: Path, real: Path) -> Served:
     by_commune["02810"] = _villers_parcels()
     counts = {}
     for insee, feats in by_commune.items():
-        target = root / "cadastre" / CADASTRE_EDITION / "geojson" / "communes" / insee[:2] / insee / f"cadastre-{insee}-parcelles.json.gz"
+        target = (
+            root
+            / "cadastre"
+            / CADASTRE_EDITION
+            / "geojson"
+            / "communes"
+            / insee[:2]
+            / insee
+            / f"cadastre-{insee}-parcelles.json.gz"
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(_etalab_file(feats))
         counts[insee] = len(feats)
@@ -523,7 +541,12 @@ def build_served(root: Path, real: Path) -> Served:
     by_epci: dict[str, list[dict[str, Any]]] = {}
     for feat in outlines["features"]:
         p = feat["properties"]
-        props = {"nom": p["nom"], "code": p["code"], "population": population.get(p["code"]), "codeEpci": p["epci_siren"]}
+        props = {
+            "nom": p["nom"],
+            "code": p["code"],
+            "population": population.get(p["code"]),
+            "codeEpci": p["epci_siren"],
+        }
         out = {"type": "Feature", "geometry": feat["geometry"], "properties": props}
         communes.append(out)
         by_epci.setdefault(p["epci_siren"], []).append(out)
@@ -533,7 +556,10 @@ def build_served(root: Path, real: Path) -> Served:
         target.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
 
     # SNCF Opendatasoft exports (plain FeatureCollections)
-    for dataset, name in (("liste-des-gares", "sncf_gares_zone.geojson"), ("regime-dexploitation-des-lignes", "sncf_lignes_zone.geojson")):
+    for dataset, name in (
+        ("liste-des-gares", "sncf_gares_zone.geojson"),
+        ("regime-dexploitation-des-lignes", "sncf_lignes_zone.geojson"),
+    ):
         src = json.loads((real / name).read_text("utf-8"))
         target = root / "sncf" / dataset / "exports" / "geojson"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -600,7 +626,7 @@ def fetch_settings(tmp_path: Path, services: Services) -> Any:
         backoff_max=0.01,
         retry_after_max=0.05,
         connect_timeout=2.0,
-        read_timeout=0.5,
+        read_timeout=0.25,
     ).with_source_urls(services.source_urls())
 
 
@@ -611,7 +637,7 @@ def territory_file(tmp_path: Path) -> Path:
     path.write_text(
         "name: test-retz\n"
         "title: Test Retz-en-Valois (4 communes)\n"
-        f"epcis: [{{siren: \"{TERRITORY_EPCI}\", nom: CC Retz-en-Valois}}]\n"
+        f'epcis: [{{siren: "{TERRITORY_EPCI}", nom: CC Retz-en-Valois}}]\n'
         f"communes: [{', '.join(repr(c) for c in TEST_COMMUNES)}]\n"
         "hubs:\n"
         "  - {hub_id: CDG, nom: Paris-Charles de Gaulle, kind: airport, lon: 2.55, lat: 49.0128}\n"
@@ -624,8 +650,8 @@ def territory_file(tmp_path: Path) -> Path:
 def cache_files(cache: Path) -> list[Path]:
     """Files of the cache's entries area (``files/``), sidecars excluded."""
     files = cache / "files"
-    return sorted(p for p in files.rglob("*") if p.is_file() and not p.name.endswith(".meta.json")) if files.exists() else []
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return (
+        sorted(p for p in files.rglob("*") if p.is_file() and not p.name.endswith(".meta.json"))
+        if files.exists()
+        else []
+    )

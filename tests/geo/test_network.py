@@ -123,8 +123,9 @@ def test_crs_is_checked(triangle: gpd.GeoDataFrame) -> None:
 
 def test_isochrones_are_nested_and_sensible(triangle: gpd.GeoDataFrame) -> None:
     g = build_road_graph(triangle)
-    iso = isochrones(g, [(0, 0)], minutes=(1, 2, 3.5, 5), max_access_m=400, cell_m=0)
+    iso = isochrones(g, [(0, 0)], minutes=(5, 1, 3.5, 2), max_access_m=400, cell_m=0, hub_id="A")
     assert list(iso["minutes"]) == [1, 2, 3.5, 5]
+    assert list(iso.columns) == ["minutes", "hub_id", "geometry"]
     assert iso.crs.to_epsg() == 2154
     geoms = list(iso.geometry)
     for small, big in itertools.pairwise(geoms):
@@ -289,3 +290,22 @@ def test_commune_centres_from_polygons_stay_inside() -> None:
     assert (centres.geom_type == "Point").all()
     assert u_shape.contains(centres.geometry.iloc[0])
     assert centres.geometry.iloc[1].equals(shapely.Point(1050, 50))
+
+
+def test_isochrones_do_not_leave_motorways_between_interchanges() -> None:
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": ["m", "l"],
+            "class": ["motorway", "tertiary"],
+            "speed_kmh": [120.0, 60.0],
+            "oneway": [False, False],
+        },
+        geometry=[shapely.LineString([(0, 0), (10_000, 0)]), shapely.LineString([(10_000, 0), (10_000, 3000)])],
+        crs=L93,
+    )
+    g = build_road_graph(roads)
+    iso = isochrones(g, [(0, 0)], minutes=(7,), max_access_m=500).geometry.iloc[0]
+    assert not iso.contains(shapely.Point(5000, 0))  # along the motorway: no exit
+    assert iso.contains(shapely.Point(10_000, 0))  # the interchange, reached after 5 min
+    assert iso.contains(shapely.Point(10_000, 1500))  # the local road after it, 1.5 min later
+    assert not iso.contains(shapely.Point(10_000, 2900))  # beyond the 7 minutes

@@ -22,6 +22,7 @@ from foncier.geo.overlay import (
     share_flood_red,
     share_in,
     share_protected,
+    subdivide,
     zoning_class,
 )
 
@@ -208,3 +209,34 @@ def test_empty_inputs() -> None:
     sites = gdf([box(0, 0, 1, 1)])
     assert share_in(sites, gpd.GeoDataFrame(geometry=[], crs=L93)).tolist() == [0.0]
     assert pd.isna(distance_to(sites, gpd.GeoDataFrame(geometry=[], crs=L93)).iloc[0])
+
+
+def test_subdivide_keeps_area_and_bounds_piece_size() -> None:
+    ring = shapely.Point(X0, Y0).buffer(1000, quad_segs=500)  # 2001 vertices
+    holed = ring.difference(shapely.Point(X0 + 200, Y0).buffer(300, quad_segs=200))
+    small = box(5000, 0, 5010, 10)
+    pieces, owner = subdivide(np.array([holed, small], dtype=object), max_vertices=64)
+    assert len(pieces) > 20
+    assert (shapely.get_num_coordinates(pieces) <= 64).all()
+    assert set(owner.tolist()) == {0, 1}
+    assert shapely.area(pieces[owner == 0]).sum() == pytest.approx(holed.area, rel=1e-9)
+    assert shapely.union_all(pieces[owner == 0]).symmetric_difference(holed).area < 1e-3
+    assert pieces[owner == 1][0].equals(small)
+    untouched, same = subdivide(np.array([small], dtype=object))
+    assert untouched[0] is small and same.tolist() == [0]
+
+
+def test_large_sites_are_subdivided_with_identical_results() -> None:
+    big = shapely.Point(X0, Y0).buffer(1000, quad_segs=400)  # 1601 vertices: split before overlay
+    sites = gdf([big, box(3000, 0, 3100, 100)])
+    u_strips = [box(-1000 + 100 * k, -1000, -1000 + 100 * k + 60, 1000) for k in range(20)]
+    a_strips = [box(-1000 + 100 * k + 60, -1000, -1000 + 100 * k + 100, 1000) for k in range(20)]
+    plu = gdf(
+        u_strips + a_strips, typezone=["U"] * 20 + ["A"] * 20, destdomi=[None] * 40, libelle=["UX"] * 20 + ["A"] * 20
+    )
+    share = share_in(sites, plu, where=plu["typezone"] == "U")
+    union_u = shapely.union_all(u_strips)
+    assert share.iloc[0] == pytest.approx(big.intersection(union_u).area / big.area, rel=1e-9)
+    assert 0.55 < share.iloc[0] < 0.65
+    # 60 m economic U strips against 40 m A strips: economic U dominates
+    assert dominant_zoning(sites, plu).tolist() == ["economic_U", "none"]

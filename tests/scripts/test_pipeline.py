@@ -148,7 +148,9 @@ def test_cli_score_stores_one_profile(scored_sample_workspace: Path, tmp_path: P
 
 def test_cli_ahp(tmp_path: Path) -> None:
     good = tmp_path / "ahp.yaml"
-    good.write_text("criteria: [roissy, area, flood]\nmatrix:\n  - [1, 3, 5]\n  - ['1/3', 1, 2]\n  - ['1/5', '1/2', 1]\n")
+    good.write_text(
+        "criteria: [roissy, area, flood]\nmatrix:\n  - [1, 3, 5]\n  - ['1/3', 1, 2]\n  - ['1/5', '1/2', 1]\n"
+    )
     out = CliRunner().invoke(cli, ["ahp", str(good), "--format", "json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)

@@ -1,0 +1,65 @@
+"""Fixtures of the map tests: made-up results, the scored small sample, headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .fake import FakeResults, make_results
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when ``condition`` is false, except in CI where it is a failure."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def fake() -> FakeResults:
+    """24 made-up scored sites around Soissons, their parcels, breakdown and context layers."""
+    return make_results(24)
+
+
+@pytest.fixture(scope="session")
+def assets_installed() -> None:
+    """The npm assets (``make assets``) are needed for offline maps."""
+    from foncier.maps.assets import assets_available, node_modules_dir
+
+    require(assets_available(), f"map assets not installed in {node_modules_dir()} (run 'make assets')")
+
+
+@pytest.fixture(scope="session")
+def scored_workspace(small_sample_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the small sample workspace run through the pipeline (sites, criteria, scores, isochrones)."""
+    from foncier.layers.workspace import Workspace
+    from foncier.scripts.pipeline import run_pipeline
+
+    path = tmp_path_factory.mktemp("maps-ws")
+    shutil.copytree(small_sample_workspace, path, dirs_exist_ok=True)
+    run_pipeline(Workspace.open(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by playwright (skipped locally when absent, a failure in CI)."""
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make system-deps)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
