@@ -81,6 +81,7 @@ def slope_percent(dem: np.ndarray, transform: Affine, *, nodata: float | None = 
         win(-1, -1), win(-1, 0), win(-1, 1), win(0, -1), win(0, 1), win(1, -1), win(1, 0), win(1, 1), xres, yres
     )
     centre = win(0, 0)
+    slope[np.isnan(centre)] = np.nan  # Horn ignores the centre cell itself
     # cells with a missing neighbour (edge of the array, nodata): recompute them alone, missing -> centre
     r, c = np.nonzero(np.isnan(slope) & np.isfinite(centre))
     if len(r):

@@ -155,8 +155,10 @@ def _is_gzip(path: Path) -> bool:
 
 
 def _load_json(path: Path) -> Any:
-    opener = gzip.open if _is_gzip(path) else open
-    with opener(path, "rb") as fh:  # type: ignore[operator]
+    if _is_gzip(path):
+        with gzip.open(path, "rb") as gz:
+            return json.load(gz)
+    with path.open("rb") as fh:
         return json.load(fh)
 
 

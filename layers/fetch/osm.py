@@ -170,7 +170,7 @@ def _scan(paths: Sequence[Path]) -> _Scan:
             osmium.filter.KeyFilter("highway")
         )
         for obj in fp:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if obj.tags.get("highway") == "motorway_junction" and obj.location.valid():
                     scan.junctions[obj.id] = (
                         obj.location.lon,
@@ -179,7 +179,7 @@ def _scan(paths: Sequence[Path]) -> _Scan:
                         obj.tags.get("ref"),
                     )
                 continue
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             hw = _keep_highway(obj.tags)
             if hw is None or obj.id in scan.seen:
@@ -234,7 +234,7 @@ def _build(
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in fp:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             hw = _keep_highway(obj.tags)
             if hw is None or obj.id in done:

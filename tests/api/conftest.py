@@ -1,11 +1,12 @@
-"""Fixtures of the API tests: the scored small sample workspace, an app, a live uvicorn server on 127.0.0.1."""
+"""Fixtures of the API tests: the scored small sample workspace and a live uvicorn server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,9 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from foncier.api.app import create_app
 from foncier.api.settings import ApiSettings
 
 
@@ -46,39 +45,54 @@ def api_settings(api_workspace: Path) -> ApiSettings:
 
 @dataclass
 class LiveServer:
-    """A uvicorn server running the app in a thread."""
+    """A uvicorn server running the app in a subprocess."""
 
     base_url: str
     port: int
     settings: ApiSettings
 
 
-def _start(app: object, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    return server, thread
+def _serve_subprocess(settings: ApiSettings, sock: socket.socket) -> subprocess.Popen[bytes]:
+    """Run uvicorn on the already bound ``sock`` (no port race) with the app built from the environment.
+
+    A subprocess rather than a thread: GDAL's OAPIF driver (a client in this process) holds the GIL while it
+    waits for the server.
+    """
+    env = {**os.environ, "FONCIER_API_WORKSPACE": str(settings.workspace),
+           "FONCIER_API_MAX_LIMIT": str(settings.max_limit), "FONCIER_API_DEFAULT_LIMIT": str(settings.default_limit)}
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "foncier.api.app:create_app_from_env",
+           "--fd", str(sock.fileno()), "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(cmd, env=env, pass_fds=(sock.fileno(),))
 
 
 @pytest.fixture(scope="session")
 def live_server(api_settings: ApiSettings) -> Iterator[LiveServer]:
     """The API served by uvicorn on 127.0.0.1 and a free port, for the whole session."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
     port = sock.getsockname()[1]
-    server, thread = _start(create_app(api_settings), sock)
+    proc = _serve_subprocess(api_settings, sock)
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", port, api_settings)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the API server did not start (exit code {proc.poll()})")
+            time.sleep(0.1)
+        yield LiveServer(base, port, api_settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         sock.close()
 
 

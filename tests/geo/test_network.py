@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from foncier.errors import CRSError
 from foncier.geo.labour import commune_centres, labour_pool
 from foncier.geo.network import (
+    RoadGraph,
     build_road_graph,
     isochrones,
     time_to_hub,
@@ -57,7 +58,7 @@ def triangle() -> gpd.GeoDataFrame:
     )
 
 
-def node_at(graph, x: float, y: float) -> int:
+def node_at(graph: RoadGraph, x: float, y: float) -> int:
     nodes, dist = graph.snap(np.array([[x, y]]), main_component=False)
     assert dist[0] < 1e-6
     return int(nodes[0])

@@ -35,6 +35,9 @@ def test_planar_dem_gives_its_slope() -> None:
     assert np.isfinite(slope).all()
     assert (slope <= expected + 1e-9).all()
     assert slope[0, 5] < expected
+    as_float32 = slope_percent(dem.astype(np.float32), transform)
+    assert as_float32.dtype == np.float32
+    assert as_float32[1:-1, 1:-1] == pytest.approx(np.full((18, 28), expected), rel=1e-4)
 
 
 def test_flat_and_steps() -> None:
