@@ -75,6 +75,8 @@ class Rankings:
         foncier.errors.LayerNotFoundError
             When the workspace has no sites yet (404, with what to run).
         """
+        if not isinstance(profile, Profile):
+            named_profile(profile)
         self.store.layer("sites")
         self.store.layer("criteria")
         if isinstance(profile, Profile):

@@ -45,7 +45,7 @@ def site_id(parcel_ids: Collection[str]) -> str:
     """Stable site id: ``"S"`` + the first 10 hex digits of the SHA-1 of the sorted parcel ids joined by ",".
 
     >>> site_id(["022580000A0100", "022580000A0099"])
-    'S...'
+    'S9ca3d1e145'
     """
     joined = ",".join(sorted(str(p) for p in parcel_ids))
     return "S" + hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]

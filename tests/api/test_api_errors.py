@@ -11,7 +11,7 @@ BAD_GETS = [
     ("/parcels/02722000%200H0042", 400, "invalid_parcel_id", "expected"),
     ("/parcels/027220000h0042", 400, "invalid_parcel_id", "expected"),
     ("/parcels/" + "9" * 300, 400, "invalid_parcel_id", "expected"),
-    ("/parcels/999990000ZZ9999", 404, "parcel_not_found", "no parcel"),
+    ("/parcels/99999000ZZ9999", 404, "parcel_not_found", "no parcel"),
     ("/parcels?bbox=3.3,49.3,3.4", 400, "invalid_parameter", "4 numbers"),
     ("/parcels?bbox=3.4,49.3,3.3,49.4", 400, "invalid_parameter", "minx"),
     ("/parcels?bbox=3.3,49.4,3.4,49.3", 400, "invalid_parameter", "miny"),

@@ -85,7 +85,7 @@ def test_parcels_commune_and_point(client: httpx.Client, parcels: Any) -> None:
     body = client.get(f"/parcels?point={pt.x},{pt.y}").json()
     assert [f["id"] for f in body["features"]] == [one["parcel_id"]]
     geom = shape(body["features"][0]["geometry"])
-    assert geom.symmetric_difference(one.geometry).area < 1e-6 * max(one.geometry.area, 1e-12) + 1e-12
+    assert geom.symmetric_difference(one.geometry).area < 1e-3 * one.geometry.area
 
 
 def test_parcel_detail(client: httpx.Client, parcels: Any, live_server: LiveServer) -> None:
@@ -104,11 +104,11 @@ def test_parcel_detail(client: httpx.Client, parcels: Any, live_server: LiveServ
         props = body["properties"]
         reference = parcel_detail(ws, pid)
         reference.pop("synthetic")
-        assert props == pytest.approx(reference), pid
+        assert props == reference, pid
 
 
 def test_parcel_not_found_and_malformed(client: httpx.Client) -> None:
-    r = client.get("/parcels/999990000ZZ9999")
+    r = client.get("/parcels/99999000ZZ9999")
     assert r.status_code == 404
     assert r.json()["code"] == "parcel_not_found"
     r = client.get("/parcels/0227")

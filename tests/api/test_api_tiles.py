@@ -63,8 +63,8 @@ def test_encoder_matches_reference() -> None:
 
 def test_tile_of_parcels_from_live_server(client: httpx.Client, live_server: LiveServer) -> None:
     ws = Workspace.open(live_server.settings.workspace)
-    parcels = ws.read_layer("parcels").to_crs("EPSG:4326")
-    densest = parcels.geometry.centroid.iloc[len(parcels) // 2]
+    parcels = ws.read_layer("parcels")
+    densest = parcels.geometry.centroid.to_crs("EPSG:4326").iloc[len(parcels) // 2]
     x, y = tile_for_lonlat(densest.x, densest.y, 14)
     r = client.get(f"/tiles/parcels/14/{x}/{y}.pbf")
     assert r.status_code == 200

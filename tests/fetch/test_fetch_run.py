@@ -175,6 +175,21 @@ def test_interrupted_run_resumes(
     assert services.count("/cadastre/") == 2  # only the fourth commune
 
 
+def test_nothing_in_the_territory_stores_an_empty_layer(
+    tmp_path: Path, services: Services, fetch_settings: FetchSettings
+) -> None:
+    territory = tmp_path / "dammard.yaml"
+    territory.write_text("communes: ['02258']\n", "utf-8")  # no brownfield, no PPR zone there
+    report = _run(tmp_path / "ws", territory, fetch_settings, layers=["friches", "flood", "plu"])
+    assert report.ok, report.render()
+    assert report.layers["friches"].status == report.layers["flood"].status == "empty"
+    assert report.layers["plu"].status == "stored"
+    ws = Workspace.open(tmp_path / "ws")
+    friches = ws.read_layer("friches")
+    assert len(friches) == 0 and {"site_id", "site_statut", "site_surface_m2"} <= set(friches.columns)
+    assert ws.provenance().set_index("layer").loc["flood", "feature_count"] == 0
+
+
 def test_synthetic_workspace_is_refused(tmp_path: Path, fetch_settings: FetchSettings, territory_file: Path) -> None:
     Workspace.create(tmp_path / "ws", territory="sample", synthetic=True)
     with pytest.raises(WorkspaceError, match="synthetic"):
