@@ -1,15 +1,20 @@
-"""/maps: the interactive Folium maps (HTML) of the ranked sites and one site's sheet.
+"""/maps: the interactive Folium maps (HTML): ranked sites, one site's sheet, the land officers' parcel map.
 
-The HTML comes from :mod:`foncier.maps` (``foncier.maps.site_map``); when that module is not there (the maps
-extra not installed) the routes answer 503 ``maps_unavailable``.
+The pages come from :mod:`foncier.maps` (``site_map.build_site_map``, ``site_sheet.build_site_sheet``,
+``parcel_map.build_parcel_map``); the parcel map draws the parcels from this API's vector tiles. When the maps
+package cannot be imported (the ``maps`` extra not installed) the routes answer 503 ``maps_unavailable``.
+Pages are cached per workspace file version.
 """
 
-
 import importlib
-import inspect
 import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from types import ModuleType
 from typing import Annotated, Any
 
+import geopandas as gpd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -18,41 +23,55 @@ from foncier.api.errors import ERROR_RESPONSES, ResourceNotFound, ServiceUnavail
 from foncier.api.results import Rankings
 from foncier.api.routers.sites import PROFILE_QUERY
 from foncier.api.settings import ApiSettings
+from foncier.api.store import GeoPackageStore
+from foncier.layers.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
-MAPS_MODULE = "foncier.maps.site_map"
+_CACHE_SIZE = 32
 
 
-def _maps_module() -> Any:
+def _module(name: str) -> ModuleType:
     try:
-        return importlib.import_module(MAPS_MODULE)
+        return importlib.import_module(f"foncier.maps.{name}")
     except ImportError as exc:
         raise ServiceUnavailable(f"the maps are not available on this server ({exc})", code="maps_unavailable") from None
 
 
-def _html(result: Any) -> str:
-    """HTML text of what a map builder returned (a string, or a folium Map / branca Figure)."""
-    if isinstance(result, str):
-        return result
-    root = result.get_root() if hasattr(result, "get_root") else result
-    if hasattr(root, "render"):
-        return str(root.render())
-    raise ServiceUnavailable("the map builder returned no HTML", code="maps_unavailable")
+def _context(ws: Workspace, names: tuple[str, ...], bbox: tuple[float, float, float, float] | None = None
+             ) -> dict[str, gpd.GeoDataFrame]:  # fmt: skip
+    present = set(ws.list_layers())
+    return {n: ws.read_layer(n, bbox=bbox) for n in names if n in present and n != "parcels"}
 
 
-def _call(func: Any, **kwargs: Any) -> Any:
-    """Call a builder with the keyword arguments it accepts."""
-    params = inspect.signature(func).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return func(**kwargs)
-    return func(**{k: v for k, v in kwargs.items() if k in params})
+class _PageCache:
+    """A few rendered pages, keyed by their parameters and the workspace file version."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pages: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    def get(self, store: GeoPackageStore, key: tuple[Any, ...], build: Callable[[], str]) -> str:
+        full = (*key, store.snapshot().key)
+        with self._lock:
+            page = self._pages.get(full)
+            if page is not None:
+                self._pages.move_to_end(full)
+                return page
+        page = build()
+        with self._lock:
+            self._pages[full] = page
+            while len(self._pages) > _CACHE_SIZE:
+                self._pages.popitem(last=False)
+        return page
 
 
 def build_router(settings: ApiSettings) -> APIRouter:
     """The maps router."""
     router = APIRouter(tags=["maps"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
     html = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "HTML page"}}
+    cache = _PageCache()
+    lang_query = Query(pattern="^(fr|en)$", description="language of the page: fr or en")
 
     @router.get("/maps/sites", summary="Interactive map of the ranked sites", response_class=HTMLResponse,
                 responses=html)  # fmt: skip
@@ -60,19 +79,24 @@ def build_router(settings: ApiSettings) -> APIRouter:
         request: Request,
         store: StoreDep,
         profile: Annotated[str, PROFILE_QUERY] = "default",
-        top: Annotated[int, Query(ge=1, le=settings.max_limit, description="number of sites shown")] = 20,
-        lang: Annotated[str, Query(pattern="^(fr|en)$", description="language of the map")] = "fr",
+        top: Annotated[int, Query(ge=1, le=100, description="number of best sites numbered and listed")] = 10,
+        lang: Annotated[str, lang_query] = "fr",
     ) -> HTMLResponse:  # fmt: skip
-        """The Folium map of the best sites for the profile (opens in any browser)."""
-        module = _maps_module()
-        builder = getattr(module, "build_site_map", None)
-        if builder is None:
-            raise ServiceUnavailable("the maps module has no build_site_map", code="maps_unavailable")
+        """The Folium map of the sites ranked with the profile (opens in any browser)."""
         rankings: Rankings = request.app.state.rankings
         scored = rankings.get(profile)
-        result = _call(builder, scored=scored, sites=scored.sites, profile=scored.profile, top=top, lang=lang,
-                       workspace=rankings.workspace, synthetic=scored.synthetic)  # fmt: skip
-        return HTMLResponse(_html(result))
+        site_map = _module("site_map")
+        export = _module("export")
+
+        def build() -> str:
+            ws = rankings.workspace
+            names = tuple(name for name, _ in site_map.CONTEXT_ORDER)
+            m = site_map.build_site_map(scored.sites, _context(ws, names), profile=scored.profile,
+                                        breakdown=scored.breakdown, lang=lang, synthetic=scored.synthetic,
+                                        provenance=scored.provenance, top=top)  # fmt: skip
+            return str(export.render_map(m, offline=False))
+
+        return HTMLResponse(cache.get(store, ("sites", profile, top, lang), build))
 
     @router.get("/maps/sites/{site_id}", summary="One site's sheet (map and breakdown)", response_class=HTMLResponse,
                 responses=html)  # fmt: skip
@@ -81,20 +105,66 @@ def build_router(settings: ApiSettings) -> APIRouter:
         store: StoreDep,
         site_id: Annotated[str, Path(max_length=64, examples=["S0123456789"])],
         profile: Annotated[str, PROFILE_QUERY] = "default",
-        lang: Annotated[str, Query(pattern="^(fr|en)$")] = "fr",
+        lang: Annotated[str, lang_query] = "fr",
     ) -> HTMLResponse:  # fmt: skip
-        """The one-site sheet: its map, score breakdown, exclusion reasons and parcels."""
+        """The one-site sheet: its map, rank, score breakdown, constraints, exclusion reasons and parcels."""
         check_site_id(site_id)
-        module = _maps_module()
-        builder = getattr(module, "site_sheet", None)
-        if builder is None:
-            raise ServiceUnavailable("the maps module has no site_sheet", code="maps_unavailable")
         rankings: Rankings = request.app.state.rankings
         scored = rankings.get(profile)
         if site_id not in scored.sites.index:
             raise ResourceNotFound(f"no site {site_id!r}", code="site_not_found")
-        result = _call(builder, scored=scored, site_id=site_id, sites=scored.sites, profile=scored.profile, lang=lang,
-                       workspace=rankings.workspace, synthetic=scored.synthetic)  # fmt: skip
-        return HTMLResponse(_html(result))
+        sheet = _module("site_sheet")
+
+        def build() -> str:
+            ws = rankings.workspace
+            site = scored.sites.loc[[site_id]]
+            minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
+            margin = float(sheet.CONTEXT_MARGIN_M)
+            bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+            ids = {p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p}
+            columns = [c for c in sheet.PARCEL_COLUMNS if c != "geometry"]
+            parcels = ws.read_layer("parcels", bbox=(minx, miny, maxx, maxy), columns=columns)
+            parcels = parcels[parcels["parcel_id"].astype(str).isin(ids)]
+            names: dict[str, str] = {}
+            if ws.has_layer("communes"):
+                table = ws.read_table("communes")
+                names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
+            return str(sheet.build_site_sheet(site, parcels, scored.breakdown, profile=scored.profile, lang=lang,
+                                              synthetic=scored.synthetic, n_sites=len(scored.sites),
+                                              context=_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
+                                              commune_names=names, provenance=scored.provenance))  # fmt: skip
+
+        return HTMLResponse(cache.get(store, ("sheet", site_id, profile, lang), build))
+
+    @router.get("/maps/parcels", summary="Land officers' parcel map (vector tiles)", response_class=HTMLResponse,
+                responses=html)  # fmt: skip
+    def parcels_map(
+        request: Request,
+        store: StoreDep,
+        color_by: Annotated[str, Query(pattern="^(availability|zoning)$",
+                                       description="colour parcels by availability status or zoning")] = "availability",
+        lang: Annotated[str, lang_query] = "fr",
+    ) -> HTMLResponse:  # fmt: skip
+        """The parcels of the territory, drawn from this server's vector tiles (zoom in to level 14)."""
+        parcel_map = _module("parcel_map")
+        export = _module("export")
+        store.layer("parcels")
+        root = str(request.base_url).rstrip("/")
+
+        def build() -> str:
+            ws = Workspace(store.workspace)
+            communes = ws.read_layer("communes") if ws.has_layer("communes") else None
+            zoning = ws.read_layer("plu", columns=["typezone"]) if color_by == "zoning" and ws.has_layer("plu") else None
+            extent: Any = communes if communes is not None and not communes.empty else \
+                ws.read_layer("parcels", columns=["parcel_id"]).iloc[:1000]  # fmt: skip
+            m = parcel_map.build_parcel_map(
+                extent=extent, tiles_url=root + parcel_map.TILES_URL,
+                sites_tiles_url=root + parcel_map.SITES_TILES_URL if store.has("sites") else None,
+                color_by=color_by, zoning=zoning, communes=communes, lang=lang, synthetic=store.synthetic,
+                provenance=ws.provenance(),
+            )  # fmt: skip
+            return str(export.render_map(m, offline=False))
+
+        return HTMLResponse(cache.get(store, ("parcels", color_by, lang, root), build))
 
     return router
