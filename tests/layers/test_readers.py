@@ -180,3 +180,22 @@ def test_safe_repair_is_reported(tmp_path: Path) -> None:
     assert flood.geometry.is_valid.all()
     assert len(report.repairs) == 1 and "repaired" in str(report.repairs[0])
     assert flood.geometry.area.iloc[0] == pytest.approx(10_000)
+
+
+def test_coordinates_outside_france_and_absurd_crs(tmp_path: Path) -> None:
+    far = gpd.GeoDataFrame({"level": ["red"]}, geometry=[shapely.box(-74.1, 40.6, -73.9, 40.8)], crs=4326)
+    path = tmp_path / "newyork.geojson"
+    far.to_file(path)
+    with pytest.raises(CRSError, match="not longitude/latitude over France"):
+        read_layer(path, "flood")
+    with pytest.raises(CRSError, match="unknown CRS 'EPSG:999999'"):
+        read_layer(path, "flood", crs="EPSG:999999")
+
+
+def test_missing_file_and_csv_without_geometry(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="no such file"):
+        read_layer(tmp_path / "nope.geojson", "parcels")
+    csv = tmp_path / "nogeom.csv"
+    csv.write_text("a,b\n1,2\n")
+    with pytest.raises(DataFormatError, match="CSV has no geometry"):
+        read_layer(csv, "flood")
