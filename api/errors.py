@@ -117,11 +117,12 @@ class ErrorBody(BaseModel):
 
 
 #: OpenAPI ``responses`` entries for the error statuses (added to every route).
+_ERROR_CONTENT = {"application/json": {"schema": ErrorBody.model_json_schema()}}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Invalid parameter"},
-    404: {"model": ErrorBody, "description": "Not found"},
-    422: {"model": ErrorBody, "description": "Invalid body or profile"},
-    503: {"model": ErrorBody, "description": "Workspace or component unavailable"},
+    400: {"description": "Invalid parameter", "content": _ERROR_CONTENT},
+    404: {"description": "Not found", "content": _ERROR_CONTENT},
+    422: {"description": "Invalid body or profile", "content": _ERROR_CONTENT},
+    503: {"description": "Workspace or component unavailable", "content": _ERROR_CONTENT},
 }
 
 

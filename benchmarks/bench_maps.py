@@ -34,13 +34,13 @@ from typing import Any
 import folium
 
 sys.path.insert(0, str(Path(__file__).parent))
-from screenshot import launch  # noqa: E402
+from screenshot import launch
 
-from foncier.layers.results import scored_sites  # noqa: E402
-from foncier.layers.workspace import Workspace  # noqa: E402
-from foncier.maps.elements import ReadyFlag  # noqa: E402
-from foncier.maps.export import save_map  # noqa: E402
-from foncier.scripts.map import site_map_for  # noqa: E402
+from foncier.layers.results import scored_sites
+from foncier.layers.workspace import Workspace
+from foncier.maps.elements import ReadyFlag
+from foncier.maps.export import save_map
+from foncier.scripts.map import site_map_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"

@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import struct
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -398,6 +399,65 @@ class Workspace:
         merged["feature_count"] = pd.to_numeric(merged["feature_count"]).astype("int64")
         return merged.sort_values("layer").reset_index(drop=True)
 
+    # ------------------------------------------------------------------ parcel statuses
+    def _has_column(self, con: sqlite3.Connection, table: str, column: str) -> bool:
+        return any(row[1] == column for row in con.execute(f'PRAGMA table_info("{table}")'))
+
+    def statuses_digest(self) -> str:
+        """SHA-256 of the parcels' (id, status) pairs: changes whenever a status is edited."""
+        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True)
+        try:
+            if not self._has_column(con, "parcels", "status"):
+                return ""
+            digest = hashlib.sha256()
+            for pid, status in con.execute(
+                "SELECT parcel_id, status FROM parcels WHERE status IS NOT NULL ORDER BY parcel_id"
+            ):
+                digest.update(f"{pid}={status};".encode())
+            return digest.hexdigest()
+        finally:
+            con.close()
+
+    def set_parcel_status(self, parcel_ids: list[str], status: str | None) -> int:
+        """Set the availability ``status`` of parcels (atomically); returns how many parcels were updated.
+
+        Raises
+        ------
+        foncier.errors.WorkspaceError
+            When the workspace has no parcels.
+        foncier.errors.NotFoundError
+            When any id is not a parcel of the workspace (then nothing is changed).
+        """
+        from foncier.errors import NotFoundError
+
+        today = dt.date.today().isoformat()
+        with self.transaction() as tmp:
+            if not tmp.exists():
+                raise WorkspaceError(f"no workspace at {self.path}")
+            con = sqlite3.connect(tmp)
+            register_gpkg_functions(con)
+            try:
+                tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+                if "parcels" not in tables:
+                    raise WorkspaceError(f"workspace {self.path} has no parcels layer")
+                for column in ("status", "status_date"):
+                    if not self._has_column(con, "parcels", column):
+                        con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" TEXT')
+                placeholders = ",".join("?" * len(parcel_ids))
+                found = {r[0] for r in con.execute(
+                    f"SELECT parcel_id FROM parcels WHERE parcel_id IN ({placeholders})", parcel_ids)}  # fmt: skip
+                missing = sorted(set(parcel_ids) - found)
+                if missing:
+                    raise NotFoundError(f"no parcel {', '.join(missing[:10])} in workspace {self.path}")
+                cur = con.execute(
+                    f"UPDATE parcels SET status = ?, status_date = ? WHERE parcel_id IN ({placeholders})",
+                    [status, today, *parcel_ids],
+                )
+                con.commit()
+                return int(cur.rowcount)
+            finally:
+                con.close()
+
     # ------------------------------------------------------------------ raster
     def write_dem(
         self, array: np.ndarray, transform: Any, *, crs: str = LAMBERT93, provenance: Provenance | None = None
@@ -452,6 +512,41 @@ class Workspace:
                 raster = f"raster {src.res[0]:g} m"
                 rows.append({"layer": "dem", "features": src.width * src.height, "geometry": raster})
         return pd.DataFrame(rows, columns=["layer", "features", "geometry"])
+
+
+def _gpkg_envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a GeoPackage geometry blob, None when empty or null."""
+    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if (flags >> 4) & 1:
+        return None
+    order = "<" if flags & 1 else ">"
+    indicator = (flags >> 1) & 7
+    if indicator:
+        return struct.unpack(f"{order}4d", blob[8:40])
+    size = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(indicator, 0)
+    import shapely
+
+    geom = shapely.from_wkb(bytes(blob[8 + size:]))
+    if geom is None or geom.is_empty:
+        return None
+    xmin, ymin, xmax, ymax = geom.bounds
+    return (xmin, xmax, ymin, ymax)
+
+
+def register_gpkg_functions(con: sqlite3.Connection) -> None:
+    """Register the SQL functions the GeoPackage R-tree triggers call (ST_IsEmpty, ST_MinX...), so that plain
+    sqlite3 can update rows of a spatial table (GDAL registers them in its own connections)."""
+    def envelope_part(i: int) -> Any:
+        def fn(blob: bytes | None) -> float | None:
+            env = _gpkg_envelope(blob)
+            return None if env is None else env[i]
+        return fn
+
+    con.create_function("ST_IsEmpty", 1, lambda b: 1 if _gpkg_envelope(b) is None else 0, deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        con.create_function(name, 1, envelope_part(i), deterministic=True)
 
 
 def _drop_gpkg_table(path: Path, name: str) -> None:

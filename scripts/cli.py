@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "serve": "foncier.scripts.serve:serve",
     "export": "foncier.scripts.export:export",
     "sensitivity": "foncier.scripts.sensitivity:sensitivity",
+    "status": "foncier.scripts.status:status",
     "ahp": "foncier.scripts.ahp:ahp",
 }
 

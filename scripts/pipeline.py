@@ -61,11 +61,15 @@ class PipelineReport:
 
 
 def inputs_fingerprint(ws: Workspace) -> str:
-    """SHA-256 over the provenance (source, checksum, count) of the layers the criteria depend on."""
+    """SHA-256 over the provenance (source, checksum, count) of the layers the criteria depend on, and over
+    the parcels' availability statuses (land officers edit them in place, in QGIS or with ``foncier status``)."""
     prov = ws.provenance()
     prov = prov[prov["layer"].isin(CRITERIA_INPUTS)].sort_values("layer")
-    text = "|".join(f"{r.layer}:{r.checksum}:{r.feature_count}" for r in prov.itertuples())
-    return hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256()
+    digest.update("|".join(f"{r.layer}:{r.checksum}:{r.feature_count}" for r in prov.itertuples()).encode())
+    if "parcels" in ws.list_layers():
+        digest.update(ws.statuses_digest().encode())
+    return digest.hexdigest()
 
 
 def criteria_are_current(ws: Workspace) -> bool:

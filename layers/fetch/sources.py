@@ -66,7 +66,7 @@ from foncier.layers.fetch.settings import FetchSettings
 from foncier.layers.fetch.territory import Territory, department_of
 from foncier.layers.formats import to_canonical
 from foncier.layers.schemas import SCHEMAS, ZONING_TYPES
-from foncier.layers.validate import validate_layer
+from foncier.layers.validate import ValidationReport, validate_layer
 from foncier.layers.workspace import Provenance, file_checksum
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,8 @@ NATURE_KINDS: dict[str, str] = {
 SNCF_DATASETS = {"rail_stations": "liste-des-gares", "rail_lines": "regime-dexploitation-des-lignes"}
 _CADASTRE_DATE_RE = re.compile(r"/(\d{4}-\d{2}-\d{2})/")
 _MAX_PAGES = 10_000
+MAX_DROPPED_SHARE = 0.01
+"""Largest share of a layer's features that may be left out because validation refuses them."""
 
 
 # ---------------------------------------------------------------------------------------------- context
@@ -346,16 +348,42 @@ def _finish(
         result.provenance[layer] = make_provenance(layer, source, entries, 0, vintage=vintage, licence=licence)
         result.warnings.append(f"{layer}: no feature in the territory")
         return
-    try:
-        valid, report = validate_layer(gdf, layer, source=source)
-    except LayerValidationError as exc:
-        result.failures.append(f"{layer}: refused by validation: {exc.render(limit=10)}")
+    validated = _validate_dropping_bad_rows(gdf, layer, source, result)
+    if validated is None:
         return
+    valid, report = validated
     result.warnings.extend(f"{layer}: {r}" for r in report.repairs[:5])
     if len(report.repairs) > 5:
         result.warnings.append(f"{layer}: {len(report.repairs)} geometries repaired in all")
     result.layers[layer] = valid
     result.provenance[layer] = make_provenance(layer, source, entries, len(valid), vintage=vintage, licence=licence)
+
+
+def _validate_dropping_bad_rows(
+    gdf: gpd.GeoDataFrame, layer: str, source: str, result: SourceResult
+) -> tuple[gpd.GeoDataFrame, ValidationReport] | None:
+    """Validate ``gdf``; rows the validator refuses (an invalid geometry it cannot repair safely, a value out
+    of range) are dropped and reported, up to :data:`MAX_DROPPED_SHARE` of the layer (at least 20 rows).
+    A structural problem (missing column, wrong CRS) or too many bad rows refuse the layer (None)."""
+    gdf = gdf.reset_index(drop=True)
+    budget = max(20, int(len(gdf) * MAX_DROPPED_SHARE))
+    dropped: list[str] = []
+    while True:
+        try:
+            valid, report = validate_layer(gdf, layer, source=source)
+            break
+        except LayerValidationError as exc:
+            rows = sorted({p.row for p in exc.problems if p.row is not None})
+            structural = [p for p in exc.problems if p.row is None and "more rows" not in p.message]
+            if structural or not rows or len(dropped) + len(rows) > budget:
+                result.failures.append(f"{layer}: refused by validation: {exc.render(limit=10)}")
+                return None
+            dropped += [str(p) for p in exc.problems if p.row is not None]
+            gdf = gdf.drop(index=rows).reset_index(drop=True)
+    if dropped:
+        result.warnings.append(f"{layer}: {len(dropped)} feature(s) refused by validation and left out")
+        result.warnings.extend(f"{layer}: left out: {d}" for d in dropped[:5])
+    return valid, report
 
 
 def empty_layer(layer: str) -> gpd.GeoDataFrame:
@@ -460,6 +488,11 @@ def fetch_communes(ctx: FetchContext) -> SourceResult:
     if wanted:
         keep = set(wanted)
         features = [f for f in features if str((f.get("properties") or {}).get("code")) in keep]
+        found = {str((f.get("properties") or {}).get("code")) for f in features}
+        if keep <= found:  # an EPCI that failed was made up for commune by commune
+            recovered = [f for f in result.failures if f.startswith("EPCI ")]
+            result.failures = [f for f in result.failures if not f.startswith("EPCI ")]
+            result.warnings += [f"communes: {f} (its communes were fetched one by one)" for f in recovered]
     features = _dedupe(features, "code")
     if not features:
         return result

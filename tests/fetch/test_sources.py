@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import shapely
 
@@ -11,6 +12,8 @@ from foncier.layers.fetch.http import HttpClient
 from foncier.layers.fetch.settings import FetchSettings, parse_source_urls
 from foncier.layers.fetch.sources import (
     FetchContext,
+    SourceResult,
+    _finish,
     _rebase,
     fetch_communes,
     fetch_flood,
@@ -67,8 +70,33 @@ def test_unknown_epci_is_reported(services: Services, fetch_settings: FetchSetti
     path = tmp_path / "t.yaml"
     path.write_text("epcis: [{siren: '999999999'}, {siren: '200071991'}]\ncommunes: ['02810']\n", "utf-8")
     result = fetch_communes(FetchContext(client=HttpClient(fetch_settings), territory=load_territory(path)))
-    assert any("EPCI 999999999: not found (HTTP 404)" in f for f in result.failures)
+    assert any("EPCI 999999999: not found (HTTP 404)" in w for w in result.warnings)
+    assert result.complete  # every listed commune was found
     assert list(result.layers["communes"]["insee"]) == ["02810"]
+
+    path.write_text("epcis: [{siren: '999999999'}]\n", "utf-8")
+    alone = fetch_communes(FetchContext(client=HttpClient(fetch_settings), territory=load_territory(path)))
+    assert any("EPCI 999999999: not found (HTTP 404)" in f for f in alone.failures)
+    assert "communes" not in alone.layers
+
+
+def test_rows_refused_by_validation_are_left_out() -> None:
+    good = [shapely.box(700_000 + 100 * i, 6_900_000, 700_090 + 100 * i, 6_900_090) for i in range(30)]
+    bowtie = shapely.Polygon([(700_000, 6_901_000), (700_100, 6_901_100), (700_100, 6_901_000), (700_000, 6_901_100)])
+    ids = [f"02810000AB{i:04d}" for i in range(31)]
+    gdf = gpd.GeoDataFrame(
+        {"parcel_id": ids, "commune": "02810", "section": "AB", "numero": [str(i) for i in range(31)],
+         "contenance_m2": [8100.0] * 30 + [-5.0]},
+        geometry=[*good[:29], bowtie, good[29]], crs="EPSG:2154",
+    )  # fmt: skip
+    result = SourceResult()
+    _finish(result, "parcels", gdf, source="test", entries=[])
+    assert len(result.layers["parcels"]) == 29 and result.failures == []
+    assert any("2 feature(s) refused by validation" in w for w in result.warnings)
+
+    result = SourceResult()
+    _finish(result, "parcels", gdf.drop(columns=["section"]), source="test", entries=[])
+    assert "parcels" not in result.layers and "refused by validation" in result.failures[0]
 
 
 def test_parcels_url_pattern() -> None:

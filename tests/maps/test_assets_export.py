@@ -66,7 +66,7 @@ def test_use_assets_rewrites_instances_not_folium_classes() -> None:
 def test_an_unknown_remote_file_is_refused_offline() -> None:
     m = folium.Map(tiles=None)
     m.default_js = [*m.default_js, ("mystery", "https://example.org/mystery.js")]
-    with pytest.raises(MapAssetsError, match="mystery.js"):
+    with pytest.raises(MapAssetsError, match=r"mystery\.js"):
         use_assets(m.get_root(), offline=True)
 
 
@@ -91,7 +91,8 @@ def test_external_references_are_found_wherever_a_browser_would_load_them() -> N
 
 def test_offline_problems_catch_missing_and_escaping_files(tmp_path: Path) -> None:
     (tmp_path / "assets" / "x").mkdir(parents=True)
-    (tmp_path / "assets" / "x" / "ok.css").write_text(".a{background:url(img.png)} .b{background:url(../../../etc.png)}")
+    css = ".a{background:url(img.png)} .b{background:url(../../../etc.png)}"
+    (tmp_path / "assets" / "x" / "ok.css").write_text(css)
     (tmp_path / "outside.js").write_text("")
     page = tmp_path / "map.html"
     page.write_text('<link rel="stylesheet" href="assets/x/ok.css"><script src="outside.js"></script>'
@@ -130,5 +131,5 @@ def test_online_maps_load_the_pinned_files_from_the_cdn(tmp_path: Path) -> None:
 
 
 def test_save_html_refuses_a_remote_reference_offline(tmp_path: Path) -> None:
-    with pytest.raises(OfflineReferenceError, match="https://example.org/x.js"):
+    with pytest.raises(OfflineReferenceError, match=r"https://example\.org/x\.js"):
         save_html('<script src="https://example.org/x.js"></script>', tmp_path / "x.html", offline=True)

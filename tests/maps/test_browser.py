@@ -40,7 +40,8 @@ def watched(browser: Any) -> Iterator[Watched]:
     page.on("pageerror", lambda exc: w.errors.append(str(exc)))
     page.on("console", lambda msg: w.errors.append(msg.text) if msg.type == "error" else None)
     page.on("requestfailed", lambda req: w.failed.append(f"{req.url} {req.failure}"))
-    page.on("request", lambda req: None if req.url.startswith(("file:", "data:", "blob:")) else w.remote.append(req.url))
+    local = ("file:", "data:", "blob:")
+    page.on("request", lambda req: None if req.url.startswith(local) else w.remote.append(req.url))
     yield w
     context.close()
 
