@@ -121,6 +121,7 @@ _ERROR_CONTENT = {"application/json": {"schema": ErrorBody.model_json_schema()}}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid parameter", "content": _ERROR_CONTENT},
     404: {"description": "Not found", "content": _ERROR_CONTENT},
+    413: {"description": "Request body too large", "content": _ERROR_CONTENT},
     422: {"description": "Invalid body or profile", "content": _ERROR_CONTENT},
     503: {"description": "Workspace or component unavailable", "content": _ERROR_CONTENT},
 }

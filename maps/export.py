@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import tempfile
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -119,23 +120,25 @@ def external_references(html: str) -> list[str]:
     return sorted(found)
 
 
-def offline_problems(path: str | Path, asset_dir: str = ASSET_DIR) -> list[str]:
+def offline_problems(path: str | Path, asset_dir: str = ASSET_DIR, *, allow: Sequence[str] = ()) -> list[str]:
     """What makes the HTML file ``path`` need something outside itself and its asset folder (empty if nothing).
 
     Checks the page's references (external ones, and local ones that are missing or outside the asset
-    folder) and, recursively, the ``url()``/``@import`` references of the local CSS files it loads.
+    folder) and, recursively, the ``url()``/``@import`` references of the local CSS files it loads. URLs
+    starting with one of ``allow`` are accepted (the tile server a parcel map gets its data from).
     """
     page = Path(path)
     html = page.read_text(encoding="utf-8")
     problems: list[str] = []
     refs, js_urls = parse_references(html)
-    problems += [f"inline script refers to {u}" for u in js_urls]
+    problems += [f"inline script refers to {u}" for u in js_urls if not u.startswith(tuple(allow))]
     base = page.parent.resolve()
     allowed = (base / asset_dir).resolve()
     css_files: list[Path] = []
     for where, url in refs:
         if _EXTERNAL.match(url):
-            problems.append(f"{where} refers to {url}")
+            if not url.startswith(tuple(allow)):
+                problems.append(f"{where} refers to {url}")
             continue
         if not _is_local_target(url):
             continue
@@ -180,8 +183,13 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save_html(html: str, path: str | Path, *, offline: bool, asset_dir: str = ASSET_DIR) -> Path:
+def save_html(
+    html: str, path: str | Path, *, offline: bool, asset_dir: str = ASSET_DIR, allow: Sequence[str] = ()
+) -> Path:
     """Write a page; offline, also copy the assets it loads into ``asset_dir`` beside it and check it.
+
+    Offline, the page is checked before it replaces ``path`` (a refused page leaves nothing behind);
+    ``allow`` lists URL prefixes accepted as data sources (see :func:`offline_problems`).
 
     Returns
     -------
@@ -205,13 +213,20 @@ def save_html(html: str, path: str | Path, *, offline: bool, asset_dir: str = AS
             if asset is not None:
                 copied += len(copy_asset(asset, dest))
         logger.debug("copied %d asset files into %s", copied, dest)
-    _write_atomic(out, html)
     if offline:
-        problems = offline_problems(out, asset_dir)
-        if problems:
-            raise OfflineReferenceError(
-                f"offline map {out} is not self-contained:\n  - " + "\n  - ".join(problems[:20])
-            )
+        draft = out.with_name(f".{out.stem}.check{out.suffix}")
+        _write_atomic(draft, html)
+        try:
+            problems = offline_problems(draft, asset_dir, allow=allow)
+            if problems:
+                raise OfflineReferenceError(
+                    f"offline map {out} is not self-contained:\n  - " + "\n  - ".join(problems[:20])
+                )
+            os.replace(draft, out)
+        finally:
+            draft.unlink(missing_ok=True)
+    else:
+        _write_atomic(out, html)
     logger.info("wrote %s (%.0f kB%s)", out, out.stat().st_size / 1024, ", offline" if offline else "")
     return out
 
@@ -223,7 +238,9 @@ def render_map(m: Any, *, offline: bool, asset_dir: str = ASSET_DIR) -> str:
     return str(root.render())
 
 
-def save_map(m: Any, path: str | Path, offline: bool = False, *, asset_dir: str = ASSET_DIR) -> Path:
+def save_map(
+    m: Any, path: str | Path, offline: bool = False, *, asset_dir: str = ASSET_DIR, allow: Sequence[str] = ()
+) -> Path:
     """Write a folium map to ``path`` (see :func:`save_html` for ``offline``).
 
     Examples
@@ -231,4 +248,5 @@ def save_map(m: Any, path: str | Path, offline: bool = False, *, asset_dir: str 
     >>> m = build_site_map(sites, layers, profile="default", offline=True)  # doctest: +SKIP
     >>> save_map(m, "out/sites.html", offline=True)  # doctest: +SKIP
     """
-    return save_html(render_map(m, offline=offline, asset_dir=asset_dir), path, offline=offline, asset_dir=asset_dir)
+    html = render_map(m, offline=offline, asset_dir=asset_dir)
+    return save_html(html, path, offline=offline, asset_dir=asset_dir, allow=allow)

@@ -94,6 +94,10 @@ TEXT: dict[str, dict[Lang, str]] = {
         "fr": "barre grise : poids du critère ; barre colorée : points obtenus (somme = score)",
         "en": "grey bar: weight of the criterion; coloured bar: points earned (they add up to the score)",
     },
+    "breakdown_excluded_note": {
+        "fr": "site exclu : points qu'il aurait obtenus sans exclusion, entre parenthèses (son score est 0)",
+        "en": "excluded site: points it would have earned without the exclusion, in brackets (its score is 0)",
+    },
     "access": {"fr": "Accès", "en": "Access"},
     "constraints": {"fr": "Contraintes", "en": "Constraints"},
     "key_figures": {"fr": "Chiffres clés", "en": "Key figures"},

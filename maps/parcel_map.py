@@ -82,7 +82,9 @@ class VectorTileLayer(JSCSSMixin, Layer):
             }
             function style(p) {
                 var c = colour(p);
-                return c ? {weight: 0.6, color: '#444', opacity: 0.8, fill: true, fillColor: c, fillOpacity: 0.55}
+                var known = cfg.colorBy !== 'availability' || (p.status && cfg.colors[p.status]);
+                return c ? {weight: 0.6, color: '#444', opacity: 0.8, fill: true, fillColor: c,
+                            fillOpacity: known ? 0.6 : 0.12}
                          : {weight: 0.8, color: '#333', opacity: 0.9, fill: true, fillColor: '#fff', fillOpacity: 0.01};
             }
             var styles = {};
@@ -96,7 +98,8 @@ class VectorTileLayer(JSCSSMixin, Layer):
             grid.on('click', function(e) {
                 var p = e.layer.properties || {};
                 var rows = [[T.parcel_id, '<code>' + esc(p.parcel_id || '') + '</code>'],
-                            [T.commune, esc(p.commune || '')]];
+                            [T.commune, esc(cfg.communes[p.commune] ? cfg.communes[p.commune] + ' (' + p.commune + ')'
+                                          : (p.commune || ''))]];
                 if (p.contenance_m2 !== undefined) {
                     rows.push([T.contenance, esc(Math.round(p.contenance_m2).toLocaleString(cfg.locale) + ' m²')]);
                 }
@@ -153,6 +156,7 @@ class ZoomHint(HtmlControl):
 PARCEL_MAP_CSS = """
 .fx-kv th { text-align: left; font-weight: normal; color: #555; padding: 1px 8px 1px 0; }
 .fx-legend { max-width: 230px; }
+.fx-legend .fx-small { overflow-wrap: anywhere; }
 .fx-legend div { margin: 2px 0; }
 .fx-hint { font-weight: bold; }
 """
@@ -231,7 +235,7 @@ def build_parcel_map(
         folium.GeoJson(
             feature_collection(shown, columns=("nom",)), name=html.escape(i18n.layer_title("communes", lang)),
             style_function=lambda f: {**style.leaflet(), "fillOpacity": 0.35},
-            tooltip=folium.GeoJsonTooltip(fields=["nom"], labels=False, sticky=True),
+            interactive=False,  # above the tile pane: it must not catch the clicks meant for parcels
         ).add_to(m)
     zoning_inline = color_by == "zoning" and zoning is not None and not zoning.empty
     if zoning_inline:
@@ -258,7 +262,10 @@ def build_parcel_map(
         "text": text,
         "locale": "fr-FR" if lang == "fr" else "en-GB",
         "attribution": html.escape(t("synthetic_short", lang)) if synthetic else "",
+        "communes": {},
     }
+    if communes is not None and {"insee", "nom"} <= set(communes.columns):
+        config["communes"] = dict(zip(communes["insee"].astype(str), communes["nom"].astype(str), strict=False))
     VectorTileLayer(config, name=html.escape(i18n.t("parcels", lang))).add_to(m)
     if sites_tiles_url:
         SitesOutline(sites_tiles_url, name=html.escape(t("sites_layer", lang))).add_to(m)

@@ -55,6 +55,7 @@ from foncier.maps.elements import (
 )
 from foncier.maps.i18n import t
 from foncier.maps.style import (
+    EXCLUDED_BAR_COLOR,
     EXCLUDED_COLOR,
     EXCLUDED_FILL_OPACITY,
     FLOOD_LEVEL_COLORS,
@@ -257,15 +258,17 @@ class SitesLayer(Layer):
                     h += '<div class="fx-bd-title">' + T.breakdown + '</div><table class="fx-bd">';
                     cfg.criteria.forEach(function(c, i) {
                         var pair = p.b[i] || [null, 0];
-                        var contrib = p.x ? 0 : c.w * pair[1];
+                        var contrib = c.w * pair[1];  // an excluded site: what it would have earned
                         var wpx = wmax > 0 ? Math.round(90 * c.w / wmax) : 0;
                         var cpx = wmax > 0 ? Math.round(90 * contrib / wmax) : 0;
                         h += '<tr><td class="fx-bd-l">' + esc(c.l) + '</td><td class="fx-bd-v">' + raw(pair[0], c.u)
                             + '</td><td class="fx-bd-bar"><span class="fx-bar-w" style="width:' + wpx + 'px">'
-                            + '<span class="fx-bar-c" style="width:' + cpx + 'px;background:' + fill(p)
-                            + '"></span></span></td><td class="fx-bd-n">' + num(contrib, 3) + '</td></tr>';
+                            + '<span class="fx-bar-c" style="width:' + cpx + 'px;background:'
+                            + (p.x ? cfg.excludedBar : fill(p)) + '"></span></span></td><td class="fx-bd-n">'
+                            + (p.x ? '(' + num(contrib, 3) + ')' : num(contrib, 3)) + '</td></tr>';
                     });
-                    h += '</table><div class="fx-small">' + T.breakdown_note + '</div>';
+                    h += '</table><div class="fx-small">' + (p.x ? T.breakdown_excluded_note : T.breakdown_note)
+                        + '</div>';
                 }
                 return h + '</div>';
             }
@@ -756,7 +759,7 @@ def build_site_map(
     data = feature_collection(shown, columns=(), extra=extra)
     text_keys = [
         "site", "score", "rank", "rank_of", "area", "parcels", "smallest_lot", "largest_lot", "roissy_time",
-        "communes", "excluded", "breakdown", "breakdown_note",
+        "communes", "excluded", "breakdown", "breakdown_note", "breakdown_excluded_note",
     ]
     text = i18n.table(lang, text_keys)
     text.update({k: v for k, v in i18n.table(lang).items() if k.startswith("zoning_class_")})
@@ -767,6 +770,7 @@ def build_site_map(
         "colors": colors,
         "excludedColor": EXCLUDED_COLOR,
         "excludedOpacity": EXCLUDED_FILL_OPACITY,
+        "excludedBar": EXCLUDED_BAR_COLOR,
         "outline": SITE_OUTLINE,
         "highlight": HIGHLIGHT_COLOR,
         "criteria": criteria,

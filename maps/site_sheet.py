@@ -44,6 +44,7 @@ from foncier.maps.site_map import (
     profile_names,
 )
 from foncier.maps.style import (
+    EXCLUDED_BAR_COLOR,
     EXCLUDED_COLOR,
     LAYER_STYLES,
     PARCEL_DECIMALS,
@@ -138,9 +139,11 @@ def breakdown_chart_svg(
     for i, rec in enumerate(rows.to_dict("records")):
         y = 4 + i * row_h
         weight = float(rec["weight"])
-        contrib = 0.0 if excluded else max(_num(rec.get("contribution")), 0.0)
+        # an excluded site (score 0) shows what it would have earned without the exclusion
+        contrib = weight * max(_num(rec.get("value")), 0.0) if excluded else max(_num(rec.get("contribution")), 0.0)
         if math.isnan(contrib):
             contrib = 0.0
+        earned = i18n.fmt_number(contrib, lang, 3)
         label = i18n.criterion_label(str(rec["criterion"]), lang)
         ww = bar_w * weight / wmax
         cw = bar_w * contrib / wmax
@@ -148,7 +151,7 @@ def breakdown_chart_svg(
             f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{ww:.1f}" height="13" fill="#e0e0e0"/>'
             f'<rect x="{label_w}" y="{y + 4}" width="{cw:.1f}" height="13" fill="{color}"/>'
-            f'<text x="{width - 4}" y="{y + 14}" text-anchor="end">{i18n.fmt_number(contrib, lang, 3)} / '
+            f'<text x="{width - 4}" y="{y + 14}" text-anchor="end">{f"({earned})" if excluded else earned} / '
             f"{i18n.fmt_number(weight, lang, 2)}</text>"
         )
     parts.append("</svg>")
@@ -344,7 +347,9 @@ def build_site_sheet(
         if excluded
         else f'<div class="fx-ok">{t("not_excluded", lang)}</div>'
     )
-    chart = breakdown_chart_svg(breakdown, lang=lang, color=color, excluded=excluded)
+    bar_color = EXCLUDED_BAR_COLOR if excluded else color
+    chart = breakdown_chart_svg(breakdown, lang=lang, color=bar_color, excluded=excluded)
+    chart_note = t("breakdown_excluded_note" if excluded else "breakdown_note", lang)
     parcel_rows = "".join(
         f"<tr><td><code>{html.escape(str(r.get('parcel_id', '')))}</code></td>"
         f"<td>{html.escape(names.get(str(r.get('commune', '')), str(r.get('commune', ''))))}</td>"
@@ -368,7 +373,7 @@ def build_site_sheet(
         f'<h2 style="margin-top:12px">{t("access", lang)}</h2>'
         f'<table class="fx-kv2">{_kv_rows(_criteria_rows(row, ACCESS_CRITERIA, lang))}</table></section>'
         f'<section><h2>{t("breakdown", lang)}</h2>{chart}'
-        f'<div class="fx-small">{t("breakdown_note", lang)}</div></section>'
+        f'<div class="fx-small">{chart_note}</div></section>'
         f'<section><h2>{t("constraints", lang)}</h2>'
         f'<table class="fx-kv2">{_kv_rows(_criteria_rows(row, CONSTRAINT_CRITERIA, lang))}</table>{verdict}</section>'
         f'<section class="fx-full"><h2>{t("parcel_list", lang)} ({len(parcels)})</h2>'

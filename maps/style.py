@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 SCORE_COLORS: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 EXCLUDED_COLOR = "#9e9e9e"
 EXCLUDED_FILL_OPACITY = 0.25
+EXCLUDED_BAR_COLOR = "#8c8c8c"
+"""Bars of an excluded site's breakdown (the points it would have earned; they do not count)."""
 SITE_OUTLINE = "#222222"
 HIGHLIGHT_COLOR = "#ff7f00"
 BANNER_BACKGROUND = "#9b1c1c"

@@ -12,6 +12,7 @@ and :func:`write_demo_maps`, which ``foncier demo`` calls.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import click
@@ -182,9 +183,14 @@ def map_command(
         raise click.UsageError("--site and --parcels make different maps: give one of them")
     if parcel_map:
         sites_url = tiles_url.replace("/parcels/", "/sites/") if "/parcels/" in tiles_url else None
+        # the tile server is the parcel map's data source: an offline parcel map may (and must) refer to it
+        allow = [u.split("{", 1)[0] for u in (tiles_url, sites_url) if u and re.match(r"^(https?:)?//", u)]
         path = save_map(parcel_map_for(ws, color_by=color_by, lang=lang, offline=offline, tiles_url=tiles_url,
-                                       sites_tiles_url=sites_url), output, offline=offline)
+                                       sites_tiles_url=sites_url), output, offline=offline, allow=allow)
         what = "parcel map"
+        if offline and allow:
+            click.echo(f"Parcels and sites come from {', '.join(allow)} (start it with 'foncier serve --cors \"*\"' "
+                       "when the map is opened from disk).")
     elif site_id:
         path = save_html(sheet_for(ws, site_id, profile, lang=lang, offline=offline), output, offline=offline)
         what = f"sheet of site {site_id}"

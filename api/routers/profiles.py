@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 def build_router(settings: ApiSettings) -> APIRouter:
     """The profiles router."""
-    router = APIRouter(tags=["profiles"], responses={k: ERROR_RESPONSES[k] for k in (404, 503)})
+    router = APIRouter(tags=["profiles"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
 
     @router.get("/profiles", summary="Built-in scoring profiles")
     def profiles(store: StoreDep) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def _profile_for(req: ScoreRequest) -> Profile:
 
 def build_router(settings: ApiSettings) -> APIRouter:
     """The scores router."""
-    router = APIRouter(tags=["scores"], responses={k: ERROR_RESPONSES[k] for k in (404, 422, 503)})
+    router = APIRouter(tags=["scores"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 413, 422, 503)})
 
     @router.post("/scores", summary="Rank the sites with custom weights or a profile (nothing stored)")
     def score(

@@ -63,6 +63,9 @@ LAYER_GROUPS: dict[str, tuple[str, ...]] = {
 }
 """Shorthands accepted by ``--layers``."""
 
+NEEDS_OUTLINES = frozenset({"plu", "protected", "flood", "rail_lines", "rail_stations", "roads", "interchanges", "dem"})
+"""Layers cut to the communes' outlines (the others need only the INSEE codes, when the territory lists them)."""
+
 Runner = Callable[[FetchContext, tuple[str, ...]], SourceResult]
 
 _SOURCES: tuple[tuple[tuple[str, ...], Runner], ...] = (
@@ -387,19 +390,23 @@ def fetch_territory(
     ctx = FetchContext(client=client, territory=terr, progress=progress)
     try:
         logger.info("fetching %s: %s", terr.name, ", ".join(wanted))
-        communes = fetch_communes(ctx)
-        if "communes" in communes.layers and len(communes.layers["communes"]):
-            ctx.communes = communes.layers["communes"]
-        elif workspace.has_layer("communes"):
-            ctx.communes = workspace.read_layer("communes")
-            communes.warnings.append("communes: not fetched; the outlines stored in the workspace are used")
+        needs_outlines = bool(set(wanted) & NEEDS_OUTLINES) or not terr.communes
+        communes = SourceResult()
+        if "communes" in wanted or needs_outlines:
+            communes = fetch_communes(ctx)
+            if "communes" in communes.layers and len(communes.layers["communes"]):
+                ctx.communes = communes.layers["communes"]
+            elif workspace.has_layer("communes"):
+                ctx.communes = workspace.read_layer("communes")
+                communes.warnings.append("communes: not fetched; the outlines stored in the workspace are used")
         if "communes" in wanted:
             _store(workspace, communes, ("communes",), report.layers, ("communes",))
         for produced, runner in _SOURCES:
             todo = tuple(name for name in produced if name in wanted)
             if not todo:
                 continue
-            if ctx.communes is None and produced != ("hubs",):
+            blocked = ctx.communes is None and (bool(set(produced) & NEEDS_OUTLINES) or not terr.communes)
+            if blocked and produced != ("hubs",):
                 for name in todo:
                     rep = report.layers[name]
                     rep.status = "missing" if communes.missing else "failed"

@@ -378,6 +378,16 @@ def _gpu_zone_urba(points: dict[str, tuple[float, float]]) -> list[dict[str, Any
                      "urlfic": f"https://www.geoportail-urbanisme.gouv.fr/{insee}.pdf", "insee": insee,
                      "datappro": "20190625", "datvalid": "20200101", "idurba": f"{insee}_PLU_20190625"}  # fmt: skip
             feats.append(_feature(f"zone_urba.{gid}", props, geom))
+    # economic zones over the parcels, so that the scoring engine finds candidate sites
+    for gid, insee, libelle, typezone, box in (
+        (2001, "02258", "UX", "U", (3.158, 49.149, 3.192, 49.173)),
+        (2002, "02810", "1AUx", "AUc", (3.090, 49.230, 3.104, 49.239)),
+    ):
+        props = {"gid": gid, "partition": f"DU_{insee}", "libelle": libelle, "libelong": "Zone d'activités",
+                 "typezone": typezone, "destdomi": "02", "nomfic": f"{insee}_reglement.pdf",
+                 "urlfic": f"https://www.geoportail-urbanisme.gouv.fr/{insee}.pdf", "insee": insee,
+                 "datappro": "20190625", "datvalid": "20200101", "idurba": f"{insee}_PLU_20190625"}  # fmt: skip
+        feats.append(_feature(f"zone_urba.{gid}", props, shapely.box(*box)))
     return feats
 
 

@@ -61,15 +61,23 @@ def test_fetch_fills_a_workspace_the_engine_accepts(
     assert report.stats.retries == 0 and report.stats.downloads > 0
 
 
-def test_roads_from_fetch_make_a_routable_graph(
+def test_fetched_workspace_is_scored_by_the_pipeline(
     tmp_path: Path, services: Services, fetch_settings: FetchSettings, territory_file: Path
 ) -> None:
-    network = pytest.importorskip("foncier.geo.network", reason="the geo engine's network module is not importable yet")
-    report = _run(tmp_path / "ws", territory_file, fetch_settings, layers=["roads", "hubs"])
+    pipeline = pytest.importorskip("foncier.scripts.pipeline", reason="the scoring pipeline is not importable")
+    results = pytest.importorskip("foncier.layers.results", reason="the results module is not importable")
+    network = pytest.importorskip("foncier.geo.network", reason="the road network module is not importable")
+    report = _run(tmp_path / "ws", territory_file, fetch_settings)
     assert report.ok, report.render()
     ws = Workspace.open(tmp_path / "ws")
     graph = network.build_road_graph(ws.read_layer("roads"))
-    assert graph.main.sum() > 2
+    assert graph.main.sum() >= 10  # the fetched roads are one routable network
+    run = pipeline.run_pipeline(ws, profiles=["default"])
+    assert run.n_sites > 0 and run.n_available > 0
+    scored = results.scored_sites(ws, "default")
+    assert len(scored.sites) == run.n_sites and not scored.synthetic
+    assert scored.sites["time_to_roissy_min"].notna().all()
+    assert (scored.sites["score"] > 0).any()
 
 
 def test_second_run_and_offline_use_the_cache(
@@ -94,6 +102,14 @@ def test_offline_with_an_empty_cache_says_what_is_missing(
     assert report.layers["communes"].status == "missing" and report.layers["parcels"].status == "missing"
     assert any("/geo/epcis/200071991/communes" in u for u in report.missing)
     assert "Missing from the cache" in report.render()
+
+
+def test_layers_by_insee_code_need_no_outlines(
+    tmp_path: Path, services: Services, fetch_settings: FetchSettings, territory_file: Path
+) -> None:
+    report = _run(tmp_path / "ws", territory_file, fetch_settings, layers=["parcels", "friches"])
+    assert report.ok and set(report.layers) == {"parcels", "friches"}
+    assert services.count("/geo/") == 0  # the territory lists its communes: no outline needed
 
 
 def test_404_for_one_commune_keeps_the_others(

@@ -124,12 +124,12 @@ def test_plu_and_cap_splitting(ctx: FetchContext, services: Services) -> None:
     baseline = fetch_plu(ctx)
     assert baseline.complete
     plu = baseline.layers["plu"]
-    assert len(plu) == 24 and set(plu["typezone"]) == {"U", "AUc", "AUs", "A", "N"}
+    assert len(plu) == 26 and set(plu["typezone"]) == {"U", "AUc", "AUs", "A", "N"}
     assert set(plu["libelle"]) >= {"UX", "1AUx"}
     tiles = services.count("/apicarto/gpu/zone-urba")
 
     services.reset_log()
-    services.gpu_cap = 4  # the service silently caps its answer: numberMatched > numberReturned
+    services.gpu_cap = 6  # the service silently caps its answer: numberMatched > numberReturned
     other_cache = ctx.settings.model_copy(update={"cache_dir": ctx.settings.cache_path / "x"})
     fresh = FetchContext(client=HttpClient(other_cache), territory=ctx.territory, communes=ctx.communes)
     capped = fetch_plu(fresh)

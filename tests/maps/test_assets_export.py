@@ -130,6 +130,15 @@ def test_online_maps_load_the_pinned_files_from_the_cdn(tmp_path: Path) -> None:
     assert path.is_file()
 
 
-def test_save_html_refuses_a_remote_reference_offline(tmp_path: Path) -> None:
+def test_save_html_refuses_a_remote_reference_offline_and_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(OfflineReferenceError, match=r"https://example\.org/x\.js"):
         save_html('<script src="https://example.org/x.js"></script>', tmp_path / "x.html", offline=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_declared_data_source_is_allowed_offline(tmp_path: Path) -> None:
+    page = '<script>L.vectorGrid.protobuf("http://127.0.0.1:8000/tiles/parcels/{z}/{x}/{y}.pbf")</script>'
+    with pytest.raises(OfflineReferenceError, match=r"127\.0\.0\.1"):
+        save_html(page, tmp_path / "p.html", offline=True)
+    path = save_html(page, tmp_path / "p.html", offline=True, allow=["http://127.0.0.1:8000/tiles/"])
+    assert path.is_file() and offline_problems(path, allow=["http://127.0.0.1:8000/tiles/"]) == []

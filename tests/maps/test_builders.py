@@ -182,3 +182,13 @@ def test_parcel_map_by_zoning_draws_the_plu_under_the_parcels(fake: FakeResults)
     assert "/tiles/sites/" not in html
     with pytest.raises(ValueError, match="color_by"):
         build_parcel_map(extent=[[49.3, 3.2], [49.45, 3.45]], color_by="owner")  # type: ignore[arg-type]
+
+
+def test_an_excluded_site_shows_the_points_it_would_have_earned(fake: FakeResults) -> None:
+    site_id = fake.sites[fake.sites["excluded"]].index[0]
+    rows = fake.breakdown[fake.breakdown["site_id"] == site_id]
+    assert (rows["contribution"] == 0).all()
+    svg = breakdown_chart_svg(rows, excluded=True)
+    assert svg.count(">(") == len(rows)  # the would-be points, in brackets
+    widths = [float(w) for w in re.findall(r'width="([\d.]+)" height="13"', svg)][1::2]
+    assert max(widths) > 0
