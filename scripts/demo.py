@@ -12,8 +12,10 @@ from foncier.layers.ingest import store_sample
 from foncier.layers.results import scored_sites
 from foncier.layers.sample import build_sample_territory
 from foncier.layers.workspace import Workspace
+from foncier.maps.assets import MapAssetsError
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import seed_option, size_option, workspace_option
+from foncier.scripts.map import write_demo_maps
 from foncier.scripts.score import ensure_criteria
 
 logger = logging.getLogger(__name__)
@@ -56,3 +58,15 @@ def demo(workspace: Path, size: str, seed: int) -> None:
     columns = ["rank", "site_id", "score", "area_ha", "communes", "time_to_roissy_min", "zoning_class"]
     click.echo(top[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     click.echo("(synthetic sample: not real land)")
+    maps_dir = ws.path / "maps"
+    try:
+        written = write_demo_maps(ws.path, maps_dir, profile="default", offline=True)
+        mode = "offline: Leaflet from maps/assets"
+    except MapAssetsError as exc:
+        logger.warning("offline map assets unavailable (%s); writing maps that load Leaflet from the CDN", exc)
+        written = write_demo_maps(ws.path, maps_dir, profile="default", offline=False)
+        mode = "online: Leaflet from the CDN; run 'make assets' for offline maps"
+    click.echo(f"\nMaps ({mode}):")
+    click.echo(f"  site map:    {written[0]}")
+    for path in written[1:]:
+        click.echo(f"  site sheet:  {path}")
