@@ -23,7 +23,8 @@ from foncier.layers.workspace import Workspace
 from foncier.scripts.pipeline import run_pipeline
 t = time.perf_counter()
 report = run_pipeline(Workspace.open(sys.argv[1]))
-print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": peak_mb,
                   "sites": report.n_sites, "parcels": report.n_parcels, "timings": report.timings}))
 """
 
