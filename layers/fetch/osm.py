@@ -36,29 +36,13 @@ import shapely
 
 from foncier.errors import DataFormatError
 from foncier.geo.crs import LAMBERT93, WGS84
+from foncier.geo.network import DEFAULT_SPEEDS_KMH
 from foncier.layers.schemas import ROAD_CLASSES
 
 logger = logging.getLogger(__name__)
 
-CLASS_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 110.0,
-    "trunk": 90.0,
-    "primary": 80.0,
-    "secondary": 70.0,
-    "tertiary": 60.0,
-    "unclassified": 50.0,
-    "residential": 30.0,
-    "service": 20.0,
-    "motorway_link": 60.0,
-    "trunk_link": 50.0,
-    "primary_link": 50.0,
-    "secondary_link": 40.0,
-    "tertiary_link": 40.0,
-    "track": 15.0,
-    "living_street": 15.0,
-}
-"""Speeds (km/h) by class when ``maxspeed`` is absent or unreadable (same values as
-:data:`foncier.geo.network.DEFAULT_SPEEDS_KMH`)."""
+CLASS_SPEEDS_KMH = DEFAULT_SPEEDS_KMH
+"""Speeds (km/h) by class when ``maxspeed`` is absent or unreadable: the road graph's own defaults."""
 
 MAJOR_CLASSES = frozenset({"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"})
 """Classes kept outside the territory's margin (the roads leading to the hubs)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,22 +9,15 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require
+
 from .fake import FakeResults, make_results
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when ``condition`` is false, except in CI where it is a failure."""
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"required in CI: {reason}")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
