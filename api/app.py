@@ -6,6 +6,7 @@ Run it with ``foncier serve --workspace DIR`` or ``uvicorn --factory foncier.api
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -116,7 +117,21 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                            allow_headers=["*"])  # fmt: skip
     app.add_middleware(_Guard, max_body=settings.max_body_bytes, store=store)
     logger.info("serving workspace %s (%s)", settings.workspace, store.index_status)
+    _tune_gc()
     return app
+
+
+def _tune_gc() -> None:
+    """Move the objects alive after start-up (modules, pandas, GDAL wrappers) out of the collector's sight.
+
+    Requests allocate many short-lived objects (rows, bytes, geometries); with the default settings a full
+    collection then walks every long-lived object too, adding 20-30 ms to a dense vector tile now and then.
+    Freezing the start-up heap (as large Python servers do) and collecting young objects less often removes
+    that jitter; nothing is leaked: frozen objects are only exempt from cycle detection.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def create_app_from_env() -> FastAPI:

@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from foncier.api.errors import InvalidParameter, ResourceNotFound
+from foncier.api.errors import InvalidParameterError, ResourceNotFoundError
 from foncier.api.settings import SYNTHETIC_NOTICE, ApiSettings
 from foncier.api.store import GeoPackageStore, LayerInfo
 from foncier.layers.schemas import INSEE_RE, PARCEL_ID_RE
@@ -54,9 +54,9 @@ def _numbers(text: str, what: str, expected: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise InvalidParameter(f"{what}: expected {expected}, got {text!r}") from None
+        raise InvalidParameterError(f"{what}: expected {expected}, got {text!r}") from None
     if not all(math.isfinite(v) for v in values):
-        raise InvalidParameter(f"{what}: values must be finite numbers, got {text!r}")
+        raise InvalidParameterError(f"{what}: values must be finite numbers, got {text!r}")
     return values
 
 
@@ -65,7 +65,7 @@ def parse_bbox(text: str) -> LonLatBox:
 
     Raises
     ------
-    InvalidParameter
+    InvalidParameterError
         Not 4 (or 6) finite numbers, out of [-180, 180] x [-90, 90], or min not below max.
     """
     expected = "4 numbers 'minlon,minlat,maxlon,maxlat' in degrees (WGS 84)"
@@ -73,15 +73,16 @@ def parse_bbox(text: str) -> LonLatBox:
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
     if len(values) != 4:
-        raise InvalidParameter(f"bbox: expected {expected}, got {len(values)} number(s)")
+        raise InvalidParameterError(f"bbox: expected {expected}, got {len(values)} number(s)")
     minx, miny, maxx, maxy = values
     for name, v, lim in (("minx", minx, 180), ("maxx", maxx, 180), ("miny", miny, 90), ("maxy", maxy, 90)):
         if not -lim <= v <= lim:
-            raise InvalidParameter(f"bbox: {name} ({v:g}) is out of [-{lim}, {lim}]; the bbox is in lon/lat degrees")
+            raise InvalidParameterError(f"bbox: {name} ({v:g}) is out of [-{lim}, {lim}]; "
+                                        "the bbox is in lon/lat degrees")  # fmt: skip
     if minx >= maxx:
-        raise InvalidParameter(f"bbox: minx ({minx:g}) must be smaller than maxx ({maxx:g})")
+        raise InvalidParameterError(f"bbox: minx ({minx:g}) must be smaller than maxx ({maxx:g})")
     if miny >= maxy:
-        raise InvalidParameter(f"bbox: miny ({miny:g}) must be smaller than maxy ({maxy:g})")
+        raise InvalidParameterError(f"bbox: miny ({miny:g}) must be smaller than maxy ({maxy:g})")
     return (minx, miny, maxx, maxy)
 
 
@@ -89,17 +90,17 @@ def parse_point(text: str) -> tuple[float, float]:
     """Parse ``lon,lat`` in degrees."""
     values = _numbers(text, "point", "'lon,lat' in degrees (WGS 84)")
     if len(values) != 2:
-        raise InvalidParameter(f"point: expected 'lon,lat' in degrees (WGS 84), got {len(values)} number(s)")
+        raise InvalidParameterError(f"point: expected 'lon,lat' in degrees (WGS 84), got {len(values)} number(s)")
     lon, lat = values
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidParameter(f"point: ({lon:g}, {lat:g}) is out of [-180, 180] x [-90, 90]")
+        raise InvalidParameterError(f"point: ({lon:g}, {lat:g}) is out of [-180, 180] x [-90, 90]")
     return lon, lat
 
 
 def check_parcel_id(parcel_id: str) -> str:
     """Refuse a malformed parcel id (400) with the expected format."""
     if not PARCEL_ID_RE.match(parcel_id):
-        raise InvalidParameter(
+        raise InvalidParameterError(
             f"malformed parcel id {parcel_id[:40]!r}: expected 14 characters, INSEE code (5) + prefix (3) + "
             "section (2) + number (4), e.g. '022580000A0099'",
             code="invalid_parcel_id",
@@ -110,7 +111,8 @@ def check_parcel_id(parcel_id: str) -> str:
 def check_commune(code: str) -> str:
     """Refuse a malformed INSEE commune code (400)."""
     if not INSEE_RE.match(code):
-        raise InvalidParameter(f"malformed commune code {code[:20]!r}: expected a 5-character INSEE code, e.g. '02722'",
+        raise InvalidParameterError(f"malformed commune code {code[:20]!r}: expected a 5-character INSEE code, "
+                                    "e.g. '02722'",
                                code="invalid_commune")  # fmt: skip
     return code
 
@@ -118,7 +120,7 @@ def check_commune(code: str) -> str:
 def check_site_id(site_id: str) -> str:
     """Refuse a site id that cannot exist (404 rather than a query)."""
     if not (1 <= len(site_id) <= 64) or not site_id.isprintable():
-        raise ResourceNotFound(f"no site {site_id[:64]!r}", code="site_not_found")
+        raise ResourceNotFoundError(f"no site {site_id[:64]!r}", code="site_not_found")
     return site_id
 
 
@@ -174,4 +176,5 @@ def extent_lonlat(store: GeoPackageStore, info: LayerInfo) -> list[float] | None
         return None
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
         return None
-    return [math.floor(x0 * 1e6) / 1e6, math.floor(y0 * 1e6) / 1e6, math.ceil(x1 * 1e6) / 1e6, math.ceil(y1 * 1e6) / 1e6]
+    down, up = (lambda v: math.floor(v * 1e6) / 1e6), (lambda v: math.ceil(v * 1e6) / 1e6)
+    return [down(x0), down(y0), up(x1), up(y1)]

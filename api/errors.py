@@ -53,21 +53,21 @@ class ApiError(Exception):
         self.detail = detail
 
 
-class InvalidParameter(ApiError):
+class InvalidParameterError(ApiError):
     """A query or path parameter has a wrong value (400)."""
 
     status = 400
     code = "invalid_parameter"
 
 
-class ResourceNotFound(ApiError):
+class ResourceNotFoundError(ApiError):
     """The requested parcel, site, profile, collection or feature does not exist (404)."""
 
     status = 404
     code = "not_found"
 
 
-class ServiceUnavailable(ApiError):
+class ServiceUnavailableError(ApiError):
     """A part of the service cannot answer now (503), e.g. the maps builder is not installed."""
 
     status = 503
@@ -213,7 +213,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
-        logger.exception("%s %s failed", request.method, request.url.path)
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return error_response(status, "internal_error" if status == 500 else "workspace_unavailable",
                               "the server could not answer this request; the error was logged")  # fmt: skip
     return error_response(status, "error", str(exc))

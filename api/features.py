@@ -44,7 +44,9 @@ FEATURE_SCHEMA: dict[str, Any] = {
 }
 
 
-def geojson_responses(description: str, example: dict[str, Any] | None = None, *, single: bool = False) -> dict[int | str, Any]:
+def geojson_responses(
+    description: str, example: dict[str, Any] | None = None, *, single: bool = False
+) -> dict[int | str, Any]:
     """OpenAPI ``responses`` entry of a GeoJSON answer."""
     content: dict[str, Any] = {"schema": FEATURE_SCHEMA if single else FEATURE_COLLECTION_SCHEMA}
     if example is not None:

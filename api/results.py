@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from foncier.api.errors import ResourceNotFound
+from foncier.api.errors import ResourceNotFoundError
 from foncier.api.store import Feature, GeoPackageStore
 from foncier.errors import NotFoundError
 from foncier.geo.profile import Profile
@@ -38,12 +38,12 @@ def named_profile(name: str) -> Profile:
 
     Raises
     ------
-    ResourceNotFound
+    ResourceNotFoundError
         ``unknown_profile`` (404) with the list of profiles.
     """
     names = list_profiles()
     if name not in names:
-        raise ResourceNotFound(f"unknown profile {name[:60]!r}; available profiles: {', '.join(names)}",
+        raise ResourceNotFoundError(f"unknown profile {name[:60]!r}; available profiles: {', '.join(names)}",
                                code="unknown_profile", detail={"profiles": names})  # fmt: skip
     return _load_builtin(name)
 
@@ -102,7 +102,7 @@ class Rankings:
         try:
             return results.site_detail(self.workspace, site_id, profile)
         except NotFoundError as exc:
-            raise ResourceNotFound(str(exc).split(" in workspace")[0], code="site_not_found") from None
+            raise ResourceNotFoundError(str(exc).split(" in workspace")[0], code="site_not_found") from None
 
 
 def _overlay(store: GeoPackageStore, layer: str, geom: BaseGeometry) -> list[Feature]:
@@ -127,17 +127,19 @@ def _shares(geom: BaseGeometry, feats: list[Feature], column: str) -> dict[str, 
     return out
 
 
-def parcel_detail(store: GeoPackageStore, rankings: Rankings, parcel_id: str, profile: str) -> tuple[Feature, dict[str, Any]]:
+def parcel_detail(
+    store: GeoPackageStore, rankings: Rankings, parcel_id: str, profile: str
+) -> tuple[Feature, dict[str, Any]]:
     """The parcel feature and its detail (keys of :func:`foncier.layers.results.parcel_detail`).
 
     Raises
     ------
-    ResourceNotFound
+    ResourceNotFoundError
         ``parcel_not_found`` when no parcel has this (well-formed) id.
     """
     feat = store.get("parcels", parcel_id)
     if feat is None:
-        raise ResourceNotFound(f"no parcel '{parcel_id}' in this workspace", code="parcel_not_found")
+        raise ResourceNotFoundError(f"no parcel '{parcel_id}' in this workspace", code="parcel_not_found")
     geom = feat.geometry
     props = feat.properties
     zoning = None

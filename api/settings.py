@@ -71,5 +71,6 @@ class ApiSettings(BaseSettings):
         if self.default_limit > self.max_limit:
             raise ValueError(f"default_limit ({self.default_limit}) is larger than max_limit ({self.max_limit})")
         if self.tile_min_zoom > self.tile_max_zoom:
-            raise ValueError(f"tile_min_zoom ({self.tile_min_zoom}) is larger than tile_max_zoom ({self.tile_max_zoom})")
+            raise ValueError(f"tile_min_zoom ({self.tile_min_zoom}) is larger than tile_max_zoom "
+                             f"({self.tile_max_zoom})")  # fmt: skip
         return self

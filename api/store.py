@@ -393,7 +393,8 @@ class GeoPackageStore:
     def _rows_to_features(self, info: LayerInfo, cols: list[str], rows: Sequence[tuple[Any, ...]]) -> list[Feature]:
         if info.geometry_column:
             geoms = decode_geometries([r[1] for r in rows])
-            return [Feature(int(r[0]), g, dict(zip(cols, r[2:], strict=True))) for r, g in zip(rows, geoms, strict=True)]
+            return [Feature(int(r[0]), g, dict(zip(cols, r[2:], strict=True)))
+                    for r, g in zip(rows, geoms, strict=True)]  # fmt: skip
         return [Feature(int(r[0]), None, dict(zip(cols, r[1:], strict=True))) for r in rows]
 
     def query(
@@ -442,7 +443,8 @@ class GeoPackageStore:
             where.append(f"t.{quote(col)} = ?")
             params.append(value)
         if geometry is not None and envelope is None:
-            envelope = tuple(shapely.bounds(geometry).tolist())  # type: ignore[assignment]
+            x0, y0, x1, y1 = (float(v) for v in shapely.bounds(geometry))
+            envelope = (x0, y0, x1, y1)
         if envelope is not None and info.geometry_column:
             return self._spatial_page(info, con, sel, cols, where, params, envelope, geometry, limit, offset, exact)
         # attribute / unfiltered paging in fid order
@@ -515,6 +517,40 @@ class GeoPackageStore:
                     cur.close()
                     return Page(kept[:limit], True)
         return Page(kept, False)
+
+    def envelope_columns(
+        self, name: str, envelope: tuple[float, float, float, float], *, columns: Sequence[str], limit: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]], bool]:
+        """R-tree candidates of ``envelope`` as columns, for bulk consumers (vector tiles).
+
+        Returns
+        -------
+        fids : numpy.ndarray of int64
+        geometries : numpy.ndarray of shapely geometries (layer CRS)
+        columns : dict of column name to list of values
+        truncated : bool
+            Whether more than ``limit`` candidates exist.
+        """
+        info = self.layer(name)
+        if info.rtree is None or info.geometry_column is None:
+            page = self.query(name, envelope=envelope, limit=limit, columns=columns, exact=False)
+            cols = [c for c in columns if c in info.columns]
+            return (np.asarray([f.fid for f in page.features], dtype=np.int64),
+                    np.asarray([f.geometry for f in page.features], dtype=object),
+                    {c: [f.properties.get(c) for f in page.features] for c in cols}, page.has_more)  # fmt: skip
+        sel, cols = self._select(info, columns)
+        sql = (f"SELECT {sel} FROM {quote(info.rtree)} r CROSS JOIN {quote(name)} t "
+               f"ON t.{quote(info.fid_column)} = r.id "
+               f"WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? LIMIT {int(limit) + 1}")  # fmt: skip
+        minx, miny, maxx, maxy = envelope
+        rows = self.connection().execute(sql, (maxx, minx, maxy, miny)).fetchall()
+        truncated = len(rows) > limit
+        rows = rows[:limit]
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), {c: [] for c in cols}, False
+        fids, blobs, *values = zip(*rows, strict=True)
+        return (np.asarray(fids, dtype=np.int64), decode_geometries(blobs),
+                {c: list(v) for c, v in zip(cols, values, strict=True)}, truncated)  # fmt: skip
 
     def get(self, name: str, value: Any, *, column: str | None = None) -> Feature | None:
         """The feature whose ``column`` (the layer's id column by default) equals ``value``, or None."""

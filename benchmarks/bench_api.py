@@ -2,13 +2,12 @@
 
 Usage (from the repository root; about 12 minutes with the defaults)::
 
-    .venv/bin/python benchmarks/bench_api.py --workspace /tmp/fullws --build \\
-        --peerbench ../shared/tools/peerbench --pb-home /tmp/pb --out benchmarks/results/api
+    .venv/bin/python benchmarks/bench_api.py [--workspace DIR] [--pb-home /tmp/pb] [--out DIR]
 
 What it does, on 127.0.0.1 only:
 
-1. ``--build``: builds the full synthetic sample (about 160,000 parcels) and runs the scoring pipeline into
-   ``--workspace`` when it holds no GeoPackage yet.
+1. Builds the full synthetic sample (about 160,000 parcels) and runs the scoring pipeline into
+   ``--workspace`` when it holds no GeoPackage yet (about 35 s).
 2. Writes the query lists from the workspace (fixed seed): 200 bboxes of 300 m x 300 m (lon/lat) centred on
    random parcels, 200 random parcel ids, 200 z14 tiles (the first over Soissons).
 3. Serves the workspace with ``uvicorn --factory foncier.api.app:create_app_from_env --workers 2`` (uvloop
@@ -19,12 +18,16 @@ What it does, on 127.0.0.1 only:
 4. Serves the same ``foncier.gpkg`` with pygeoapi (OGR provider, ``storage_crs`` EPSG:2154, gunicorn with 2
    sync workers: peerbench's fastest setup) from the separate venv ``--pb-home``/venv (pygeoapi is never a
    dependency of foncier; see peerbench's setup.sh), and runs the same bbox and item lists.
-5. Prints the table (``bench.py table``) and writes it to ``--out``/summary.md.
+5. Prints the table (``bench.py table``), writes it to ``--out``/summary.md, and exits 1 when a budget is
+   missed: the Soissons z14 tile's median (1 client) must stay under 50 ms, and foncier must serve more
+   requests per second than pygeoapi on every bbox and item run. Without pygeoapi's venv the comparison is
+   skipped (with a message).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -33,6 +36,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -128,7 +132,7 @@ def make_queries(gpkg: Path, qdir: Path, n: int = 200, seed: int = 20240601) -> 
         dlon = 150.0 / (111320.0 * math.cos(math.radians(y)))
         bboxes.append(f"{x - dlon:.6f},{y - dlat:.6f},{x + dlon:.6f},{y + dlat:.6f}")
     soissons = tile_for_lonlat(3.3236, 49.3817, 14)
-    tiles = [soissons] + [tile_for_lonlat(float(a), float(b), 14) for a, b in zip(lon, lat, strict=True)][: n - 1]
+    tiles = [soissons, *[tile_for_lonlat(float(a), float(b), 14) for a, b in zip(lon, lat, strict=True)][: n - 1]]
     qdir.mkdir(parents=True, exist_ok=True)
     (qdir / "bboxes.txt").write_text("\n".join(bboxes) + "\n")
     (qdir / "ids.txt").write_text("\n".join(ids) + "\n")
@@ -167,8 +171,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workspace", type=Path, required=True)
-    ap.add_argument("--build", action="store_true", help="build the full sample there when missing")
+    ap.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "foncier-bench-full-ws",
+                    help="workspace with the full sample (built there when missing)")
     ap.add_argument("--peerbench", type=Path, default=DEFAULT_PEERBENCH)
     ap.add_argument("--pb-home", type=Path, default=Path(os.environ.get("PEERBENCH_HOME", "/tmp/pb")),
                     help="peerbench home with venv/ holding pygeoapi and gunicorn (peerbench setup.sh)")
@@ -183,8 +187,6 @@ def main() -> None:
 
     gpkg = a.workspace / "foncier.gpkg"
     if not gpkg.exists():
-        if not a.build:
-            sys.exit(f"no workspace at {a.workspace}; add --build to build the full sample there")
         build_workspace(a.workspace)
     # peerbench's bench.py and wrk script, copied so that its query folder is ours
     harness = a.out / "harness"
@@ -223,7 +225,8 @@ def main() -> None:
         for label, extra in runs:
             log(f"run {label}")
             subprocess.run([*bench, "--base-url", base, "--label", label, *common, *extra,
-                            "--note", "foncier API, uvicorn --workers 2 (uvloop, httptools), full sample"], check=True)  # fmt: skip
+                            "--note", "foncier API, uvicorn --workers 2 (uvloop, httptools), full sample"],
+                           check=True)  # fmt: skip
             labels.append(label)
     finally:
         stop(server)
@@ -232,7 +235,9 @@ def main() -> None:
     if not a.skip_pygeoapi:
         venv = a.pb_home / "venv" / "bin"
         if not (venv / "gunicorn").exists():
-            sys.exit(f"no pygeoapi venv at {venv} (run peerbench's setup.sh, or --skip-pygeoapi)")
+            log(f"no pygeoapi venv at {venv}: the comparison is skipped (install it with peerbench's setup.sh)")
+            a.skip_pygeoapi = True
+    if not a.skip_pygeoapi:
         conf_dir = a.out / "pygeoapi"
         conf_dir.mkdir(parents=True, exist_ok=True)
         bbox = ", ".join(f"{v:.4f}" for v in info["bbox"])  # type: ignore[union-attr]
@@ -245,7 +250,8 @@ def main() -> None:
         pcmd = [str(venv / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{a.pygeoapi_port}", "--backlog", "2048",
                 "pygeoapi.flask_app:APP"]  # fmt: skip
         log("starting pygeoapi: " + " ".join(pcmd))
-        peer = subprocess.Popen(pcmd, env=penv, start_new_session=True, stderr=subprocess.DEVNULL)
+        peer_log = (conf_dir / "pygeoapi.log").open("wb")
+        peer = subprocess.Popen(pcmd, env=penv, start_new_session=True, stdout=peer_log, stderr=subprocess.STDOUT)
         pbase = f"http://127.0.0.1:{a.pygeoapi_port}"
         try:
             wait_up(f"{pbase}/collections?f=json", peer)
@@ -261,6 +267,33 @@ def main() -> None:
                            check=True, capture_output=True, text=True).stdout  # fmt: skip
     (a.out / "summary.md").write_text(table)
     print(table)
+    raise SystemExit(check_budgets(results, with_peer=not a.skip_pygeoapi))
+
+
+def _run(results: Path, label: str, scenario: str, conc: int) -> dict[str, float]:
+    data = json.loads((results / label / "result.json").read_text())
+    run: dict[str, float] = next(r for r in data["scenarios"][scenario]["runs"] if r["concurrency"] == conc)
+    return run
+
+
+def check_budgets(results: Path, *, with_peer: bool) -> int:
+    """1 when a budget is missed: Soissons z14 tile median >= 50 ms, or pygeoapi as fast as foncier."""
+    failures = []
+    soissons = _run(results, "foncier-tile-soissons", "tile", 1)["p50_ms"]
+    log(f"Soissons z14 tile, 1 client: median {soissons:.1f} ms (budget 50 ms)")
+    if soissons >= 50:
+        failures.append(f"Soissons tile median {soissons:.1f} ms >= 50 ms")
+    if with_peer:
+        for scenario in ("bbox", "item"):
+            for conc in (1, 16):
+                ours = _run(results, "foncier-ogc", scenario, conc)["rps"]
+                peer = _run(results, "pygeoapi-ogr-l93", scenario, conc)["rps"]
+                log(f"{scenario} c={conc}: foncier {ours:.0f} req/s, pygeoapi {peer:.0f} req/s ({ours / peer:.1f}x)")
+                if ours <= peer:
+                    failures.append(f"{scenario} c={conc}: foncier not faster than pygeoapi")
+    for f in failures:
+        log("BUDGET MISSED: " + f)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

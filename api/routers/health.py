@@ -34,7 +34,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
             "version": __version__,
             "territory": snap.metadata.get("territory", ""),
             "layers": {name: info.feature_count for name, info in sorted(snap.layers.items())
-                       if info.feature_count is not None},  # fmt: skip
+                       if info.feature_count is not None},
             "indexes": store.index_status,
             **synthetic_members(store),
         }

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from foncier.api.deps import StoreDep, check_site_id
-from foncier.api.errors import ERROR_RESPONSES, ResourceNotFound, ServiceUnavailable
+from foncier.api.errors import ERROR_RESPONSES, ResourceNotFoundError, ServiceUnavailableError
 from foncier.api.results import Rankings
 from foncier.api.routers.sites import PROFILE_QUERY
 from foncier.api.settings import ApiSettings
@@ -35,7 +35,8 @@ def _module(name: str) -> ModuleType:
     try:
         return importlib.import_module(f"foncier.maps.{name}")
     except ImportError as exc:
-        raise ServiceUnavailable(f"the maps are not available on this server ({exc})", code="maps_unavailable") from None
+        raise ServiceUnavailableError(f"the maps are not available on this server ({exc})",
+                                      code="maps_unavailable") from None  # fmt: skip
 
 
 def _context(ws: Workspace, names: tuple[str, ...], bbox: tuple[float, float, float, float] | None = None
@@ -69,7 +70,9 @@ class _PageCache:
 def build_router(settings: ApiSettings) -> APIRouter:
     """The maps router."""
     router = APIRouter(tags=["maps"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
-    html = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "HTML page"}}
+    html: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "HTML page"}
+    }
     cache = _PageCache()
     lang_query = Query(pattern="^(fr|en)$", description="language of the page: fr or en")
 
@@ -112,7 +115,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         rankings: Rankings = request.app.state.rankings
         scored = rankings.get(profile)
         if site_id not in scored.sites.index:
-            raise ResourceNotFound(f"no site {site_id!r}", code="site_not_found")
+            raise ResourceNotFoundError(f"no site {site_id!r}", code="site_not_found")
         sheet = _module("site_sheet")
 
         def build() -> str:
@@ -154,7 +157,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
         def build() -> str:
             ws = Workspace(store.workspace)
             communes = ws.read_layer("communes") if ws.has_layer("communes") else None
-            zoning = ws.read_layer("plu", columns=["typezone"]) if color_by == "zoning" and ws.has_layer("plu") else None
+            with_zoning = color_by == "zoning" and ws.has_layer("plu")
+            zoning = ws.read_layer("plu", columns=["typezone"]) if with_zoning else None
             extent: Any = communes if communes is not None and not communes.empty else \
                 ws.read_layer("parcels", columns=["parcel_id"]).iloc[:1000]  # fmt: skip
             m = parcel_map.build_parcel_map(

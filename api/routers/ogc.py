@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from foncier.api.deps import StoreDep, check_commune, extent_lonlat, parse_bbox, synthetic_members
-from foncier.api.errors import ERROR_RESPONSES, InvalidParameter, ResourceNotFound
+from foncier.api.errors import ERROR_RESPONSES, InvalidParameterError, ResourceNotFoundError
 from foncier.api.features import collection_response, geojson_responses, read_page
 from foncier.api.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, feature_document, features_to_geojson
 from foncier.api.settings import ApiSettings
@@ -44,14 +44,14 @@ def _base(request: Request) -> str:
 
 def _check_f(f: str | None) -> None:
     if f is not None and f.lower() not in ("json", "geojson"):
-        raise InvalidParameter(f"f: unsupported format {f[:20]!r}; this service answers f=json (GeoJSON)")
+        raise InvalidParameterError(f"f: unsupported format {f[:20]!r}; this service answers f=json (GeoJSON)")
 
 
 def _collection_id(store: GeoPackageStore, collection_id: str) -> tuple[str, str, str, str]:
     entry = COLLECTIONS.get(collection_id)
     if entry is None or not store.has(entry[0]):
         available = [c for c, e in COLLECTIONS.items() if store.has(e[0])]
-        raise ResourceNotFound(f"no collection {collection_id[:60]!r}; collections: {', '.join(available)}",
+        raise ResourceNotFoundError(f"no collection {collection_id[:60]!r}; collections: {', '.join(available)}",
                                code="collection_not_found")  # fmt: skip
     return entry
 
@@ -142,8 +142,9 @@ def build_router(settings: ApiSettings) -> APIRouter:
         request: Request,
         store: StoreDep,
         collection_id: Annotated[str, Path(examples=["parcels"])],
-        bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)",
-                                          openapi_examples={"soissons": {"value": "3.318,49.378,3.329,49.385"}})] = None,
+        bbox: Annotated[str | None, Query(
+            description="minlon,minlat,maxlon,maxlat (CRS84)",
+            openapi_examples={"soissons": {"value": "3.318,49.378,3.329,49.385"}})] = None,
         limit: Annotated[int, Query(ge=1, description=f"page size; values above {settings.max_limit} are lowered to it",
                                     json_schema_extra={"maximum": settings.max_limit})] = settings.default_limit,
         offset: Annotated[int, Query(ge=0, le=settings.max_offset)] = 0,
@@ -155,17 +156,17 @@ def build_router(settings: ApiSettings) -> APIRouter:
         _check_f(f)
         unknown = sorted(set(request.query_params) - _ITEM_PARAMS)
         if unknown:
-            raise InvalidParameter(f"unknown query parameter(s): {', '.join(unknown)}; "
+            raise InvalidParameterError(f"unknown query parameter(s): {', '.join(unknown)}; "
                                    f"allowed: {', '.join(sorted(_ITEM_PARAMS))}")  # fmt: skip
         if bbox_crs is not None and bbox_crs != CRS84:
-            raise InvalidParameter(f"bbox-crs: only {CRS84} is supported")
+            raise InvalidParameterError(f"bbox-crs: only {CRS84} is supported")
         layer, id_column, _, _ = _collection_id(store, collection_id)
         limit = min(limit, settings.max_limit)
         box = parse_bbox(bbox) if bbox is not None else None
         equals = None
         if commune is not None:
             if layer != "parcels":
-                raise InvalidParameter("commune filters the parcels collection only")
+                raise InvalidParameterError("commune filters the parcels collection only")
             equals = {"commune": check_commune(commune)}
         page = read_page(store, layer, bbox=box, equals=equals, limit=limit, offset=offset)
         return collection_response(request, store, layer, page, id_column=id_column, limit=limit, offset=offset,
@@ -189,7 +190,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         layer, id_column, _, _ = _collection_id(store, collection_id)
         feat = store.get(layer, feature_id, column=id_column)
         if feat is None:
-            raise ResourceNotFound(f"no feature {feature_id[:60]!r} in collection {collection_id!r}",
+            raise ResourceNotFoundError(f"no feature {feature_id[:60]!r} in collection {collection_id!r}",
                                    code="feature_not_found")  # fmt: skip
         base = _base(request)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from foncier.api.deps import StoreDep, check_commune, check_parcel_id, parse_bbox, parse_point, point_filter
-from foncier.api.errors import ERROR_RESPONSES, InvalidParameter
+from foncier.api.errors import ERROR_RESPONSES, InvalidParameterError
 from foncier.api.features import collection_response, geojson_responses, read_page
 from foncier.api.geojson import GeoJSONResponse, feature_document, features_to_geojson
 from foncier.api.results import named_profile, parcel_detail
@@ -55,7 +55,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         page. Filters use the spatial index; ``numberMatched`` is given only without filters.
         """
         if bbox is not None and point is not None:
-            raise InvalidParameter("give either bbox or point, not both")
+            raise InvalidParameterError("give either bbox or point, not both")
         box = parse_bbox(bbox) if bbox is not None else None
         equals = {"commune": check_commune(commune)} if commune is not None else None
         info = store.layer("parcels")

@@ -126,7 +126,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
             "profile": profile.name,
             "weights": {k: float(v) for k, v in profile.weights.items()},
             "stored": False,
-            "n_sites": int(len(scored.sites)),
+            "n_sites": len(scored.sites),
             "n_excluded": int(pd.Series(scored.sites["excluded"]).astype(bool).sum()),
             "problems": list(scored.result.problems),
             "ranking": ranking,

@@ -9,16 +9,16 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 
 from foncier.api.deps import StoreDep, check_site_id, synthetic_members
-from foncier.api.errors import ERROR_RESPONSES, ResourceNotFound
+from foncier.api.errors import ERROR_RESPONSES, ResourceNotFoundError
 from foncier.api.features import geojson_responses, page_links
 from foncier.api.geojson import (
     GeoJSONResponse,
     clean_value,
+    dumps,
     feature_collection,
     feature_document,
     features_to_geojson,
     geometries_to_geojson,
-    dumps,
 )
 from foncier.api.results import Rankings
 from foncier.api.settings import ApiSettings
@@ -82,7 +82,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         members = {
             "profile": scored.profile.name,
             "weights": {k: float(v) for k, v in scored.profile.weights.items()},
-            "numberMatched": int(len(matched)),
+            "numberMatched": len(matched),
             "numberReturned": len(texts),
             "links": page_links(request, offset=offset, limit=limit, has_more=offset + limit < len(matched),
                                 count=len(texts)),
@@ -92,7 +92,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
 
     @router.get("/sites/{site_id}", summary="One site: breakdown, exclusion reasons, parcels",
                 response_class=GeoJSONResponse,
-                responses=geojson_responses("The site (GeoJSON Feature, lon/lat) and its detail", single=True))  # fmt: skip
+                responses=geojson_responses("The site (GeoJSON, lon/lat) and its detail", single=True))  # fmt: skip
     def get_site(
         request: Request,
         store: StoreDep,
@@ -107,7 +107,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         detail = rankings.site_detail(site_id, profile)
         feat = store.get("sites", site_id)
         if feat is None:
-            raise ResourceNotFound(f"no site {site_id!r}", code="site_not_found")
+            raise ResourceNotFoundError(f"no site {site_id!r}", code="site_not_found")
         props = {k: v for k, v in detail.items() if k != "synthetic"}
         text = features_to_geojson(store, store.layer("sites"), [feat], id_column="site_id",
                                    properties=lambda f: props)[0]  # fmt: skip

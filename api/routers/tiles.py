@@ -2,16 +2,16 @@
 
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
+import shapely
 from fastapi import APIRouter, Path, Response
 
 from foncier.api.deps import StoreDep, layer_srs_text
-from foncier.api.errors import ERROR_RESPONSES, InvalidParameter, ResourceNotFound
-from foncier.api.geojson import clean_value
+from foncier.api.errors import ERROR_RESPONSES, InvalidParameterError, ResourceNotFoundError
 from foncier.api.settings import ApiSettings
-from foncier.api.tiles import EXTENT, WEB_MERCATOR, TileLayer, encode_tile, tile_bounds
+from foncier.api.tiles import EXTENT, WEB_MERCATOR, TileLayer, encode_tile, fitted_transform, tile_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,10 @@ def build_router(settings: ApiSettings) -> APIRouter:
         """A vector tile of ``layer`` in WebMercatorQuad (EPSG:3857), for MapLibre, OpenLayers or QGIS."""
         spec = TILE_LAYERS.get(layer)
         if spec is None:
-            raise ResourceNotFound(f"no tile layer {layer[:40]!r}; layers: {', '.join(TILE_LAYERS)}",
+            raise ResourceNotFoundError(f"no tile layer {layer[:40]!r}; layers: {', '.join(TILE_LAYERS)}",
                                    code="tile_layer_not_found")  # fmt: skip
         if x >= (1 << z) or y >= (1 << z):
-            raise InvalidParameter(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
+            raise InvalidParameterError(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
         name, attributes, min_zoom = spec
         info = store.layer(name)
         headers = {"Cache-Control": "public, max-age=300"}
@@ -71,16 +71,19 @@ def build_router(settings: ApiSettings) -> APIRouter:
             return Response(status_code=204, headers=headers)
         if not np.isfinite(envelope).all():
             return Response(status_code=204, headers=headers)
-        page = store.query(name, envelope=tuple(envelope), limit=settings.tile_max_features, exact=False,
-                           columns=[a for a in attributes if a in info.columns])  # fmt: skip
-        if page.has_more:
+        env = (float(envelope[0]), float(envelope[1]), float(envelope[2]), float(envelope[3]))
+        fids, geoms, columns, truncated = store.envelope_columns(
+            name, env, columns=[a for a in attributes if a in info.columns],
+            limit=settings.tile_max_features)  # fmt: skip
+        if truncated:
             headers["X-Tile-Truncated"] = f"more than {settings.tile_max_features} features"
-        feats = page.features
-        geoms = np.asarray([f.geometry for f in feats], dtype=object)
-        geoms = store.to_crs(geoms, srs, WEB_MERCATOR)
-        props: list[dict[str, Any]] = [{k: clean_value(v) for k, v in f.properties.items()} for f in feats]
-        data = encode_tile([TileLayer(layer, geoms, props, [f.fid for f in feats])], bounds,
-                           buffer=settings.tile_buffer)  # fmt: skip
+        unit = (bounds[2] - bounds[0]) / EXTENT
+        fit = fitted_transform(store.transformer(srs, WEB_MERCATOR).transform, env, tolerance=unit / 50)
+        if fit is not None and len(geoms):
+            geoms = np.asarray(shapely.transform(geoms, fit), dtype=object)
+        else:
+            geoms = store.to_crs(geoms, srs, WEB_MERCATOR)
+        data = encode_tile([TileLayer(layer, geoms, columns, fids.tolist())], bounds, buffer=settings.tile_buffer)
         return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
     return router

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from foncier.api.deps import StoreDep, parse_bbox, synthetic_members
-from foncier.api.errors import ERROR_RESPONSES, ResourceNotFound
+from foncier.api.errors import ERROR_RESPONSES, ResourceNotFoundError
 from foncier.api.features import collection_response, geojson_responses, read_page
 from foncier.api.geojson import GeoJSONResponse, feature_document, features_to_geojson
 from foncier.api.routers.parcels import BBOX_QUERY
@@ -41,7 +41,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         """One zone d'activite by its id."""
         feat = store.get("zones", zone_id)
         if feat is None:
-            raise ResourceNotFound(f"no zone {zone_id[:60]!r}", code="zone_not_found")
+            raise ResourceNotFoundError(f"no zone {zone_id[:60]!r}", code="zone_not_found")
         text = features_to_geojson(store, store.layer("zones"), [feat], id_column="zone_id")[0]
         return GeoJSONResponse(feature_document(text, synthetic_members(store)))
 

@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
 
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.api.conftest import LiveServer
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -14,9 +12,8 @@ from shapely.geometry import shape
 from foncier.api.settings import SYNTHETIC_NOTICE
 from foncier.layers.workspace import Workspace
 
-
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.api.conftest import LiveServer
 
 
 

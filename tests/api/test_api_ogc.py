@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pyogrio
@@ -13,9 +11,8 @@ import pytest
 from foncier.api.routers.ogc import CONFORMANCE
 from foncier.layers.workspace import Workspace
 
-
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.api.conftest import LiveServer
 
 
 
@@ -73,7 +70,7 @@ def test_gdal_oapif_driver_reads_the_service(live_server: LiveServer, parcel_ids
     frame: Any = pyogrio.read_dataframe(url, layer="parcels")
     assert len(frame) == len(parcel_ids)
     assert sorted(frame["parcel_id"]) == sorted(parcel_ids)
-    assert frame.crs is not None and frame.crs.to_epsg() in (4326, None) or "CRS84" in frame.crs.to_string()
+    assert (frame.crs is not None and frame.crs.to_epsg() in (4326, None)) or "CRS84" in frame.crs.to_string()
     assert frame.geometry.notna().all()
 
 

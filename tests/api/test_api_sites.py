@@ -14,7 +14,7 @@ from foncier.layers.results import scored_sites, site_detail
 from foncier.layers.workspace import Workspace
 
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.api.conftest import LiveServer
 
 
 @pytest.fixture(scope="module")

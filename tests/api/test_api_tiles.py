@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 import mapbox_vector_tile
@@ -16,9 +15,8 @@ from shapely.geometry import shape
 from foncier.api.tiles import TileLayer, encode_tile, tile_bounds, tile_for_lonlat, varints
 from foncier.layers.workspace import Workspace
 
-
 if TYPE_CHECKING:
-    from conftest import LiveServer
+    from tests.api.conftest import LiveServer
 
 
 
@@ -28,6 +26,7 @@ def test_varints() -> None:
     assert list(nbytes) == [1, 1, 1, 2, 2, 5]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the reference encoder uses shapely.ops.transform
 def test_encoder_matches_reference() -> None:
     rng = np.random.default_rng(1)
     bounds = tile_bounds(14, 8343, 5600)
@@ -38,7 +37,10 @@ def test_encoder_matches_reference() -> None:
                                   shapely.box(bounds[0] + 200, bounds[1] + 200, bounds[0] + 290, bounds[1] + 290)])
     geoms = np.concatenate([cells, [holed, multi]])
     props = [{"name": f"c{i}", "n": i, "neg": -i, "x": 0.25, "flag": i % 2 == 0} for i in range(len(geoms))]
-    data = encode_tile([TileLayer("parcels", geoms, props, list(range(len(geoms))))], bounds, buffer=0)
+    columns = {k: [p[k] for p in props] for k in props[0]}
+    data = encode_tile([TileLayer("parcels", geoms, columns, list(range(len(geoms))))], bounds, buffer=0)
+    assert mapbox_vector_tile.decode(encode_tile([TileLayer("empty", geoms[:0], {}, [])], bounds)) == {
+        "empty": {"extent": 4096, "version": 2, "features": [], "type": "FeatureCollection"}}
     decoded = mapbox_vector_tile.decode(data)["parcels"]
     assert decoded["extent"] == 4096
     ours = {f["id"]: f for f in decoded["features"]}
