@@ -14,8 +14,8 @@ from foncier.layers.sample import build_sample_territory
 from foncier.layers.workspace import Workspace
 from foncier.maps.assets import MapAssetsError
 from foncier.scripts._errors import handle_errors
-from foncier.scripts.options import seed_option, size_option, workspace_option
 from foncier.scripts.map import write_demo_maps
+from foncier.scripts.options import seed_option, size_option, workspace_option
 from foncier.scripts.score import ensure_criteria
 
 logger = logging.getLogger(__name__)
