@@ -98,6 +98,13 @@ def frame_checksum(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def _default_file_mode() -> int:
+    """Mode of a new file under the current umask (mkstemp makes 0600 files; a workspace is shared)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -305,6 +312,7 @@ class Workspace:
         with self._lock():
             fd, tmp_name = tempfile.mkstemp(prefix=".foncier-", suffix=".gpkg", dir=self.path)
             os.close(fd)
+            os.chmod(tmp_name, _default_file_mode())
             tmp = Path(tmp_name)
             try:
                 if self.gpkg.exists():
@@ -472,6 +480,7 @@ class Workspace:
         with self._lock():
             fd, tmp_name = tempfile.mkstemp(prefix=".dem-", suffix=".tif", dir=self.path)
             os.close(fd)
+            os.chmod(tmp_name, _default_file_mode())
             try:
                 profile = {
                     "driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1,

@@ -110,3 +110,17 @@ def test_bool_and_nullable_columns_survive(tmp_path: Path) -> None:
     ws.write_layers({"rail_stations": stations})
     back = ws.read_layer("rail_stations")
     assert back["fret"].dtype == bool and bool(back["fret"].iloc[0])
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        ws = Workspace.create(tmp_path, territory="t", synthetic=True)
+        ws.write_dem(np.zeros((2, 2), dtype="float32"), affine.Affine(25, 0, 700000, 0, -25, 6900000))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(ws.gpkg.stat().st_mode) == 0o644
+    assert stat.S_IMODE(ws.dem_path.stat().st_mode) == 0o644
