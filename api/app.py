@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foncier._version import __version__
@@ -112,6 +113,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, parcels, sites, scores, profiles, zones, maps, tiles, ogc):
         app.include_router(module.build_router(settings))
+    assets_dir = maps.local_assets_dir(settings)
+    if assets_dir is not None:
+        app.mount(maps.ASSETS_URL, StaticFiles(directory=assets_dir), name="map_assets")
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["*"])  # fmt: skip

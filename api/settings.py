@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,11 @@ class ApiSettings(BaseSettings):
     tile_buffer: int = Field(default=64, ge=0, le=1024)
     max_profile_cache: int = Field(default=16, ge=0)
     max_body_bytes: int = Field(default=256_000, ge=1024)
+    map_assets: Literal["auto", "local", "cdn"] = Field(
+        default="auto",
+        description="where the HTML maps load Leaflet from: 'local' = this server's /maps/assets (copies from the "
+        "project's npm set-up), 'cdn' = jsDelivr, 'auto' = local when the copies are installed",
+    )
 
     @model_validator(mode="after")
     def _check_limits(self) -> ApiSettings:

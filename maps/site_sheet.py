@@ -200,6 +200,7 @@ def build_site_sheet(
     provenance: pd.DataFrame | None = None,
     color: str | None = None,
     generated: str = "",
+    assets_url: str | None = None,
 ) -> str:
     """The HTML page of one site's sheet.
 
@@ -221,6 +222,9 @@ def build_site_sheet(
         Language of the page.
     offline : bool
         No basemap, assets from the local asset folder (write with ``save_html(..., offline=True)``).
+    assets_url : str, optional
+        URL prefix the page loads Leaflet and the plugins from (e.g. ``/maps/assets`` when served by the API),
+        whatever ``offline`` says of the basemap.
     synthetic : bool
         Show the "synthetic sample" banner.
     n_sites : int, optional
@@ -382,6 +386,9 @@ def build_site_sheet(
         f'<div class="fx-foot">{provenance_html(provenance, lang, generated=generated)}'
         f"<div>{t('privacy_note', lang)}</div></div></div>"
     )
-    use_assets(page, offline=offline)
+    if assets_url is not None:  # JS/CSS from a server's asset folder (the API's /maps/assets), basemap as asked
+        use_assets(page, offline=True, asset_dir=assets_url)
+    else:
+        use_assets(page, offline=offline)
     logger.info("site sheet %s (%s): %d parcels", site_id, lang, len(parcels))
     return str(page.render())

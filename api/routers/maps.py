@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path as PathType
 from types import ModuleType
 from typing import Annotated, Any
 
@@ -67,6 +68,32 @@ class _PageCache:
         return page
 
 
+ASSETS_URL = "/maps/assets"
+"""Where the API serves its local copies of Leaflet and the plugins (see ``ApiSettings.map_assets``)."""
+
+
+def local_assets_dir(settings: ApiSettings) -> PathType | None:
+    """The folder served at :data:`ASSETS_URL`, or None when the maps load their assets from the CDN.
+
+    Raises
+    ------
+    RuntimeError
+        When ``map_assets`` is "local" and the copies are not installed (run ``make assets``).
+    """
+    if settings.map_assets == "cdn":
+        return None
+    try:
+        assets = _module("assets")
+    except ServiceUnavailableError:
+        return None
+    if assets.assets_available():
+        return PathType(assets.node_modules_dir())
+    if settings.map_assets == "local":
+        raise RuntimeError(f"map_assets='local' but no local map assets in {assets.node_modules_dir()} (make assets)")
+    logger.warning("local map assets not installed: the HTML maps will load Leaflet from the CDN")
+    return None
+
+
 def build_router(settings: ApiSettings) -> APIRouter:
     """The maps router."""
     router = APIRouter(tags=["maps"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
@@ -74,6 +101,14 @@ def build_router(settings: ApiSettings) -> APIRouter:
         200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "HTML page"}
     }
     cache = _PageCache()
+    assets_url = ASSETS_URL if local_assets_dir(settings) is not None else None
+
+    def render(m: Any) -> str:
+        export = _module("export")
+        if assets_url is not None:  # Leaflet from this server, basemap from the web when the browser reaches it
+            return str(export.render_map(m, offline=True, asset_dir=assets_url))
+        return str(export.render_map(m, offline=False))
+
     lang_query = Query(pattern="^(fr|en)$", description="language of the page: fr or en")
 
     @router.get("/maps/sites", summary="Interactive map of the ranked sites", response_class=HTMLResponse,
@@ -89,7 +124,6 @@ def build_router(settings: ApiSettings) -> APIRouter:
         rankings: Rankings = request.app.state.rankings
         scored = rankings.get(profile)
         site_map = _module("site_map")
-        export = _module("export")
 
         def build() -> str:
             ws = rankings.workspace
@@ -97,7 +131,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
             m = site_map.build_site_map(scored.sites, _context(ws, names), profile=scored.profile,
                                         breakdown=scored.breakdown, lang=lang, synthetic=scored.synthetic,
                                         provenance=scored.provenance, top=top)  # fmt: skip
-            return str(export.render_map(m, offline=False))
+            return render(m)
 
         return HTMLResponse(cache.get(store, ("sites", profile, top, lang), build))
 
@@ -135,7 +169,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
             return str(sheet.build_site_sheet(site, parcels, scored.breakdown, profile=scored.profile, lang=lang,
                                               synthetic=scored.synthetic, n_sites=len(scored.sites),
                                               context=_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
-                                              commune_names=names, provenance=scored.provenance))  # fmt: skip
+                                              commune_names=names, provenance=scored.provenance,
+                                              assets_url=assets_url))  # fmt: skip
 
         return HTMLResponse(cache.get(store, ("sheet", site_id, profile, lang), build))
 
@@ -150,7 +185,6 @@ def build_router(settings: ApiSettings) -> APIRouter:
     ) -> HTMLResponse:  # fmt: skip
         """The parcels of the territory, drawn from this server's vector tiles (zoom in to level 14)."""
         parcel_map = _module("parcel_map")
-        export = _module("export")
         store.layer("parcels")
         root = str(request.base_url).rstrip("/")
 
@@ -167,7 +201,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 color_by=color_by, zoning=zoning, communes=communes, lang=lang, synthetic=store.synthetic,
                 provenance=ws.provenance(),
             )  # fmt: skip
-            return str(export.render_map(m, offline=False))
+            return render(m)
 
         return HTMLResponse(cache.get(store, ("parcels", color_by, lang, root), build))
 

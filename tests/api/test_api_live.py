@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -137,3 +138,18 @@ def test_unknown_path_is_json_404(client: httpx.Client) -> None:
     r = client.get("/no/such/thing")
     assert r.status_code == 404
     assert r.json()["code"] == "not_found"
+
+
+def test_maps_load_leaflet_from_the_server(client: httpx.Client) -> None:
+    """The HTML maps served by the API reference only this server for Leaflet (the machine may be offline)."""
+    page = client.get("/maps/sites")
+    assert page.status_code == 200
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', page.text)
+    assert scripts and all(src.startswith("/maps/assets/") for src in scripts), scripts
+    for src in scripts:
+        asset = client.get(src)
+        assert asset.status_code == 200 and len(asset.content) > 1000, src
+    site_id = client.get("/sites", params={"limit": 1}).json()["features"][0]["properties"]["site_id"]
+    sheet = client.get(f"/maps/sites/{site_id}")
+    sheet_scripts = re.findall(r'<script[^>]+src="([^"]+)"', sheet.text)
+    assert sheet_scripts and all(src.startswith("/maps/assets/") for src in sheet_scripts), sheet_scripts
