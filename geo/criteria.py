@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
+from foncier.geo.criteria_catalogue import CRITERIA_NAMES
 from foncier.geo.crs import LAMBERT93
 from foncier.geo.labour import labour_pool
 from foncier.geo.network import (
@@ -35,21 +36,7 @@ from foncier.geo.terrain import slope_percent, zonal_slope
 
 logger = logging.getLogger(__name__)
 
-CRITERIA_COLUMNS: tuple[str, ...] = (
-    "time_to_roissy_min",
-    "time_to_interchange_min",
-    "dist_freight_station_m",
-    "dist_zone_activite_m",
-    "share_brownfield",
-    "share_flood_red",
-    "share_flood_blue",
-    "share_protected",
-    "zoning_class",
-    "slope_mean_pct",
-    "slope_max_pct",
-    "area_m2",
-    "labour_pool",
-)
+CRITERIA_COLUMNS: tuple[str, ...] = CRITERIA_NAMES
 """Columns of the ``criteria`` table, in order (the index is ``site_id``)."""
 
 Progress = Callable[[str, int, int], None]
