@@ -20,7 +20,10 @@ from foncier.scripts.options import profile_option, workspace_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
 def parcel(workspace: Path, parcel_id: str, profile: str, output_format: str) -> None:
-    """Show PARCEL_ID (14 characters, e.g. 027220000AB0012): zoning, risks, criteria, site and score."""
+    """Show one parcel: its zoning, risks, site and that site's score.
+
+    PARCEL_ID is the 14-character cadastral id (INSEE + prefix + section + number), e.g. 027220000AB0012.
+    """
     ws = Workspace.open(workspace)
     info = parcel_detail(ws, parcel_id.strip().upper(), profile)
     if output_format == "json":
