@@ -39,6 +39,8 @@ def echo_frame(frame: pd.DataFrame, output_format: str, *, extra: dict[str, Any]
         click.echo(to_json(payload))
     elif output_format == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
+    elif frame.empty:
+        click.echo("(no rows)")
     else:
         with pd.option_context("display.max_colwidth", 60, "display.width", 200):
             click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))

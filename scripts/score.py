@@ -30,6 +30,14 @@ def ensure_criteria(ws: Workspace, *, refresh: bool = False, quiet: bool = False
             f"{report.n_parcels} parcels, {report.n_available} available, {report.n_sites} candidate sites "
             f"(criteria computed in {report.total_seconds:.1f} s)", err=True
         )
+        missing = [name for name in ("plu", "zones", "friches") if name not in ws.list_layers()]
+        if report.n_sites == 0:
+            hint = f" (missing layers: {', '.join(missing)})" if missing else ""
+            click.echo(
+                "No candidate site: parcels are available when they lie in economic zoning (plu), a zone "
+                f"d'activité (zones) or on a brownfield (friches), and contiguous ones must reach 1 ha{hint}.",
+                err=True,
+            )
 
 
 @click.command()
@@ -65,7 +73,8 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
     click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
-    top = result.scores.head(10).reset_index()[["rank", "site_id", "score"]]
-    click.echo(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if n:
+        top = result.scores.head(10).reset_index()[["rank", "site_id", "score"]]
+        click.echo(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if ws.synthetic:
         click.echo("(synthetic sample: not real land)")

@@ -163,3 +163,22 @@ def test_cli_ahp(tmp_path: Path) -> None:
     assert out.exit_code == 3 and "CR" in out.output
     forced = CliRunner().invoke(cli, ["ahp", str(bad), "--force"])
     assert forced.exit_code == 0 and "forced" in forced.output
+
+
+def test_real_extracts_go_through_the_whole_chain(real_data: Path, tmp_path: Path) -> None:
+    """The real files ingest, and a workspace without zoning is scored without crashing, saying why it is empty."""
+    runner = CliRunner()
+    ws = str(tmp_path / "real")
+    for layer, name in [
+        ("parcels", "cadastre-02-parcelles-excerpt-retz.geojson"), ("communes", "territoire_communes_epci.geojson"),
+        ("rail_stations", "sncf_gares_zone.geojson"), ("rail_lines", "sncf_lignes_zone.geojson"),
+        ("friches", "cartofriches_territoire.geojson"), ("hubs", "aerodromes_zone_airportsdata.geojson"),
+    ]:  # fmt: skip
+        out = runner.invoke(cli, ["ingest", "-w", ws, layer, str(real_data / name)])
+        assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["score", "-w", ws])
+    assert out.exit_code == 0, out.output
+    assert "No candidate site" in out.output and "missing layers: plu, zones" in out.output
+    out = runner.invoke(cli, ["sites", "-w", ws, "--format", "json"])
+    assert out.exit_code == 0 and json.loads(out.output)["rows"] == []
+    assert not Workspace.open(ws).synthetic
