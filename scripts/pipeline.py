@@ -27,7 +27,7 @@ from foncier.geo.network import build_road_graph, isochrones, roissy_hub
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
 from foncier.geo.sites import available_parcels, candidate_sites
-from foncier.layers.profile_store import list_profiles, load_profile
+from foncier.layers.profile_store import dump_profile, list_profiles, load_profile
 from foncier.layers.schemas import SCHEMAS
 from foncier.layers.workspace import Provenance, Workspace, frame_checksum
 
@@ -75,6 +75,16 @@ def inputs_fingerprint(ws: Workspace) -> str:
 def criteria_are_current(ws: Workspace) -> bool:
     """Whether the stored criteria were computed from the layers now in the workspace."""
     return "criteria" in ws.list_layers() and ws.metadata.get("criteria_inputs") == inputs_fingerprint(ws)
+
+
+def profile_record(profile: Profile) -> dict[str, str]:
+    """One row of the ``score_profiles`` table: the profile exactly as it was used (to reproduce a run)."""
+    return {
+        "profile": profile.name,
+        "fingerprint": profile.fingerprint(),
+        "definition_yaml": dump_profile(profile),
+        "scored_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+    }
 
 
 def run_pipeline(
@@ -158,7 +168,7 @@ def run_pipeline(
         lap("isochrones")
 
     step("scoring the profiles")
-    score_tables, breakdown_tables = [], []
+    score_tables, breakdown_tables, profile_rows = [], [], []
     for prof in profiles if profiles is not None else list_profiles():
         profile = prof if isinstance(prof, Profile) else load_profile(prof)
         result = score_sites(criteria, profile)
@@ -166,6 +176,7 @@ def run_pipeline(
         score_tables.append(s)
         breakdown_tables.append(b)
         report.profiles.append(profile.name)
+        profile_rows.append(profile_record(profile))
         report.problems += [f"{profile.name}: {p}" for p in result.problems]
     lap("scoring")
 
@@ -179,6 +190,7 @@ def run_pipeline(
     if score_tables:
         outputs["scores"] = pd.concat(score_tables, ignore_index=True)
         outputs["score_breakdown"] = pd.concat(breakdown_tables, ignore_index=True)
+        outputs["score_profiles"] = pd.DataFrame(profile_rows)
     if iso is not None:
         outputs["isochrones"] = iso
     meta = ws.metadata

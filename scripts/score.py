@@ -12,7 +12,7 @@ from foncier.layers.results import resolve_profile
 from foncier.layers.workspace import Workspace
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import profile_option, workspace_option
-from foncier.scripts.pipeline import criteria_are_current, run_pipeline
+from foncier.scripts.pipeline import criteria_are_current, profile_record, run_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,11 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
     if "score_breakdown" in stored:
         old_b = ws.read_table("score_breakdown")
         breakdown = pd.concat([old_b[old_b["profile"] != prof.name], breakdown], ignore_index=True)
-    ws.write_layers({"scores": scores, "score_breakdown": breakdown})
+    profiles = pd.DataFrame([profile_record(prof)])
+    if "score_profiles" in stored:
+        old_p = ws.read_table("score_profiles")
+        profiles = pd.concat([old_p[old_p["profile"] != prof.name], profiles], ignore_index=True)
+    ws.write_layers({"scores": scores, "score_breakdown": breakdown, "score_profiles": profiles})
     n = len(result.scores)
     n_excluded = int(result.scores["excluded"].sum())
     click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")

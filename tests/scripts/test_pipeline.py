@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from foncier.layers.results import parcel_detail, scored_sites, site_detail
@@ -141,8 +142,16 @@ def test_cli_score_stores_one_profile(scored_sample_workspace: Path, tmp_path: P
     out = CliRunner().invoke(cli, ["score", "-w", str(path), "-p", "logistics"])
     assert out.exit_code == 0, out.output
     assert "Profile 'logistics'" in out.output
-    scores = Workspace.open(path).read_table("scores")
+    ws = Workspace.open(path)
+    scores = ws.read_table("scores")
     assert sorted(scores["profile"].unique()) == sorted(PROFILES)
+    used = ws.read_table("score_profiles").set_index("profile")
+    assert sorted(used.index) == sorted(PROFILES)
+    from foncier.geo.profile import Profile
+    from foncier.layers.profile_store import load_profile
+
+    again = Profile.from_dict(yaml.safe_load(used.loc["logistics", "definition_yaml"]))
+    assert again.fingerprint() == used.loc["logistics", "fingerprint"] == load_profile("logistics").fingerprint()
     assert (scores.groupby("profile").size() == scores.groupby("profile").size().iloc[0]).all()
 
 
