@@ -25,11 +25,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 setup: $(VENV)/.installed assets
 
-# Debian packages: headless Chromium for the map tests (only installed when missing; needs root or sudo).
+# Debian packages: headless Chromium for the map tests, PostgreSQL 15 + PostGIS 3 for the PostGIS tests (each
+# only installed when missing; needs root or sudo).
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	@set -e; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); UPDATED=; \
+	if ! command -v chromium >/dev/null 2>&1; then \
+		$$SUDO apt-get update -qq; UPDATED=1; \
+		$$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi; \
+	if ! dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1; then \
+		[ -n "$$UPDATED" ] || $$SUDO apt-get update -qq; \
+		$$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; \
 	fi
 
 # Leaflet and the Folium plugins' assets, from the npm registry (never committed), for offline maps.

@@ -87,6 +87,7 @@ STATUS_BY_EXCEPTION: tuple[tuple[type[BaseException], int], ...] = (
     (errors.DataFormatError, 503),
     (errors.WorkspaceError, 503),
     (errors.FetchError, 502),
+    (errors.DatabaseError, 503),
     (errors.FoncierError, 500),
     (sqlite3.DatabaseError, 503),
 )

@@ -130,3 +130,9 @@ class FetchError(FoncierError, OSError):
     """Downloading from an official source failed after retries."""
 
     code = "fetch_error"
+
+
+class DatabaseError(FoncierError, OSError):
+    """A database (PostGIS) cannot be reached, refuses the login, lacks PostGIS, or refused a write."""
+
+    code = "database_error"

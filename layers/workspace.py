@@ -466,6 +466,69 @@ class Workspace:
             finally:
                 con.close()
 
+    def set_parcel_statuses(self, mapping: Mapping[str, str | None]) -> int:
+        """Set many parcels' availability statuses in one transaction; returns how many parcels changed.
+
+        Parameters
+        ----------
+        mapping : mapping of str to str or None
+            Parcel id -> new status (one of ``AVAILABILITY_STATUSES``, or None to clear it). Parcels whose
+            status is already the given one are left alone (their ``status_date`` is kept).
+
+        Returns
+        -------
+        int
+            Number of parcels whose status changed.
+
+        Raises
+        ------
+        foncier.errors.WorkspaceError
+            When the workspace has no parcels.
+        foncier.errors.ValidationError
+            When a status is not an availability status (then nothing is changed).
+        foncier.errors.NotFoundError
+            When any id is not a parcel of the workspace (then nothing is changed).
+        """
+        from foncier.errors import NotFoundError, ValidationError
+        from foncier.layers.schemas import AVAILABILITY_STATUSES
+
+        bad = sorted({str(s) for s in mapping.values() if s is not None and s not in AVAILABILITY_STATUSES})
+        if bad:
+            raise ValidationError([f"unknown status '{s}' (expected one of {', '.join(AVAILABILITY_STATUSES)})"
+                                   for s in bad], title="invalid parcel statuses")
+        today = dt.date.today().isoformat()
+        with self.transaction() as tmp:
+            if not tmp.exists():
+                raise WorkspaceError(f"no workspace at {self.path}")
+            con = sqlite3.connect(tmp)
+            register_gpkg_functions(con)
+            try:
+                tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+                if "parcels" not in tables:
+                    raise WorkspaceError(f"workspace {self.path} has no parcels layer")
+                for column in ("status", "status_date"):
+                    if not self._has_column(con, "parcels", column):
+                        con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" TEXT')
+                con.execute("CREATE TEMP TABLE foncier_new_status (parcel_id TEXT PRIMARY KEY, status TEXT)")
+                con.executemany("INSERT OR REPLACE INTO foncier_new_status VALUES (?, ?)", list(mapping.items()))
+                missing = [r[0] for r in con.execute(
+                    "SELECT n.parcel_id FROM foncier_new_status n WHERE NOT EXISTS (SELECT 1 FROM parcels p "
+                    "WHERE p.parcel_id = n.parcel_id) ORDER BY n.parcel_id LIMIT 11")]  # fmt: skip
+                if missing:
+                    raise NotFoundError(f"no parcel {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} "
+                                        f"in workspace {self.path}")
+                cur = con.execute(
+                    "UPDATE parcels SET status = n.status, status_date = ? FROM foncier_new_status n "
+                    "WHERE parcels.parcel_id = n.parcel_id AND parcels.status IS NOT n.status",
+                    [today],
+                )
+                changed = int(cur.rowcount)
+                con.execute("DROP TABLE foncier_new_status")
+                con.commit()
+                return changed
+            finally:
+                con.close()
+
     # ------------------------------------------------------------------ raster
     def write_dem(
         self, array: np.ndarray, transform: Any, *, crs: str = LAMBERT93, provenance: Provenance | None = None

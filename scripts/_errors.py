@@ -24,6 +24,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.NotFoundError, 4),
     (errors.LayerNotFoundError, 4),
     (errors.WorkspaceError, 5),
+    (errors.DatabaseError, 7),
     (errors.FetchError, 6),
     (errors.FoncierError, 1),
 )

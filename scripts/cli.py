@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "sensitivity": "foncier.scripts.sensitivity:sensitivity",
     "status": "foncier.scripts.status:status",
     "ahp": "foncier.scripts.ahp:ahp",
+    "publish": "foncier.scripts.postgis:publish",
+    "pull-status": "foncier.scripts.postgis:pull_status",
 }
 
 
