@@ -31,11 +31,11 @@ system-deps:
 	@set -e; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); UPDATED=; \
 	if ! command -v chromium >/dev/null 2>&1; then \
 		$$SUDO apt-get update -qq; UPDATED=1; \
-		$$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi; \
 	if ! dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1; then \
 		[ -n "$$UPDATED" ] || $$SUDO apt-get update -qq; \
-		$$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; \
 	fi
 
 # Leaflet and the Folium plugins' assets, from the npm registry (never committed), for offline maps.
