@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from foncier.errors import WorkspaceError
 from foncier.layers.ingest import store_sample
 from foncier.layers.results import scored_sites
 from foncier.layers.sample import build_sample_territory
@@ -32,6 +33,12 @@ def demo(workspace: Path, size: str, seed: int) -> None:
     Everything is offline and deterministic: the same seed gives the same workspace. The workspace is marked
     synthetic; every output made from it says so.
     """
+    existing = Workspace(workspace)
+    if existing.gpkg.exists() and not existing.synthetic:
+        raise WorkspaceError(
+            f"{existing.gpkg} holds real (non-synthetic) data; the demo never overwrites it: choose another "
+            "--workspace"
+        )
     started = time.perf_counter()
     with click.progressbar(length=2, label=f"Building the {size} sample territory", file=None) as bar:
         sample = build_sample_territory(size, seed=seed)  # type: ignore[arg-type]
