@@ -118,6 +118,22 @@ TEXT: dict[str, dict[Lang, str]] = {
         "fr": "Aucune donnée personnelle (propriétaires) n'est publiée.",
         "en": "No personal data (owners) is published.",
     },
+    # ------------------------------------------------------------------ site comparison
+    "compare_title": {"fr": "Comparaison de sites", "en": "Site comparison"},
+    "compare_sub": {"fr": "{n} sites comparés", "en": "{n} sites compared"},
+    "compare_of_ranked": {"fr": "sur {n} sites classés", "en": "out of {n} ranked sites"},
+    "compare_map_layer": {"fr": "Sites comparés", "en": "Compared sites"},
+    "compare_best_note": {
+        "fr": "Sur fond vert : la meilleure valeur de chaque ligne.",
+        "en": "Green background: the best value of each row.",
+    },
+    "compare_bar_note": {
+        "fr": "barre grise : poids du critère ; barre colorée : points obtenus (leur somme est le score) ; "
+              "entre parenthèses, pour un site exclu, les points qu'il aurait obtenus",
+        "en": "grey bar: weight of the criterion; coloured bar: points earned (they add up to the score); "
+              "in brackets, for an excluded site, the points it would have earned",
+    },
+    "open_sheet": {"fr": "Ouvrir la fiche", "en": "Open the sheet"},
     # ------------------------------------------------------------------ provenance
     "sources": {"fr": "Sources des données", "en": "Data sources"},
     "source": {"fr": "Source", "en": "Source"},

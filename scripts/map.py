@@ -2,6 +2,7 @@
 
 - ``foncier map -w ws -o sites.html``: the site map of a profile (sites coloured by score, best ones listed);
 - ``foncier map -w ws --site S0123456789 -o sheet.html``: one site's sheet;
+- ``foncier map -w ws --compare S1,S2,S3 -o compare.html``: two to six sites side by side (investors);
 - ``foncier map -w ws --parcels -o parcels.html``: the land officers' parcel map (vector tiles of the API).
 
 This module also holds the wiring the other commands reuse: reading what the builders of
@@ -22,6 +23,7 @@ import geopandas as gpd
 from foncier.errors import NotFoundError
 from foncier.layers.results import ScoredSites, scored_sites
 from foncier.layers.workspace import Workspace
+from foncier.maps.compare import MAX_SITES, MIN_SITES, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
 from foncier.maps.site_map import CONTEXT_ORDER, build_site_map
@@ -109,6 +111,44 @@ def sheet_for(
     )
 
 
+def comparison_for(
+    ws: Workspace, site_ids: list[str], profile: str = "default", *, lang: str = "fr", offline: bool = False,
+    scored: ScoredSites | None = None, names: dict[str, str] | None = None,
+) -> str:
+    """The HTML page comparing ``site_ids`` (2 to 6 sites) side by side.
+
+    Raises
+    ------
+    foncier.errors.NotFoundError
+        When some of ``site_ids`` are not sites of the workspace (all of them are named).
+    """
+    scored = scored or scored_sites(ws, profile)
+    unknown = [s for s in site_ids if s not in scored.sites.index]
+    if unknown:
+        listed = ", ".join(f"'{s}'" for s in unknown)
+        raise NotFoundError(f"no site {listed} in workspace {ws.path} (list them with 'foncier sites')")
+    return build_comparison(
+        scored.sites.loc[site_ids], scored.breakdown, profile=scored.profile, lang=lang, offline=offline,
+        synthetic=scored.synthetic, n_sites=len(scored.sites),
+        commune_names=names if names is not None else commune_names(ws), provenance=scored.provenance,
+        score_colors=score_class_colors(scored.sites, site_ids),
+    )
+
+
+def parse_site_list(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> list[str] | None:
+    """Click callback of ``--compare``: comma-separated site ids, 2 to 6 distinct ones."""
+    if value is None:
+        return None
+    ids = [s.strip() for s in value.split(",")]
+    if any(not s for s in ids):
+        raise click.BadParameter(f"empty site id in {value!r} (give ids separated by commas)", ctx, param)
+    if len(set(ids)) != len(ids):
+        raise click.BadParameter(f"a site is listed twice in {value!r}", ctx, param)
+    if not MIN_SITES <= len(ids) <= MAX_SITES:
+        raise click.BadParameter(f"compare {MIN_SITES} to {MAX_SITES} sites, got {len(ids)}", ctx, param)
+    return ids
+
+
 def parcel_map_for(
     ws: Workspace, *, color_by: str = "availability", lang: str = "fr", offline: bool = False,
     tiles_url: str = TILES_URL, sites_tiles_url: str | None = SITES_TILES_URL,
@@ -157,6 +197,8 @@ def write_demo_maps(
 @workspace_option
 @profile_option
 @click.option("--site", "site_id", metavar="SITE_ID", help="Write this site's sheet instead of the site map.")
+@click.option("--compare", "compare_ids", metavar="S1,S2[,...]", callback=parse_site_list,
+              help=f"Write a page comparing these {MIN_SITES} to {MAX_SITES} sites (comma-separated ids) side by side.")
 @click.option("--parcels", "parcel_map", is_flag=True,
               help="Write the land officers' parcel map (parcels drawn from the API's vector tiles).")
 @click.option("--color-by", type=click.Choice(["availability", "zoning"]), default="availability", show_default=True,
@@ -174,14 +216,19 @@ def write_demo_maps(
               help="HTML file to write.")
 @handle_errors
 def map_command(
-    workspace: Path, profile: str, site_id: str | None, parcel_map: bool, color_by: str, tiles_url: str, lang: str,
-    offline: bool, top: int, output: Path,
+    workspace: Path, profile: str, site_id: str | None, compare_ids: list[str] | None, parcel_map: bool, color_by: str,
+    tiles_url: str, lang: str, offline: bool, top: int, output: Path,
 ) -> None:
-    """Write an interactive map of WORKSPACE as an HTML file: the site map, a site's sheet or the parcel map."""
+    """Write an interactive map of WORKSPACE as an HTML file: the site map, a site's sheet, a comparison of
+    sites or the parcel map."""
+    if sum(bool(x) for x in (parcel_map, site_id, compare_ids)) > 1:
+        raise click.UsageError("--site, --compare and --parcels make different maps: give one of them")
     ws = Workspace.open(workspace)
-    if parcel_map and site_id:
-        raise click.UsageError("--site and --parcels make different maps: give one of them")
-    if parcel_map:
+    if compare_ids:
+        path = save_html(comparison_for(ws, compare_ids, profile, lang=lang, offline=offline), output,
+                         offline=offline)
+        what = f"comparison of sites {', '.join(compare_ids)}"
+    elif parcel_map:
         sites_url = tiles_url.replace("/parcels/", "/sites/") if "/parcels/" in tiles_url else None
         # the tile server is the parcel map's data source: an offline parcel map may (and must) refer to it
         allow = [u.split("{", 1)[0] for u in (tiles_url, sites_url) if u and re.match(r"^(https?:)?//", u)]

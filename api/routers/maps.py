@@ -1,8 +1,10 @@
-"""/maps: the interactive Folium maps (HTML): ranked sites, one site's sheet, the land officers' parcel map.
+"""/maps: the interactive Folium maps (HTML): ranked sites, one site's sheet, a comparison of a few sites, the land
+officers' parcel map.
 
 The pages come from :mod:`foncier.maps` (``site_map.build_site_map``, ``site_sheet.build_site_sheet``,
-``parcel_map.build_parcel_map``); the parcel map draws the parcels from this API's vector tiles. When the maps
-package cannot be imported (the ``maps`` extra not installed) the routes answer 503 ``maps_unavailable``.
+``compare.build_comparison``, ``parcel_map.build_parcel_map``); the parcel map draws the parcels from this API's
+vector tiles. When the maps package cannot be imported (the ``maps`` extra not installed) the routes answer 503
+``maps_unavailable``.
 Pages are cached per workspace file version.
 """
 
@@ -14,13 +16,19 @@ from collections.abc import Callable
 from pathlib import Path as PathType
 from types import ModuleType
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import geopandas as gpd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from foncier.api.deps import StoreDep, check_site_id
-from foncier.api.errors import ERROR_RESPONSES, ResourceNotFoundError, ServiceUnavailableError
+from foncier.api.errors import (
+    ERROR_RESPONSES,
+    InvalidParameterError,
+    ResourceNotFoundError,
+    ServiceUnavailableError,
+)
 from foncier.api.results import Rankings
 from foncier.api.routers.sites import PROFILE_QUERY
 from foncier.api.settings import ApiSettings
@@ -30,6 +38,8 @@ from foncier.layers.workspace import Workspace
 logger = logging.getLogger(__name__)
 
 _CACHE_SIZE = 32
+#: How many sites a comparison holds (as ``foncier.maps.compare.MIN_SITES`` / ``MAX_SITES``).
+COMPARE_MIN, COMPARE_MAX = 2, 6
 
 
 def _module(name: str) -> ModuleType:
@@ -173,6 +183,50 @@ def build_router(settings: ApiSettings) -> APIRouter:
                                               assets_url=assets_url))  # fmt: skip
 
         return HTMLResponse(cache.get(store, ("sheet", site_id, profile, lang), build))
+
+    @router.get("/maps/compare", summary="A few sites side by side (map, figures, score breakdown)",
+                response_class=HTMLResponse, responses=html)  # fmt: skip
+    def compare_sites(
+        request: Request,
+        store: StoreDep,
+        sites: Annotated[str, Query(max_length=400, examples=["S0123456789,S0abcdef012"],
+                                    description=f"{COMPARE_MIN} to {COMPARE_MAX} site ids, comma-separated")],
+        profile: Annotated[str, PROFILE_QUERY] = "default",
+        lang: Annotated[str, lang_query] = "fr",
+    ) -> HTMLResponse:  # fmt: skip
+        """Two to six sites side by side: their map, rank, score, areas, access, constraints, exclusion reasons and
+        the contribution of each criterion, the best value of each row highlighted."""
+        ids = [s.strip() for s in sites.split(",")]
+        if any(not s for s in ids) or len(set(ids)) != len(ids) or not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
+            raise InvalidParameterError(
+                f"sites must be {COMPARE_MIN} to {COMPARE_MAX} distinct site ids separated by commas, got {sites!r}",
+                code="invalid_sites",
+            )
+        for site_id in ids:
+            check_site_id(site_id)
+        rankings: Rankings = request.app.state.rankings
+        scored = rankings.get(profile)
+        unknown = [s for s in ids if s not in scored.sites.index]
+        if unknown:
+            raise ResourceNotFoundError(f"no site {', '.join(repr(s) for s in unknown)}", code="site_not_found",
+                                        detail={"unknown": unknown})  # fmt: skip
+        compare = _module("compare")
+
+        def build() -> str:
+            ws = rankings.workspace
+            names: dict[str, str] = {}
+            if ws.has_layer("communes"):
+                table = ws.read_table("communes")
+                names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
+            return str(compare.build_comparison(
+                scored.sites.loc[ids], scored.breakdown, profile=scored.profile, lang=lang,
+                synthetic=scored.synthetic, n_sites=len(scored.sites), commune_names=names,
+                provenance=scored.provenance, assets_url=assets_url,
+                score_colors=compare.score_class_colors(scored.sites, ids),
+                sheet_url=lambda sid: f"/maps/sites/{quote(sid, safe='')}?profile={quote(profile)}&lang={lang}",
+            ))  # fmt: skip
+
+        return HTMLResponse(cache.get(store, ("compare", tuple(ids), profile, lang), build))
 
     @router.get("/maps/parcels", summary="Land officers' parcel map (vector tiles)", response_class=HTMLResponse,
                 responses=html)  # fmt: skip

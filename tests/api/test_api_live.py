@@ -153,3 +153,19 @@ def test_maps_load_leaflet_from_the_server(client: httpx.Client) -> None:
     sheet = client.get(f"/maps/sites/{site_id}")
     sheet_scripts = re.findall(r'<script[^>]+src="([^"]+)"', sheet.text)
     assert sheet_scripts and all(src.startswith("/maps/assets/") for src in sheet_scripts), sheet_scripts
+
+
+def test_maps_compare(client: httpx.Client) -> None:
+    ids = [f["properties"]["site_id"] for f in client.get("/sites", params={"limit": 3}).json()["features"]]
+    page = client.get("/maps/compare", params={"sites": ",".join(ids), "lang": "en"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert all(s in page.text for s in ids) and "Site comparison" in page.text
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', page.text)
+    assert scripts and all(src.startswith("/maps/assets/") for src in scripts), scripts
+    assert f'href="/maps/sites/{ids[0]}?profile=default&amp;lang=en"' in page.text
+    r = client.get("/maps/compare", params={"sites": f"{ids[0]},Snothere0000"})
+    assert r.status_code == 404 and r.json()["code"] == "site_not_found" and "Snothere0000" in r.json()["message"]
+    for bad in (ids[0], f"{ids[0]},,{ids[1]}", f"{ids[0]},{ids[0]}", ",".join(f"S{i}" for i in range(7))):
+        r = client.get("/maps/compare", params={"sites": bad})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_sites", bad
+    assert client.get("/maps/compare").status_code == 400
