@@ -590,6 +590,22 @@ class GeoPackageStore:
                                 info.name, len(mapping), 1000 * (time.perf_counter() - t0), column)  # fmt: skip
         return mapping
 
+    def value_map(self, name: str, key_column: str, value_column: str) -> dict[str, Any]:
+        """``{key: value}`` of two columns of a table, read once per file version (e.g. parcel -> zoning)."""
+        snap = self.snapshot()
+        cache_key = f"{name}.{key_column}->{value_column}"
+        mapping = snap.id_maps.get(cache_key)
+        if mapping is None:
+            self.layer(name)
+            with self._lock:
+                mapping = snap.id_maps.get(cache_key)
+                if mapping is None:
+                    rows = self.connection().execute(
+                        f"SELECT {quote(key_column)}, {quote(value_column)} FROM {quote(name)}").fetchall()
+                    mapping = {str(k): v for k, v in rows if k is not None}
+                    snap.id_maps[cache_key] = mapping
+        return mapping
+
     def rows(self, name: str, *, equals: dict[str, Any], limit: int = 10_000,
              order_by: Sequence[str] = ()) -> list[dict[str, Any]]:  # fmt: skip
         """Rows of an attribute table matching ``equals`` (use indexed columns), as dicts."""

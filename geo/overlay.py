@@ -454,3 +454,45 @@ def dominant_zoning(sites: gpd.GeoDataFrame, plu: gpd.GeoDataFrame) -> pd.Series
     full[:, none_col] += np.maximum(total - areas.sum(axis=1), 0.0)
     best = np.argmax(full, axis=1)
     return pd.Series(np.asarray(ZONING_CLASSES, dtype=object)[best], index=sites.index, name="zoning_class")
+
+
+def dominant_value(
+    targets: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, column: str, *, min_share: float = 0.0
+) -> pd.Series:
+    r"""Value of ``column`` of the polygons covering the largest part of each target.
+
+    .. math:: d_t = \operatorname{argmax}_k \; \lvert t \cap \bigcup_{p:\,c_p = k} p \rvert
+
+    Parameters
+    ----------
+    targets : geopandas.GeoDataFrame
+        Polygons (e.g. parcels), EPSG:2154.
+    polygons : geopandas.GeoDataFrame
+        A partition (e.g. the PLU zoning), EPSG:2154, with ``column``.
+    column : str
+        Attribute whose dominant value is wanted (e.g. ``typezone``).
+    min_share : float, default 0
+        Below this share of the target's area covered by the dominant value, the answer is missing.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned on ``targets.index``; missing (None) where no polygon covers the target.
+    """
+    require_lambert93(targets, "targets")
+    require_lambert93(polygons, "polygons")
+    out = pd.Series([None] * len(targets), index=targets.index, dtype=object, name=column)
+    if len(targets) == 0 or len(polygons) == 0:
+        return out
+    valid = polygons[column].notna().to_numpy()
+    names, areas = class_areas(targets, _geoms(polygons)[valid], polygons[column].to_numpy()[valid])
+    if len(names) == 0:
+        return out
+    best = areas.argmax(axis=1)
+    best_area = areas[np.arange(len(targets)), best]
+    total = shapely.area(_geoms(targets))
+    share = np.divide(best_area, total, out=np.zeros_like(best_area), where=total > 0)
+    keep = (best_area > 0) & (share >= min_share)
+    values = np.asarray(names, dtype=object)[best]
+    out[keep] = values[keep]
+    return out

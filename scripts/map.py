@@ -155,7 +155,9 @@ def parcel_map_for(
 ) -> folium.Map:
     """The land officers' parcel map of ``ws`` (parcels from the API's vector tiles)."""
     communes = ws.read_layer("communes") if ws.has_layer("communes") else None
-    zoning = ws.read_layer("plu", columns=["typezone"]) if color_by == "zoning" and ws.has_layer("plu") else None
+    # the tiles carry each parcel's zone type once the pipeline ran (parcel_zoning); else draw the PLU beneath
+    inline_zoning = color_by == "zoning" and ws.has_layer("plu") and not ws.has_layer("parcel_zoning")
+    zoning = ws.read_layer("plu", columns=["typezone"]) if inline_zoning else None
     extent: gpd.GeoDataFrame | list[list[float]]
     if communes is not None and not communes.empty:
         extent = communes

@@ -24,6 +24,7 @@ import pandas as pd
 from foncier.errors import LayerNotFoundError
 from foncier.geo.criteria import compute_criteria
 from foncier.geo.network import build_road_graph, isochrones, roissy_hub
+from foncier.geo.overlay import dominant_value
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
 from foncier.geo.sites import available_parcels, candidate_sites
@@ -150,6 +151,14 @@ def run_pipeline(
     report.n_sites = len(sites)
     lap("sites")
 
+    parcel_zoning = None
+    if layers["plu"] is not None and len(layers["plu"]):
+        step("zoning of every parcel")
+        zoning = dominant_value(parcels, layers["plu"], "typezone")
+        parcel_zoning = pd.DataFrame({"parcel_id": parcels["parcel_id"].astype(str).to_numpy(),
+                                      "typezone": zoning.to_numpy()})  # fmt: skip
+        lap("parcel zoning")
+
     step("building the road graph")
     graph = build_road_graph(layers["roads"]) if layers["roads"] is not None and len(layers["roads"]) else None
     lap("graph")
@@ -193,6 +202,8 @@ def run_pipeline(
         outputs["score_profiles"] = pd.DataFrame(profile_rows)
     if iso is not None:
         outputs["isochrones"] = iso
+    if parcel_zoning is not None:
+        outputs["parcel_zoning"] = parcel_zoning
     meta = ws.metadata
     meta["criteria_inputs"] = inputs_fingerprint(ws)
     meta["criteria_computed"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")

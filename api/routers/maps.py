@@ -245,7 +245,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         def build() -> str:
             ws = Workspace(store.workspace)
             communes = ws.read_layer("communes") if ws.has_layer("communes") else None
-            with_zoning = color_by == "zoning" and ws.has_layer("plu")
+            with_zoning = color_by == "zoning" and ws.has_layer("plu") and not store.has("parcel_zoning")
             zoning = ws.read_layer("plu", columns=["typezone"]) if with_zoning else None
             extent: Any = communes if communes is not None and not communes.empty else \
                 ws.read_layer("parcels", columns=["parcel_id"]).iloc[:1000]  # fmt: skip

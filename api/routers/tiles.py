@@ -75,6 +75,9 @@ def build_router(settings: ApiSettings) -> APIRouter:
         fids, geoms, columns, truncated = store.envelope_columns(
             name, env, columns=[a for a in attributes if a in info.columns],
             limit=settings.tile_max_features)  # fmt: skip
+        if name == "parcels" and store.has("parcel_zoning") and "parcel_id" in columns:
+            zoning = store.value_map("parcel_zoning", "parcel_id", "typezone")
+            columns["typezone"] = [zoning.get(str(pid)) for pid in columns["parcel_id"]]
         if truncated:
             headers["X-Tile-Truncated"] = f"more than {settings.tile_max_features} features"
         unit = (bounds[2] - bounds[0]) / EXTENT

@@ -16,6 +16,8 @@ from foncier.api.tiles import TileLayer, encode_tile, tile_bounds, tile_for_lonl
 from foncier.layers.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.api.conftest import LiveServer
 
 
@@ -92,3 +94,24 @@ def test_tile_latency(client: httpx.Client, live_server: LiveServer, repeat: int
         assert client.get(f"/tiles/parcels/14/{x}/{y}.pbf").status_code == 200
         times.append(time.perf_counter() - t0)
     assert float(np.median(times)) < 0.05
+
+
+def test_parcel_tiles_carry_the_zoning(client: httpx.Client, api_workspace: Path) -> None:
+    """Parcel tiles carry each parcel's dominant PLU zone type (from the pipeline's parcel_zoning table)."""
+    ws = Workspace.open(api_workspace)
+    zoning = ws.read_table("parcel_zoning").set_index("parcel_id")["typezone"]
+    parcels = ws.read_layer("parcels").to_crs(4326)
+    point = parcels.geometry.iloc[len(parcels) // 2].representative_point()
+    z = 15
+    x, y = tile_for_lonlat(point.x, point.y, z)
+    response = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf")
+    assert response.status_code == 200
+    layer = mapbox_vector_tile.decode(response.content)["parcels"]
+    checked = 0
+    for feature in layer["features"]:
+        props = feature["properties"]
+        expected = zoning.get(props["parcel_id"])
+        if isinstance(expected, str):
+            assert props.get("typezone") == expected
+            checked += 1
+    assert checked > 0

@@ -240,3 +240,25 @@ def test_large_sites_are_subdivided_with_identical_results() -> None:
     assert 0.55 < share.iloc[0] < 0.65
     # 60 m economic U strips against 40 m A strips: economic U dominates
     assert dominant_zoning(sites, plu).tolist() == ["economic_U", "none"]
+
+
+def test_dominant_value_picks_the_largest_cover() -> None:
+    from foncier.geo.overlay import dominant_value
+
+    crs = "EPSG:2154"
+    x0, y0 = 700_000.0, 6_900_000.0
+    zones = gpd.GeoDataFrame(
+        {"typezone": ["U", "A"]},
+        geometry=[shapely.box(x0, y0, x0 + 60, y0 + 100), shapely.box(x0 + 60, y0, x0 + 100, y0 + 100)],
+        crs=crs,
+    )
+    parcels = gpd.GeoDataFrame(
+        geometry=[shapely.box(x0 + 10, y0, x0 + 90, y0 + 10),  # 50 in U, 30 in A
+                  shapely.box(x0 + 50, y0 + 50, x0 + 100, y0 + 60),  # 10 in U, 40 in A
+                  shapely.box(x0 + 500, y0, x0 + 510, y0 + 10)],  # outside
+        crs=crs, index=[7, 8, 9],
+    )  # fmt: skip
+    got = dominant_value(parcels, zones, "typezone")
+    assert got.to_dict() == {7: "U", 8: "A", 9: None}
+    strict = dominant_value(parcels, zones, "typezone", min_share=0.7)
+    assert strict.to_dict() == {7: None, 8: "A", 9: None}
