@@ -253,7 +253,8 @@ def build_parcel_map(
     text = i18n.table(lang, ["parcel_id", "commune", "contenance", "status", "zoning"])
     text.update({k: v for k, v in i18n.table(lang).items() if k.startswith("availability_")})
     config = {
-        "url": tiles_url,
+        # the zone type is an opt-in attribute of the API's parcel tiles (it makes them larger)
+        "url": tiles_url + ("&" if "?" in tiles_url else "?") + "zoning=true" if color_by == "zoning" else tiles_url,
         "layer": tile_layer,
         "colorBy": color_by,
         "colors": AVAILABILITY_COLORS if color_by == "availability" else ZONING_COLORS,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from foncier.api.deps import StoreDep, layer_srs_text
 from foncier.api.errors import ERROR_RESPONSES, InvalidParameterError, ResourceNotFoundError
@@ -45,6 +45,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
         z: Annotated[int, Path(ge=0, le=settings.tile_max_zoom, description="zoom", examples=[14])],
         x: Annotated[int, Path(ge=0, description="column", examples=[8343])],
         y: Annotated[int, Path(ge=0, description="row (XYZ, from the top)", examples=[5600])],
+        zoning: Annotated[bool, Query(description="parcels: add `typezone`, the parcel's dominant PLU zone type "
+                                                  "(from the pipeline's parcel_zoning table)")] = False,
     ) -> Response:
         """A vector tile of ``layer`` in WebMercatorQuad (EPSG:3857), for MapLibre, OpenLayers or QGIS."""
         spec = TILE_LAYERS.get(layer)
@@ -75,9 +77,9 @@ def build_router(settings: ApiSettings) -> APIRouter:
         fids, geoms, columns, truncated = store.envelope_columns(
             name, env, columns=[a for a in attributes if a in info.columns],
             limit=settings.tile_max_features)  # fmt: skip
-        if name == "parcels" and store.has("parcel_zoning") and "parcel_id" in columns:
-            zoning = store.value_map("parcel_zoning", "parcel_id", "typezone")
-            columns["typezone"] = [zoning.get(str(pid)) for pid in columns["parcel_id"]]
+        if zoning and name == "parcels" and store.has("parcel_zoning") and "parcel_id" in columns:
+            zone_of = store.value_map("parcel_zoning", "parcel_id", "typezone")
+            columns["typezone"] = [zone_of.get(pid) for pid in columns["parcel_id"]]
         if truncated:
             headers["X-Tile-Truncated"] = f"more than {settings.tile_max_features} features"
         unit = (bounds[2] - bounds[0]) / EXTENT

@@ -104,7 +104,9 @@ def test_parcel_tiles_carry_the_zoning(client: httpx.Client, api_workspace: Path
     point = parcels.geometry.iloc[len(parcels) // 2].representative_point()
     z = 15
     x, y = tile_for_lonlat(point.x, point.y, z)
-    response = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf")
+    plain = mapbox_vector_tile.decode(client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf").content)["parcels"]
+    assert all("typezone" not in f["properties"] for f in plain["features"]), "zoning is opt-in"
+    response = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf", params={"zoning": "true"})
     assert response.status_code == 200
     layer = mapbox_vector_tile.decode(response.content)["parcels"]
     checked = 0
