@@ -427,44 +427,11 @@ class Workspace:
             con.close()
 
     def set_parcel_status(self, parcel_ids: list[str], status: str | None) -> int:
-        """Set the availability ``status`` of parcels (atomically); returns how many parcels were updated.
+        """Give ``parcel_ids`` the availability ``status`` (atomically); returns how many parcels changed.
 
-        Raises
-        ------
-        foncier.errors.WorkspaceError
-            When the workspace has no parcels.
-        foncier.errors.NotFoundError
-            When any id is not a parcel of the workspace (then nothing is changed).
+        See :meth:`set_parcel_statuses` (same checks: nothing is changed when an id is unknown).
         """
-        from foncier.errors import NotFoundError
-
-        today = dt.date.today().isoformat()
-        with self.transaction() as tmp:
-            if not tmp.exists():
-                raise WorkspaceError(f"no workspace at {self.path}")
-            con = sqlite3.connect(tmp)
-            register_gpkg_functions(con)
-            try:
-                tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
-                if "parcels" not in tables:
-                    raise WorkspaceError(f"workspace {self.path} has no parcels layer")
-                for column in ("status", "status_date"):
-                    if not self._has_column(con, "parcels", column):
-                        con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" TEXT')
-                placeholders = ",".join("?" * len(parcel_ids))
-                found = {r[0] for r in con.execute(
-                    f"SELECT parcel_id FROM parcels WHERE parcel_id IN ({placeholders})", parcel_ids)}  # fmt: skip
-                missing = sorted(set(parcel_ids) - found)
-                if missing:
-                    raise NotFoundError(f"no parcel {', '.join(missing[:10])} in workspace {self.path}")
-                cur = con.execute(
-                    f"UPDATE parcels SET status = ?, status_date = ? WHERE parcel_id IN ({placeholders})",
-                    [status, today, *parcel_ids],
-                )
-                con.commit()
-                return int(cur.rowcount)
-            finally:
-                con.close()
+        return self.set_parcel_statuses(dict.fromkeys(parcel_ids, status))
 
     def set_parcel_statuses(self, mapping: Mapping[str, str | None]) -> int:
         """Set many parcels' availability statuses in one transaction; returns how many parcels changed.

@@ -33,4 +33,6 @@ def status(workspace: Path, parcel_ids: tuple[str, ...], new_status: str) -> Non
                               title="invalid parcel ids")
     ws = Workspace.open(workspace)
     n = ws.set_parcel_status(ids, None if new_status == "none" else new_status)
-    click.echo(f"{n} parcel(s) set to '{new_status}'. Run 'foncier score' to update the sites.")
+    unchanged = len(set(ids)) - n
+    note = f" ({unchanged} already had it)" if unchanged else ""
+    click.echo(f"{n} parcel(s) set to '{new_status}'{note}. Run 'foncier score' to update the sites.")
