@@ -122,7 +122,10 @@ def scored_sites(ws: Workspace, profile: ProfileLike = "default") -> ScoredSites
     entry = _cached(ws)
     result = score_sites(entry["criteria"], prof)
     scores = result.scores
-    sites = entry["sites"].drop(columns=[c for c in entry["criteria"].columns if c in entry["sites"].columns])
+    # the per-profile score_*/rank_* columns of the stored layer are for QGIS users; results carry one profile
+    per_profile = [c for c in entry["sites"].columns if c.startswith(("score_", "rank_"))]
+    sites = entry["sites"].drop(columns=[c for c in entry["criteria"].columns if c in entry["sites"].columns]
+                                + per_profile)
     joined = sites.join(entry["criteria"], how="inner").join(scores, how="inner")
     joined = joined.sort_values("rank")
     joined = gpd.GeoDataFrame(joined, geometry="geometry", crs=sites.crs)

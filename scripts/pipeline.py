@@ -78,6 +78,11 @@ def criteria_are_current(ws: Workspace) -> bool:
     return "criteria" in ws.list_layers() and ws.metadata.get("criteria_inputs") == inputs_fingerprint(ws)
 
 
+def _profile_column(name: str) -> str:
+    """A column-name-safe form of a profile name ("bio-economy" -> "bio_economy")."""
+    return "".join(c if c.isalnum() else "_" for c in name.lower())
+
+
 def profile_record(profile: Profile) -> dict[str, str]:
     """One row of the ``score_profiles`` table: the profile exactly as it was used (to reproduce a run)."""
     return {
@@ -188,6 +193,17 @@ def run_pipeline(
         profile_rows.append(profile_record(profile))
         report.problems += [f"{profile.name}: {p}" for p in result.problems]
     lap("scoring")
+
+    # QGIS users get each built-in profile's score and rank on the sites layer itself (style by score_logistics...)
+    sites = sites.copy()
+    for table in score_tables:
+        name = str(table["profile"].iloc[0]) if len(table) else None
+        if name is None:
+            continue
+        by_site = table.set_index("site_id")
+        column = _profile_column(name)
+        sites[f"score_{column}"] = sites["site_id"].map(by_site["score"]).astype("float64")
+        sites[f"rank_{column}"] = sites["site_id"].map(by_site["rank"]).astype("Int64")
 
     step("storing results")
     criteria_table = criteria.reset_index()

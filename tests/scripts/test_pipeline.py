@@ -36,6 +36,11 @@ def test_pipeline_outputs_follow_the_contract(scored_sample_workspace: Path) -> 
     assert not links["parcel_id"].duplicated().any(), "a parcel belongs to one site at most"
     scores = ws.read_table("scores")
     assert set(scores["profile"]) == set(PROFILES)
+    for profile in PROFILES:
+        column = profile.replace("-", "_")
+        ranked = scored_sites(ws, profile).sites
+        np.testing.assert_allclose(sites.set_index("site_id").loc[ranked.index, f"score_{column}"], ranked["score"])
+        assert (sites.set_index("site_id").loc[ranked.index, f"rank_{column}"] == ranked["rank"]).all()
     iso = ws.read_layer("isochrones")
     assert sorted(iso["minutes"]) == [15, 30, 45, 60]
 
