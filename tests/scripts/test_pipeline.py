@@ -196,3 +196,12 @@ def test_real_extracts_go_through_the_whole_chain(real_data: Path, tmp_path: Pat
     out = runner.invoke(cli, ["sites", "-w", ws, "--format", "json"])
     assert out.exit_code == 0 and json.loads(out.output)["rows"] == []
     assert not Workspace.open(ws).synthetic
+
+
+def test_cli_info_shows_layers_provenance_and_the_synthetic_label(scored_sample_workspace: Path) -> None:
+    out = CliRunner().invoke(cli, ["info", "-w", str(scored_sample_workspace)])
+    assert out.exit_code == 0, out.output
+    assert "SYNTHETIC SAMPLE" in out.output
+    for layer in ("parcels", "sites", "criteria", "dem"):
+        assert layer in out.output
+    assert "Provenance:" in out.output and "synthetic" in out.output
