@@ -16,35 +16,10 @@ import sys
 import time
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
-
-from foncier.geo.criteria_catalogue import ZONING_CLASSES
+from foncier.geo.criteria_catalogue import synthetic_criteria
 from foncier.geo.scoring import prepare, score_sites
 from foncier.geo.sensitivity import dirichlet_weights, monte_carlo, one_at_a_time
 from foncier.layers.profile_store import load_profile
-
-
-def synthetic_criteria(n: int, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "time_to_roissy_min": rng.uniform(30, 95, n),
-            "time_to_interchange_min": rng.uniform(0, 25, n),
-            "dist_freight_station_m": rng.uniform(0, 25000, n),
-            "dist_zone_activite_m": rng.uniform(0, 4000, n),
-            "share_brownfield": rng.choice([0.0, 0.0, 0.4, 1.0], n),
-            "share_flood_red": rng.choice([0.0] * 9 + [0.3], n),
-            "share_flood_blue": rng.choice([0.0, 0.2], n),
-            "share_protected": rng.choice([0.0] * 9 + [0.5], n),
-            "zoning_class": rng.choice(list(ZONING_CLASSES), n),
-            "slope_mean_pct": rng.gamma(2.0, 1.5, n),
-            "slope_max_pct": rng.gamma(3.0, 3.0, n),
-            "area_m2": rng.lognormal(10.5, 0.9, n),
-            "labour_pool": rng.uniform(5000, 150000, n),
-        },
-        index=pd.Index([f"S{i:010x}" for i in range(n)], name="site_id"),
-    )
 
 
 def timeit(fn: Callable[[], object], repeat: int) -> float:

@@ -11,38 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from foncier.errors import ProfileError, ScoringError
-from foncier.geo.criteria_catalogue import CATALOGUE, CRITERIA_NAMES, ZONING_CLASSES, catalogue_frame
+from foncier.geo.criteria_catalogue import (
+    CATALOGUE,
+    CRITERIA_NAMES,
+    ZONING_CLASSES,
+    catalogue_frame,
+    synthetic_criteria,
+)
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import ScoreResult, prepare, score_sites
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.DataFrame:
-    """A criteria table of ``n`` sites with plausible values for the Soissonnais (ids S0000000001...)."""
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "time_to_roissy_min": rng.uniform(30, 95, n),
-            "time_to_interchange_min": rng.uniform(0, 25, n),
-            "dist_freight_station_m": rng.uniform(0, 25000, n),
-            "dist_zone_activite_m": rng.choice([0.0, 500.0, 5000.0], n) * rng.uniform(0, 1, n),
-            "share_brownfield": rng.choice([0.0, 0.0, 0.3, 1.0], n),
-            "share_flood_red": rng.choice([0.0] * 9 + [0.2], n),
-            "share_flood_blue": rng.choice([0.0, 0.0, 0.1, 0.6], n),
-            "share_protected": rng.choice([0.0] * 8 + [0.1, 0.8], n),
-            "zoning_class": rng.choice(list(ZONING_CLASSES), n, p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.1, 0.05]),
-            "slope_mean_pct": rng.gamma(2.0, 1.5, n),
-            "slope_max_pct": rng.gamma(3.0, 3.0, n),
-            "area_m2": rng.lognormal(10.3, 0.8, n),
-            "labour_pool": rng.uniform(5000, 150000, n),
-        },
-        index=pd.Index([f"S{i:010d}" for i in range(n)], name="site_id"),
-    )
-    if nan_share:
-        for col in ("time_to_roissy_min", "slope_mean_pct", "share_flood_red"):
-            df.loc[rng.uniform(size=n) < nan_share, col] = np.nan
-    return df
 
 
 def make_profile(**over: Any) -> Profile:

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
 from foncier.errors import NotFoundError, ProfileError
-from foncier.geo.criteria_catalogue import ZONING_CLASSES
+from foncier.geo.criteria_catalogue import synthetic_criteria
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
 from foncier.layers.profile_store import dump_profile, list_profiles, load_profile, profile_path
@@ -19,33 +18,11 @@ from foncier.layers.profile_store import dump_profile, list_profiles, load_profi
 BUILTINS = ["default", "logistics", "bio-economy", "eco-construction", "agri-food"]
 
 
-def _criteria(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "time_to_roissy_min": rng.uniform(30, 95, n),
-            "time_to_interchange_min": rng.uniform(0, 25, n),
-            "dist_freight_station_m": rng.uniform(0, 25000, n),
-            "dist_zone_activite_m": rng.uniform(0, 4000, n),
-            "share_brownfield": rng.choice([0.0, 0.4, 1.0], n),
-            "share_flood_red": rng.choice([0.0] * 9 + [0.3], n),
-            "share_flood_blue": rng.choice([0.0, 0.2], n),
-            "share_protected": rng.choice([0.0] * 9 + [0.5], n),
-            "zoning_class": rng.choice(list(ZONING_CLASSES), n),
-            "slope_mean_pct": rng.gamma(2.0, 1.5, n),
-            "slope_max_pct": rng.gamma(3.0, 3.0, n),
-            "area_m2": rng.lognormal(10.5, 0.9, n),
-            "labour_pool": rng.uniform(5000, 150000, n),
-        },
-        index=pd.Index([f"S{i:010x}" for i in range(n)], name="site_id"),
-    )
-
-
 def test_builtin_profiles_are_listed_and_valid() -> None:
     names = list_profiles()
     assert names[0] == "default"
     assert set(BUILTINS) <= set(names)
-    crit = _criteria()
+    crit = synthetic_criteria(300)
     for name in BUILTINS:
         p = load_profile(name)
         assert p.name == name and p.title_fr and p.title_en and p.description
