@@ -171,11 +171,19 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "foncier-bench-full-ws",
-                    help="workspace with the full sample (built there when missing)")
+    ap.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "foncier-bench-full-ws",
+        help="workspace with the full sample (built there when missing)",
+    )
     ap.add_argument("--peerbench", type=Path, default=DEFAULT_PEERBENCH)
-    ap.add_argument("--pb-home", type=Path, default=Path(os.environ.get("PEERBENCH_HOME", "/tmp/pb")),
-                    help="peerbench home with venv/ holding pygeoapi and gunicorn (peerbench setup.sh)")
+    ap.add_argument(
+        "--pb-home",
+        type=Path,
+        default=Path(os.environ.get("PEERBENCH_HOME", "/tmp/pb")),
+        help="peerbench home with venv/ holding pygeoapi and gunicorn (peerbench setup.sh)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "api")
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
@@ -195,8 +203,18 @@ def main() -> None:
         shutil.copy(a.peerbench / name, harness / name)
     info = make_queries(gpkg, harness / "queries")
     results = a.out / "results"
-    common = ["--duration", str(a.duration), "--warmup", str(a.warmup), "--repeat", str(a.repeat),
-              "--concurrency", "1,16", "--out", str(results)]
+    common = [
+        "--duration",
+        str(a.duration),
+        "--warmup",
+        str(a.warmup),
+        "--repeat",
+        str(a.repeat),
+        "--concurrency",
+        "1,16",
+        "--out",
+        str(results),
+    ]
     bench = [sys.executable, str(harness / "bench.py"), "run"]
 
     # ---- foncier (prepare the indexes once, so that both workers start on a ready file)
@@ -204,9 +222,26 @@ def main() -> None:
 
     log(f"serving indexes: {GeoPackageStore(a.workspace).index_status}")
     env = {**os.environ, "FONCIER_API_WORKSPACE": str(a.workspace)}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "foncier.api.app:create_app_from_env", "--host", "127.0.0.1",
-           "--port", str(a.port), "--workers", "2", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-           "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "foncier.api.app:create_app_from_env",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(a.port),
+        "--workers",
+        "2",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     log("starting foncier: " + " ".join(cmd))
     server = subprocess.Popen(cmd, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{a.port}"

@@ -140,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             browser = launch(p)
             runs = [time_to_interactive(browser, site_path, click_panel=True, timeout_s=30) for _ in range(args.runs)]
             site = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"site map: drawn in {site['drawn_s']:.2f} s, popup {site['click_to_popup_s']:.2f} s after a click, "
-                  f"interactive in {site['interactive_s']:.2f} s ({site['paths']:.0f} paths)")
+            print(
+                f"site map: drawn in {site['drawn_s']:.2f} s, popup {site['click_to_popup_s']:.2f} s after a click, "
+                f"interactive in {site['interactive_s']:.2f} s ({site['paths']:.0f} paths)"
+            )
             if naive:
                 try:
                     naive.update(time_to_interactive(browser, naive_path, click_panel=False, timeout_s=180))
@@ -167,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if naive:
             drawn = f"{naive['drawn_s']:.1f} s" if "drawn_s" in naive else f"not within 180 s ({naive.get('failure')})"
-            lines.append(f"| naive: every parcel in one inline GeoJSON layer | {naive['mb']:.1f} MB | "
-                         f"{naive['build_s']:.1f} s | {drawn} | – | {drawn} |")
+            lines.append(
+                f"| naive: every parcel in one inline GeoJSON layer | {naive['mb']:.1f} MB | "
+                f"{naive['build_s']:.1f} s | {drawn} | – | {drawn} |"
+            )
         lines += [
             "",
             f"Budgets: site map at most {SIZE_BUDGET_MB:.0f} MB and interactive within {TTI_BUDGET_S:.0f} s: "
@@ -180,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         record("\n".join(lines))
         print(f"recorded in {BENCHMARKS_MD}")
     if not ok:
-        print(f"budget exceeded: {site_mb:.2f} MB (max {SIZE_BUDGET_MB}), {site['interactive_s']:.2f} s "
-              f"(max {TTI_BUDGET_S})")
+        print(
+            f"budget exceeded: {site_mb:.2f} MB (max {SIZE_BUDGET_MB}), {site['interactive_s']:.2f} s "
+            f"(max {TTI_BUDGET_S})"
+        )
     return 0 if ok else 1
 
 

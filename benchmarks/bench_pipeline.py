@@ -61,11 +61,15 @@ def main() -> int:
             prep.rank(prep.score(w))
         fast_rescore = (time.perf_counter() - t) / (reps * 20)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"sample={size} parcels={run['parcels']} sites={run['sites']} pipeline_s={run['seconds']:.1f} "
-          f"pipeline_peak_rss_mb={run['peak_mb']:.0f} steps={run['timings']}")
-    print(f"rescore_score_sites_ms={full_rescore * 1e3:.2f} (x{run['seconds'] / full_rescore:,.0f} faster) "
-          f"rescore_prepared_ms={fast_rescore * 1e3:.3f} (x{run['seconds'] / fast_rescore:,.0f} faster) "
-          f"bench_peak_rss_mb={peak:.0f}")
+    print(
+        f"sample={size} parcels={run['parcels']} sites={run['sites']} pipeline_s={run['seconds']:.1f} "
+        f"pipeline_peak_rss_mb={run['peak_mb']:.0f} steps={run['timings']}"
+    )
+    print(
+        f"rescore_score_sites_ms={full_rescore * 1e3:.2f} (x{run['seconds'] / full_rescore:,.0f} faster) "
+        f"rescore_prepared_ms={fast_rescore * 1e3:.3f} (x{run['seconds'] / fast_rescore:,.0f} faster) "
+        f"bench_peak_rss_mb={peak:.0f}"
+    )
     ok = run["seconds"] <= 60 and run["peak_mb"] <= 4096 and run["seconds"] / full_rescore >= 100
     return 0 if ok else 1
 

@@ -54,8 +54,10 @@ def main() -> int:
         "monte_carlo_1000_ms": timeit(lambda: monte_carlo(prep, profile, n_runs=1000, top_n=10), 5),
         "one_at_a_time_ms": timeit(lambda: one_at_a_time(prep, profile, top_n=10), 5),
     }
-    print(f"sites={n} criteria={len(profile.criteria)} excluded={int(prep.excluded.sum())} "
-          + " ".join(f"{k}={v:.2f}" for k, v in figures.items()))
+    print(
+        f"sites={n} criteria={len(profile.criteria)} excluded={int(prep.excluded.sum())} "
+        + " ".join(f"{k}={v:.2f}" for k, v in figures.items())
+    )
     return 0
 
 

@@ -31,8 +31,10 @@ def main() -> int:
     again = build_sample_territory(size, seed=2023)  # type: ignore[arg-type]
     same = all(frame_checksum(sample.layers[k]) == frame_checksum(again.layers[k]) for k in sample.layers)
     same = same and bool((sample.dem == again.dem).all())
-    print(f"sample={size} parcels={len(sample.layers['parcels'])} build_s={t1 - t0:.1f} store_s={t2 - t1:.1f} "
-          f"total_s={t2 - t0:.1f} gpkg_mb={size_mb:.0f} peak_rss_mb={peak_mb:.0f} deterministic={same}")
+    print(
+        f"sample={size} parcels={len(sample.layers['parcels'])} build_s={t1 - t0:.1f} store_s={t2 - t1:.1f} "
+        f"total_s={t2 - t0:.1f} gpkg_mb={size_mb:.0f} peak_rss_mb={peak_mb:.0f} deterministic={same}"
+    )
     return 0 if same else 1
 
 

@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--popup", action="store_true", help="open the best site's popup first")
     parser.add_argument("--full-page", action="store_true", help="the whole page, not only the viewport")
     args = parser.parse_args(argv)
-    problems = screenshot(args.html, args.output, width=args.width, height=args.height, popup=args.popup,
-                          full_page=args.full_page)
+    problems = screenshot(
+        args.html, args.output, width=args.width, height=args.height, popup=args.popup, full_page=args.full_page
+    )
     for line in problems:
         print(line, file=sys.stderr)
     print(f"wrote {args.output}")

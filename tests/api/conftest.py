@@ -58,10 +58,24 @@ def _serve_subprocess(settings: ApiSettings, sock: socket.socket) -> subprocess.
     A subprocess rather than a thread: GDAL's OAPIF driver (a client in this process) holds the GIL while it
     waits for the server.
     """
-    env = {**os.environ, "FONCIER_API_WORKSPACE": str(settings.workspace),
-           "FONCIER_API_MAX_LIMIT": str(settings.max_limit), "FONCIER_API_DEFAULT_LIMIT": str(settings.default_limit)}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "foncier.api.app:create_app_from_env",
-           "--fd", str(sock.fileno()), "--log-level", "warning", "--no-access-log"]
+    env = {
+        **os.environ,
+        "FONCIER_API_WORKSPACE": str(settings.workspace),
+        "FONCIER_API_MAX_LIMIT": str(settings.max_limit),
+        "FONCIER_API_DEFAULT_LIMIT": str(settings.default_limit),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "foncier.api.app:create_app_from_env",
+        "--fd",
+        str(sock.fileno()),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     return subprocess.Popen(cmd, env=env, pass_fds=(sock.fileno(),))
 
 

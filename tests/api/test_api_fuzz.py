@@ -33,8 +33,9 @@ def test_no_server_error(api_schema: Any, mode: GenerationMode) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case: Any) -> None:
             case.call_and_validate(checks=[not_a_server_error, status_code_conformance, content_type_conformance])
 

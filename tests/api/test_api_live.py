@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from tests.api.conftest import LiveServer
 
 
-
 @pytest.fixture(scope="module")
 def parcels(live_server: LiveServer) -> Any:
     """The parcels of the workspace (lon/lat), as the reference."""

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from tests.api.conftest import LiveServer
 
 
-
 @pytest.fixture(scope="module")
 def parcel_ids(live_server: LiveServer) -> list[str]:
     ws = Workspace.open(live_server.settings.workspace)
@@ -33,7 +32,7 @@ def test_landing_conformance_collections(client: httpx.Client) -> None:
     assert "parcels" in by_id and "zones" in by_id
     parcels = by_id["parcels"]
     assert parcels["itemType"] == "feature"
-    (x0, y0, x1, y1), = parcels["extent"]["spatial"]["bbox"]
+    ((x0, y0, x1, y1),) = parcels["extent"]["spatial"]["bbox"]
     assert 2.5 < x0 < x1 < 4.0 and 48.8 < y0 < y1 < 49.7  # Soissonnais et Valois, CRS84
     assert client.get("/ogc/collections/parcels").json()["id"] == "parcels"
 

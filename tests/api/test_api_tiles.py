@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from tests.api.conftest import LiveServer
 
 
-
 def test_varints() -> None:
     data, nbytes = varints(np.array([0, 1, 127, 128, 300, 2**32 - 1]))
     assert data == bytes([0, 1, 127, 0x80, 1, 0xAC, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
@@ -35,23 +34,36 @@ def test_encoder_matches_reference() -> None:
     pts = rng.uniform([bounds[0] - 200, bounds[1] - 200], [bounds[2] + 200, bounds[3] + 200], (800, 2))
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts)))
     holed = shapely.box(*bounds).buffer(-800).difference(shapely.box(*bounds).buffer(-1000))
-    multi = shapely.MultiPolygon([shapely.box(bounds[0] + 10, bounds[1] + 10, bounds[0] + 90, bounds[1] + 90),
-                                  shapely.box(bounds[0] + 200, bounds[1] + 200, bounds[0] + 290, bounds[1] + 290)])
+    multi = shapely.MultiPolygon(
+        [
+            shapely.box(bounds[0] + 10, bounds[1] + 10, bounds[0] + 90, bounds[1] + 90),
+            shapely.box(bounds[0] + 200, bounds[1] + 200, bounds[0] + 290, bounds[1] + 290),
+        ]
+    )
     geoms = np.concatenate([cells, [holed, multi]])
     props = [{"name": f"c{i}", "n": i, "neg": -i, "x": 0.25, "flag": i % 2 == 0} for i in range(len(geoms))]
     columns = {k: [p[k] for p in props] for k in props[0]}
     data = encode_tile([TileLayer("parcels", geoms, columns, list(range(len(geoms))))], bounds, buffer=0)
     assert mapbox_vector_tile.decode(encode_tile([TileLayer("empty", geoms[:0], {}, [])], bounds)) == {
-        "empty": {"extent": 4096, "version": 2, "features": [], "type": "FeatureCollection"}}
+        "empty": {"extent": 4096, "version": 2, "features": [], "type": "FeatureCollection"}
+    }
     decoded = mapbox_vector_tile.decode(data)["parcels"]
     assert decoded["extent"] == 4096
     ours = {f["id"]: f for f in decoded["features"]}
     clipped = shapely.clip_by_rect(geoms, *bounds)
-    ref_feats = [{"geometry": g, "properties": p, "id": i} for i, (g, p) in enumerate(zip(clipped, props, strict=True))
-                 if not g.is_empty]
-    reference = {f["id"]: f for f in mapbox_vector_tile.decode(
-        mapbox_vector_tile.encode([{"name": "parcels", "features": ref_feats}],
-                                  default_options={"quantize_bounds": bounds}))["parcels"]["features"]}
+    ref_feats = [
+        {"geometry": g, "properties": p, "id": i}
+        for i, (g, p) in enumerate(zip(clipped, props, strict=True))
+        if not g.is_empty
+    ]
+    reference = {
+        f["id"]: f
+        for f in mapbox_vector_tile.decode(
+            mapbox_vector_tile.encode(
+                [{"name": "parcels", "features": ref_feats}], default_options={"quantize_bounds": bounds}
+            )
+        )["parcels"]["features"]
+    }
     assert abs(len(ours) - len(reference)) <= 2
     bad = 0
     for fid, feat in ours.items():

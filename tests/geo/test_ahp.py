@@ -63,8 +63,9 @@ def test_saaty_1990_house_is_refused_with_its_cr() -> None:
     assert err.value.code == "ahp_inconsistent"
 
     res = ahp_weights(HOUSE_MATRIX, names=HOUSE, force=True)
-    np.testing.assert_allclose(res.weights.to_numpy(), [0.173, 0.054, 0.188, 0.018, 0.031, 0.036, 0.167, 0.333],
-                               atol=0.0006)
+    np.testing.assert_allclose(
+        res.weights.to_numpy(), [0.173, 0.054, 0.188, 0.018, 0.031, 0.036, 0.167, 0.333], atol=0.0006
+    )
     assert res.lambda_max == pytest.approx(9.669, abs=5e-4)
     assert res.ci == pytest.approx(0.238, abs=5e-4)
     assert res.cr == pytest.approx(0.169, abs=5e-4)
@@ -74,7 +75,22 @@ def test_saaty_1990_house_is_refused_with_its_cr() -> None:
 
 def test_random_index_table() -> None:
     assert [RANDOM_INDEX[n] for n in range(1, 16)] == [
-        0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59]
+        0,
+        0,
+        0.58,
+        0.90,
+        1.12,
+        1.24,
+        1.32,
+        1.41,
+        1.45,
+        1.49,
+        1.51,
+        1.48,
+        1.56,
+        1.57,
+        1.59,
+    ]
 
 
 def test_small_matrices() -> None:
@@ -102,8 +118,8 @@ def test_parse_judgement() -> None:
 
 def test_every_matrix_problem_is_reported_at_once() -> None:
     bad = [
-        [1, 3, 20],       # 20 off the scale
-        [0.5, 1, "x"],    # 0.5 not reciprocal of 3, "x" not a number
+        [1, 3, 20],  # 20 off the scale
+        [0.5, 1, "x"],  # 0.5 not reciprocal of 3, "x" not a number
         [1 / 20, -2, 2],  # negative, diagonal 2
     ]
     with pytest.raises(ValidationError) as err:

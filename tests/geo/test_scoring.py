@@ -31,12 +31,20 @@ def make_profile(**over: Any) -> Profile:
         "criteria": {
             "time_to_roissy_min": {"weight": 0.5, "method": "linear", "low": 30, "high": 90},
             "area_m2": {"weight": 0.3, "method": "sigmoid", "midpoint": 30000, "spread": 10000},
-            "zoning_class": {"weight": 0.2, "method": "classes", "mapping": {
-                "economic_U": 1, "economic_AU": 0.8, "U": 0.5, "AU": 0.4, "A": 0, "N": 0, "none": 0.2}},
+            "zoning_class": {
+                "weight": 0.2,
+                "method": "classes",
+                "mapping": {"economic_U": 1, "economic_AU": 0.8, "U": 0.5, "AU": 0.4, "A": 0, "N": 0, "none": 0.2},
+            },
         },
         "exclusions": [
-            {"criterion": "share_flood_red", "operator": ">", "value": 0.05, "reason_en": "red flood zone",
-             "reason_fr": "zone rouge"},
+            {
+                "criterion": "share_flood_red",
+                "operator": ">",
+                "value": 0.05,
+                "reason_en": "red flood zone",
+                "reason_fr": "zone rouge",
+            },
             {"criterion": "zoning_class", "operator": "in", "value": ["A", "N"]},
         ],
         "min_site_area_m2": 10000,
@@ -230,8 +238,11 @@ def test_builtin_like_full_profile_scores_every_criterion() -> None:
     for name in weights:
         c = CATALOGUE[name]
         if c.kind == "categorical":
-            criteria[name] = {"weight": weights[name], "method": "classes",
-                              "mapping": {k: 1.0 if k.startswith("economic") else 0.3 for k in ZONING_CLASSES}}
+            criteria[name] = {
+                "weight": weights[name],
+                "method": "classes",
+                "mapping": {k: 1.0 if k.startswith("economic") else 0.3 for k in ZONING_CLASSES},
+            }
         else:
             criteria[name] = {"weight": weights[name], "method": "sigmoid", "midpoint": 1.0, "spread": 1.0}
     p = Profile.from_dict({"name": "all", "criteria": criteria})
@@ -243,8 +254,12 @@ def test_builtin_like_full_profile_scores_every_criterion() -> None:
 
 
 @FAST
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), nan_share=st.sampled_from([0.0, 0.2]),
-       policy=st.sampled_from(["zero", "exclude"]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 60),
+    nan_share=st.sampled_from([0.0, 0.2]),
+    policy=st.sampled_from(["zero", "exclude"]),
+)
 def test_property_invariants(seed: int, n: int, nan_share: float, policy: str) -> None:
     crit = synthetic_criteria(n, seed=seed, nan_share=nan_share)
     res = score_sites(crit, make_profile(), missing=policy)  # type: ignore[arg-type]
@@ -273,17 +288,19 @@ def test_property_ranking_independent_of_row_order(seed: int, n: int, perm_seed:
     bump=st.floats(0.0, 1e6, allow_nan=False),
 )
 def test_property_monotone_in_benefit_criteria(seed: int, n: int, criterion: str, bump: float) -> None:
-    profile = Profile.from_dict({
-        "name": "mono",
-        "criteria": {
-            "time_to_roissy_min": {"weight": 0.3, "method": "linear", "low": 30, "high": 90},
-            "area_m2": {"weight": 0.3, "method": "sigmoid", "midpoint": 30000, "spread": 10000},
-            "labour_pool": {"weight": 0.2, "method": "linear", "low": 20000, "high": 120000},
-            "share_brownfield": {"weight": 0.2, "method": "linear", "low": 0, "high": 0.5},
-        },
-        "exclusions": [{"criterion": "share_flood_red", "operator": ">", "value": 0.05}],
-        "min_site_area_m2": 10000,
-    })
+    profile = Profile.from_dict(
+        {
+            "name": "mono",
+            "criteria": {
+                "time_to_roissy_min": {"weight": 0.3, "method": "linear", "low": 30, "high": 90},
+                "area_m2": {"weight": 0.3, "method": "sigmoid", "midpoint": 30000, "spread": 10000},
+                "labour_pool": {"weight": 0.2, "method": "linear", "low": 20000, "high": 120000},
+                "share_brownfield": {"weight": 0.2, "method": "linear", "low": 0, "high": 0.5},
+            },
+            "exclusions": [{"criterion": "share_flood_red", "operator": ">", "value": 0.05}],
+            "min_site_area_m2": 10000,
+        }
+    )
     crit = synthetic_criteria(n, seed=seed)
     raised = crit.copy()
     raised[criterion] = raised[criterion] + bump

@@ -115,8 +115,9 @@ def test_excluded_sites_are_never_followed() -> None:
 
 
 def test_single_criterion_profile() -> None:
-    p = Profile.from_dict({"name": "one", "criteria": {
-        "area_m2": {"weight": 1.0, "method": "linear", "low": 0, "high": 1e5}}})
+    p = Profile.from_dict(
+        {"name": "one", "criteria": {"area_m2": {"weight": 1.0, "method": "linear", "low": 0, "high": 1e5}}}
+    )
     crit = synthetic_criteria(20, seed=16)
     out = one_at_a_time(crit, p, top_n=3)
     assert (out["share_in_top"] == 1).all()

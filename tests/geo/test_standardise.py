@@ -84,8 +84,7 @@ def test_classes_spec_problems_are_collected() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(xs=st.lists(finite, min_size=1, max_size=30), a=finite, b=finite,
-       direction=st.sampled_from(["benefit", "cost"]))
+@given(xs=st.lists(finite, min_size=1, max_size=30), a=finite, b=finite, direction=st.sampled_from(["benefit", "cost"]))
 def test_property_linear_in_unit_interval_and_monotone(xs: list[float], a: float, b: float, direction: str) -> None:
     low, high = min(a, b), max(a, b)
     if low == high:
@@ -98,8 +97,12 @@ def test_property_linear_in_unit_interval_and_monotone(xs: list[float], a: float
 
 
 @settings(max_examples=80, deadline=None)
-@given(xs=st.lists(finite, min_size=1, max_size=30), mid=finite, spread=st.floats(1e-3, 1e6),
-       direction=st.sampled_from(["benefit", "cost"]))
+@given(
+    xs=st.lists(finite, min_size=1, max_size=30),
+    mid=finite,
+    spread=st.floats(1e-3, 1e6),
+    direction=st.sampled_from(["benefit", "cost"]),
+)
 def test_property_sigmoid_in_unit_interval_and_monotone(
     xs: list[float], mid: float, spread: float, direction: str
 ) -> None:

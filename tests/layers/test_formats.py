@@ -45,16 +45,23 @@ def test_cnig_terrain_eco(tmp_path: Path) -> None:
 
 
 def test_ign_admin_express_upper_case(tmp_path: Path) -> None:
-    path = _write(tmp_path, "COMMUNE", {"INSEE_COM": ["02722"], "NOM": ["Soissons"], "POPULATION": [27000],
-                                        "SIREN_EPCI": ["240200477"]})
+    path = _write(
+        tmp_path,
+        "COMMUNE",
+        {"INSEE_COM": ["02722"], "NOM": ["Soissons"], "POPULATION": [27000], "SIREN_EPCI": ["240200477"]},
+    )
     communes, _ = read_layer(path, "communes")
     assert communes.loc[0, ["insee", "nom", "epci_siren"]].tolist() == ["02722", "Soissons", "240200477"]
     assert communes.loc[0, "population"] == 27000
 
 
 def test_gpu_zone_urba_and_ppri(tmp_path: Path) -> None:
-    plu_path = _write(tmp_path, "zone_urba", {"typezone": ["AUc", "Nh", "U"], "libelle": ["1AUx", "Nh", "UX"],
-                                              "destdomi": ["02", "00", "02"]}, n=3)
+    plu_path = _write(
+        tmp_path,
+        "zone_urba",
+        {"typezone": ["AUc", "Nh", "U"], "libelle": ["1AUx", "Nh", "UX"], "destdomi": ["02", "00", "02"]},
+        n=3,
+    )
     plu, _ = read_layer(plu_path, "plu")
     assert plu["typezone"].tolist() == ["AUc", "N", "U"]
     flood_path = _write(tmp_path, "ppri", {"code_zone_reglement": ["R1", "B2"]}, n=2)
@@ -63,8 +70,9 @@ def test_gpu_zone_urba_and_ppri(tmp_path: Path) -> None:
 
 
 def test_unknown_values_and_missing_columns_are_all_listed(tmp_path: Path) -> None:
-    path = _write(tmp_path, "roads", {"road_id": ["r1", "r2"], "class": ["motorway", "highway"],
-                                      "speed_kmh": [130, 900]}, n=2)
+    path = _write(
+        tmp_path, "roads", {"road_id": ["r1", "r2"], "class": ["motorway", "highway"], "speed_kmh": [130, 900]}, n=2
+    )
     with pytest.raises(LayerValidationError) as info:
         read_layer(path, "roads")
     text = str(info.value)

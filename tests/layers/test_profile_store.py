@@ -162,9 +162,13 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_weights_must_sum_to_one() -> None:
-    data: dict[str, Any] = {"name": "w", "criteria": {
-        "area_m2": {"weight": 0.5, "method": "linear", "low": 0, "high": 1},
-        "labour_pool": {"weight": 0.4, "method": "linear", "low": 0, "high": 1}}}
+    data: dict[str, Any] = {
+        "name": "w",
+        "criteria": {
+            "area_m2": {"weight": 0.5, "method": "linear", "low": 0, "high": 1},
+            "labour_pool": {"weight": 0.4, "method": "linear", "low": 0, "high": 1},
+        },
+    }
     with pytest.raises(ProfileError, match=r"weights sum to 0\.9, not 1"):
         Profile.from_dict(data)
     data["criteria"]["labour_pool"]["weight"] = 0.5 + 5e-7  # within the 1e-6 tolerance
@@ -175,8 +179,11 @@ def test_weights_must_sum_to_one() -> None:
 
 
 def test_type_errors_and_unknown_fields_are_reported() -> None:
-    data = {"name": "t", "criteria": {
-        "area_m2": {"weight": "heavy", "method": "linear", "low": 0, "high": 1, "wieght": 1}}, "colour": "red"}
+    data = {
+        "name": "t",
+        "criteria": {"area_m2": {"weight": "heavy", "method": "linear", "low": 0, "high": 1, "wieght": 1}},
+        "colour": "red",
+    }
     with pytest.raises(ProfileError) as err:
         Profile.from_dict(data)
     text = str(err.value)
@@ -185,11 +192,20 @@ def test_type_errors_and_unknown_fields_are_reported() -> None:
 
 
 def test_ahp_block_problems() -> None:
-    base: dict[str, Any] = {"name": "a", "criteria": {
-        "area_m2": {"method": "linear", "low": 0, "high": 1, "weight": 0.5},
-        "labour_pool": {"method": "linear", "low": 0, "high": 1}}}
-    inconsistent = {**base, "ahp": {"criteria": ["area_m2", "labour_pool", "slope_mean_pct"],
-                                    "matrix": [[1, 9, "1/9"], ["1/9", 1, 9], [9, "1/9", 1]]}}
+    base: dict[str, Any] = {
+        "name": "a",
+        "criteria": {
+            "area_m2": {"method": "linear", "low": 0, "high": 1, "weight": 0.5},
+            "labour_pool": {"method": "linear", "low": 0, "high": 1},
+        },
+    }
+    inconsistent = {
+        **base,
+        "ahp": {
+            "criteria": ["area_m2", "labour_pool", "slope_mean_pct"],
+            "matrix": [[1, 9, "1/9"], ["1/9", 1, 9], [9, "1/9", 1]],
+        },
+    }
     with pytest.raises(ProfileError) as err:
         Profile.from_dict(inconsistent)
     text = str(err.value)
@@ -197,8 +213,11 @@ def test_ahp_block_problems() -> None:
     assert "not under 'criteria'" in text and "slope_mean_pct" in text
     assert "CR = " in text  # the consistency problem is reported too
 
-    forced = {**base, "criteria": {**base["criteria"], "area_m2": {"method": "linear", "low": 0, "high": 1}},
-              "ahp": {"criteria": ["labour_pool", "area_m2"], "matrix": [[1, 3], ["1/3", 1]]}}
+    forced = {
+        **base,
+        "criteria": {**base["criteria"], "area_m2": {"method": "linear", "low": 0, "high": 1}},
+        "ahp": {"criteria": ["labour_pool", "area_m2"], "matrix": [[1, 3], ["1/3", 1]]},
+    }
     p = Profile.from_dict(forced)
     assert p.weights.to_dict() == pytest.approx({"area_m2": 0.25, "labour_pool": 0.75})
     assert list(p.weights.index) == ["area_m2", "labour_pool"]  # profile order

@@ -25,8 +25,10 @@ def parcels(real_data: Path) -> gpd.GeoDataFrame:
 
 def test_layers_tables_and_metadata_open_with_gdal(tmp_path: Path, parcels: gpd.GeoDataFrame) -> None:
     ws = Workspace.create(tmp_path / "ws", territory="Soissonnais et Valois", synthetic=False)
-    ws.write_layers({"parcels": parcels}, [Provenance("parcels", "cadastre.json", "Licence Ouverte 2.0",
-                                                       feature_count=len(parcels), checksum="abc")])
+    ws.write_layers(
+        {"parcels": parcels},
+        [Provenance("parcels", "cadastre.json", "Licence Ouverte 2.0", feature_count=len(parcels), checksum="abc")],
+    )
     layers = dict(pyogrio.list_layers(ws.gpkg))
     assert layers["parcels"] == "Polygon"
     assert layers["provenance"] is None and layers["metadata"] is None
@@ -39,8 +41,12 @@ def test_layers_tables_and_metadata_open_with_gdal(tmp_path: Path, parcels: gpd.
     assert back["parcel_id"].tolist() == parcels["parcel_id"].tolist()
     # a GeoPackage with an R-tree index: what QGIS and the API use
     con = sqlite3.connect(ws.gpkg)
-    assert con.execute("SELECT count(*) FROM gpkg_extensions WHERE table_name='parcels' AND "
-                       "extension_name='gpkg_rtree_index'").fetchone()[0] == 1
+    assert (
+        con.execute(
+            "SELECT count(*) FROM gpkg_extensions WHERE table_name='parcels' AND extension_name='gpkg_rtree_index'"
+        ).fetchone()[0]
+        == 1
+    )
     con.close()
 
 
@@ -105,7 +111,8 @@ def test_bool_and_nullable_columns_survive(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path, territory="t", synthetic=True)
     stations = gpd.GeoDataFrame(
         {"code_uic": ["87476002"], "nom": ["Soissons"], "fret": [True], "voyageurs": [True]},
-        geometry=[shapely.Point(729000, 6920000)], crs=2154,
+        geometry=[shapely.Point(729000, 6920000)],
+        crs=2154,
     )
     ws.write_layers({"rail_stations": stations})
     back = ws.read_layer("rail_stations")

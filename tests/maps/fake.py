@@ -54,14 +54,29 @@ def make_results(n_sites: int = 24, *, seed: int = 1, excluded_every: int = 5) -
             geoms.append(g)
             ids.append(pid)
             parcel_rows.append(
-                {"parcel_id": pid, "commune": insee, "section": "AB", "numero": f"{i * 10 + j:04d}",
-                 "contenance_m2": round(g.area), "proprietaire": OWNER, "geometry": g}
+                {
+                    "parcel_id": pid,
+                    "commune": insee,
+                    "section": "AB",
+                    "numero": f"{i * 10 + j:04d}",
+                    "contenance_m2": round(g.area),
+                    "proprietaire": OWNER,
+                    "geometry": g,
+                }
             )
         union = shapely.union_all([g.buffer(6, join_style="mitre") for g in geoms]).buffer(-6, join_style="mitre")
         areas = [g.area for g in geoms]
         site_rows.append(
-            {"site_id": f"S{i:010x}", "area_m2": float(sum(areas)), "n_parcels": n_par, "min_lot_m2": min(areas),
-             "max_lot_m2": max(areas), "communes": insee, "parcel_ids": ",".join(ids), "geometry": union}
+            {
+                "site_id": f"S{i:010x}",
+                "area_m2": float(sum(areas)),
+                "n_parcels": n_par,
+                "min_lot_m2": min(areas),
+                "max_lot_m2": max(areas),
+                "communes": insee,
+                "parcel_ids": ",".join(ids),
+                "geometry": union,
+            }
         )
     sites = gpd.GeoDataFrame(site_rows, crs=L93)
     crit = pd.DataFrame({"site_id": sites["site_id"]})
@@ -81,8 +96,16 @@ def make_results(n_sites: int = 24, *, seed: int = 1, excluded_every: int = 5) -
             value = float(rng.uniform(0, 1))
             contribution = 0.0 if excluded[k] else w * value
             total += contribution
-            rows.append({"site_id": rec["site_id"], "criterion": name, "raw_value": rec[name], "value": value,
-                         "weight": w, "contribution": contribution})
+            rows.append(
+                {
+                    "site_id": rec["site_id"],
+                    "criterion": name,
+                    "raw_value": rec[name],
+                    "value": value,
+                    "weight": w,
+                    "contribution": contribution,
+                }
+            )
         scores.append(total)
     sites["score"] = np.where(excluded, 0.0, scores)
     sites["excluded"] = excluded
@@ -100,51 +123,88 @@ def make_results(n_sites: int = 24, *, seed: int = 1, excluded_every: int = 5) -
     x, y = SOISSONS
     communes = gpd.GeoDataFrame(
         {"insee": [c for c, _ in COMMUNES], "nom": [n for _, n in COMMUNES]},
-        geometry=[box(x - 8000, y - 8000, x, y), box(x, y - 8000, x + 8000, y), box(x - 8000, y, x, y + 8000),
-                  box(x, y, x + 8000, y + 8000)],
+        geometry=[
+            box(x - 8000, y - 8000, x, y),
+            box(x, y - 8000, x + 8000, y),
+            box(x - 8000, y, x, y + 8000),
+            box(x, y, x + 8000, y + 8000),
+        ],
         crs=L93,
     )
     layers = {
         "communes": communes,
-        "zones": gpd.GeoDataFrame({"zone_id": ["Z1"], "nom": ["ZAC du Plateau"], "type": ["industrial"]},
-                                  geometry=[box(x - 3000, y - 3000, x - 1000, y - 1500)], crs=L93),
-        "roads": gpd.GeoDataFrame(
-            {"road_id": ["r1", "r2", "r3"], "class": ["trunk", "primary", "residential"], "ref": ["N2", "D1", ""]},
-            geometry=[LineString([(x - 8000, y - 5000), (x + 8000, y + 2000)]),
-                      LineString([(x - 8000, y + 3000), (x + 8000, y + 3500)]),
-                      LineString([(x, y), (x + 100, y + 100)])],
+        "zones": gpd.GeoDataFrame(
+            {"zone_id": ["Z1"], "nom": ["ZAC du Plateau"], "type": ["industrial"]},
+            geometry=[box(x - 3000, y - 3000, x - 1000, y - 1500)],
             crs=L93,
         ),
-        "interchanges": gpd.GeoDataFrame({"interchange_id": ["i1"], "nom": ["Échangeur N2"], "road_class": ["trunk"]},
-                                         geometry=[Point(x - 2000, y - 3700)], crs=L93),
-        "rail_lines": gpd.GeoDataFrame({"code_ligne": ["242000"], "libelle": ["Paris - Soissons"]},
-                                       geometry=[LineString([(x - 8000, y), (x + 8000, y - 500)])], crs=L93),
+        "roads": gpd.GeoDataFrame(
+            {"road_id": ["r1", "r2", "r3"], "class": ["trunk", "primary", "residential"], "ref": ["N2", "D1", ""]},
+            geometry=[
+                LineString([(x - 8000, y - 5000), (x + 8000, y + 2000)]),
+                LineString([(x - 8000, y + 3000), (x + 8000, y + 3500)]),
+                LineString([(x, y), (x + 100, y + 100)]),
+            ],
+            crs=L93,
+        ),
+        "interchanges": gpd.GeoDataFrame(
+            {"interchange_id": ["i1"], "nom": ["Échangeur N2"], "road_class": ["trunk"]},
+            geometry=[Point(x - 2000, y - 3700)],
+            crs=L93,
+        ),
+        "rail_lines": gpd.GeoDataFrame(
+            {"code_ligne": ["242000"], "libelle": ["Paris - Soissons"]},
+            geometry=[LineString([(x - 8000, y), (x + 8000, y - 500)])],
+            crs=L93,
+        ),
         "rail_stations": gpd.GeoDataFrame(
-            {"code_uic": ["87296004", "87296004", "87296005"], "nom": ["Soissons", "Soissons", "Crouy"],
-             "fret": [True, True, False], "voyageurs": [True, True, True]},
-            geometry=[Point(x, y - 250), Point(x, y - 250), Point(x + 3000, y)], crs=L93,
+            {
+                "code_uic": ["87296004", "87296004", "87296005"],
+                "nom": ["Soissons", "Soissons", "Crouy"],
+                "fret": [True, True, False],
+                "voyageurs": [True, True, True],
+            },
+            geometry=[Point(x, y - 250), Point(x, y - 250), Point(x + 3000, y)],
+            crs=L93,
         ),
         "isochrones": gpd.GeoDataFrame(
             {"minutes": [45, 60], "hub_id": ["CDG", "CDG"]},
             geometry=[Point(x - 20000, y - 20000).buffer(20000), Point(x - 20000, y - 20000).buffer(32000)],
             crs=L93,
         ),
-        "flood": gpd.GeoDataFrame({"level": ["red", "blue"]},
-                                  geometry=[box(x - 8000, y - 300, x + 8000, y + 200),
-                                            box(x - 8000, y - 900, x + 8000, y + 700)], crs=L93),
-        "protected": gpd.GeoDataFrame({"kind": ["znieff1"], "code": ["220013456"], "nom": ["Bois de Belleu"]},
-                                      geometry=[Point(x + 4000, y - 4000).buffer(1500)], crs=L93),
-        "friches": gpd.GeoDataFrame({"site_id": ["F1", "F2"], "site_statut": ["friche sans projet", "friche"],
-                                     "nom": ["Ancienne sucrerie", "Ancien dépôt"]},
-                                    geometry=[box(x + 1000, y + 1000, x + 1400, y + 1300), Point(x - 500, y + 2000)],
-                                    crs=L93),
+        "flood": gpd.GeoDataFrame(
+            {"level": ["red", "blue"]},
+            geometry=[box(x - 8000, y - 300, x + 8000, y + 200), box(x - 8000, y - 900, x + 8000, y + 700)],
+            crs=L93,
+        ),
+        "protected": gpd.GeoDataFrame(
+            {"kind": ["znieff1"], "code": ["220013456"], "nom": ["Bois de Belleu"]},
+            geometry=[Point(x + 4000, y - 4000).buffer(1500)],
+            crs=L93,
+        ),
+        "friches": gpd.GeoDataFrame(
+            {
+                "site_id": ["F1", "F2"],
+                "site_statut": ["friche sans projet", "friche"],
+                "nom": ["Ancienne sucrerie", "Ancien dépôt"],
+            },
+            geometry=[box(x + 1000, y + 1000, x + 1400, y + 1300), Point(x - 500, y + 2000)],
+            crs=L93,
+        ),
     }
     provenance = pd.DataFrame(
-        {"layer": ["parcels", "communes", "roads"],
-         "source": ["synthetic sample, seed 2023", "/home/someone/data/communes.geojson",
-                    "synthetic sample, seed 2023"],
-         "licence": ["Licence Ouverte 2.0", "Licence Ouverte 2.0", "ODbL"],
-         "retrieved": ["2025-11-27T10:00:00+00:00", "2025-11-26", "2025-11-27"],
-         "vintage": ["", "2025", ""], "feature_count": [len(parcels), 4, 3], "checksum": ["", "", ""]}
+        {
+            "layer": ["parcels", "communes", "roads"],
+            "source": [
+                "synthetic sample, seed 2023",
+                "/home/someone/data/communes.geojson",
+                "synthetic sample, seed 2023",
+            ],
+            "licence": ["Licence Ouverte 2.0", "Licence Ouverte 2.0", "ODbL"],
+            "retrieved": ["2025-11-27T10:00:00+00:00", "2025-11-26", "2025-11-27"],
+            "vintage": ["", "2025", ""],
+            "feature_count": [len(parcels), 4, 3],
+            "checksum": ["", "", ""],
+        }
     )
     return FakeResults(sites, breakdown, parcels, layers, provenance)

@@ -82,11 +82,17 @@ def test_external_references_are_found_wherever_a_browser_would_load_them() -> N
     var ns = "http://www.w3.org/2000/svg"; var a = '<a href=\\"https://www.openstreetmap.org\\">x</a>';</script>
     <script src="assets/leaflet/dist/leaflet.js"></script></body></html>"""
     found = external_references(html)
-    assert found == sorted([
-        "https://cdn.example.org/a.js", "//cdn.example.org/b.css", "https://fonts.example.org/c.css",
-        "https://img.example.org/d.png", "https://img.example.org/e.png", "https://img.example.org/f.png",
-        "https://tile.example.org/{z}/{x}/{y}.png",
-    ])
+    assert found == sorted(
+        [
+            "https://cdn.example.org/a.js",
+            "//cdn.example.org/b.css",
+            "https://fonts.example.org/c.css",
+            "https://img.example.org/d.png",
+            "https://img.example.org/e.png",
+            "https://img.example.org/f.png",
+            "https://tile.example.org/{z}/{x}/{y}.png",
+        ]
+    )
 
 
 def test_offline_problems_catch_missing_and_escaping_files(tmp_path: Path) -> None:
@@ -95,8 +101,10 @@ def test_offline_problems_catch_missing_and_escaping_files(tmp_path: Path) -> No
     (tmp_path / "assets" / "x" / "ok.css").write_text(css)
     (tmp_path / "outside.js").write_text("")
     page = tmp_path / "map.html"
-    page.write_text('<link rel="stylesheet" href="assets/x/ok.css"><script src="outside.js"></script>'
-                    '<script src="assets/x/missing.js"></script>')
+    page.write_text(
+        '<link rel="stylesheet" href="assets/x/ok.css"><script src="outside.js"></script>'
+        '<script src="assets/x/missing.js"></script>'
+    )
     problems = "\n".join(offline_problems(page))
     assert "outside.js, outside the asset folder" in problems
     assert "missing.js, which does not exist" in problems

@@ -66,8 +66,9 @@ def _open(w: Watched, path: Path) -> None:
     w.page.wait_for_function("window.foncierReady !== undefined", timeout=10_000)
 
 
-def test_offline_site_map_draws_every_site_and_reacts(watched: Watched, offline_maps: Path,
-                                                      scored_workspace: Path) -> None:
+def test_offline_site_map_draws_every_site_and_reacts(
+    watched: Watched, offline_maps: Path, scored_workspace: Path
+) -> None:
     scored = scored_sites(Workspace.open(scored_workspace), "default")
     page = watched.page
     _open(watched, offline_maps / "sites.html")
@@ -80,10 +81,15 @@ def test_offline_site_map_draws_every_site_and_reacts(watched: Watched, offline_
     # a click on an excluded site's polygon opens its popup with the breakdown and the reasons
     excluded = scored.sites[scored.sites["excluded"]]
     site_id = str(excluded.index[0])
-    page.evaluate("id => { var l = foncier.byId[id]; foncier.map.fitBounds(l.getBounds(), "
-                  "{maxZoom: 16, animate: false}); }", site_id)
-    x, y = page.evaluate("id => { var p = foncier.byId[id].feature.properties.p; "
-                         "var pt = foncier.map.latLngToContainerPoint(p); return [pt.x, pt.y]; }", site_id)
+    page.evaluate(
+        "id => { var l = foncier.byId[id]; foncier.map.fitBounds(l.getBounds(), {maxZoom: 16, animate: false}); }",
+        site_id,
+    )
+    x, y = page.evaluate(
+        "id => { var p = foncier.byId[id].feature.properties.p; "
+        "var pt = foncier.map.latLngToContainerPoint(p); return [pt.x, pt.y]; }",
+        site_id,
+    )
     box = page.locator(".leaflet-container").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
     popup = page.locator(".leaflet-popup-content")
@@ -145,8 +151,9 @@ def test_parcel_map_draws_vector_tiles(watched: Watched, offline_maps: Path, sco
                 props = {"parcel_id": rec["parcel_id"], "commune": rec["commune"], "status": "available"}
                 feats.append({"geometry": shapely.clip_by_rect(rec["geometry"], *bounds), "properties": props})
         served.append(layer)
-        body = mvt.encode([{"name": layer, "features": feats}],
-                          default_options={"quantize_bounds": bounds, "y_coord_down": False})
+        body = mvt.encode(
+            [{"name": layer, "features": feats}], default_options={"quantize_bounds": bounds, "y_coord_down": False}
+        )
         route.fulfill(status=200, body=body, headers={"Content-Type": "application/vnd.mapbox-vector-tile"})
 
     page = watched.page
@@ -155,8 +162,9 @@ def test_parcel_map_draws_vector_tiles(watched: Watched, offline_maps: Path, sco
     assert page.locator(".fx-hint").is_visible()  # zoomed out: no tile requested yet
     first = parcels.to_crs(4326).geometry.iloc[0].representative_point()
     page.evaluate("c => window.foncierParcels._map.setView(c, 17, {animate: false})", [first.y, first.x])
-    page.wait_for_function("document.querySelectorAll('.leaflet-tile-container path, .leaflet-tile path')"
-                           ".length > 0", timeout=5_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-tile-container path, .leaflet-tile path').length > 0", timeout=5_000
+    )
     assert "parcels" in served and not page.locator(".fx-hint").is_visible()
     n = page.evaluate("document.querySelectorAll('.leaflet-tile path').length")
     assert n > 0 and not math.isnan(n)

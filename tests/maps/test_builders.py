@@ -33,8 +33,13 @@ def _site_data(html: str) -> dict:
 
 
 def _site_map(fake: FakeResults, **kwargs: object) -> str:
-    options = {"profile": "default", "breakdown": fake.breakdown, "provenance": fake.provenance,
-               "generated": GENERATED, **kwargs}
+    options = {
+        "profile": "default",
+        "breakdown": fake.breakdown,
+        "provenance": fake.provenance,
+        "generated": GENERATED,
+        **kwargs,
+    }
     m = build_site_map(fake.sites, fake.layers, **options)  # type: ignore[arg-type]
     return visible(render_map(m, offline=bool(kwargs.get("offline", False))))
 
@@ -60,9 +65,19 @@ def test_site_map_holds_every_site_with_compact_popup_data(fake: FakeResults) ->
 
 def test_site_map_layers_legend_panel_banner_and_provenance(fake: FakeResults) -> None:
     html = _site_map(fake, synthetic=True)
-    for title in ("Zones d'activité", "Voies ferrées", "Gares fret", "Grands axes routiers", "Échangeurs",
-                  "Isochrones vers Roissy-CDG", "Zones inondables (PPRI)", "Espaces protégés", "Friches",
-                  "Sites candidats", "Communes"):
+    for title in (
+        "Zones d'activité",
+        "Voies ferrées",
+        "Gares fret",
+        "Grands axes routiers",
+        "Échangeurs",
+        "Isochrones vers Roissy-CDG",
+        "Zones inondables (PPRI)",
+        "Espaces protégés",
+        "Friches",
+        "Sites candidats",
+        "Communes",
+    ):
         assert title in html, title
     assert "ÉCHANTILLON SYNTHÉTIQUE" in html
     assert "Score du site" in html and "Site exclu" in html  # legend
@@ -92,12 +107,14 @@ def test_site_map_never_shows_parcels(fake: FakeResults) -> None:
     assert OWNER not in html
 
 
-def test_online_site_map_has_a_basemap_and_a_minimap_offline_has_neither(fake: FakeResults, tmp_path: Path,
-                                                                         assets_installed: None) -> None:
+def test_online_site_map_has_a_basemap_and_a_minimap_offline_has_neither(
+    fake: FakeResults, tmp_path: Path, assets_installed: None
+) -> None:
     online = _site_map(fake)
     assert "tile.openstreetmap.org" in online and "Control.MiniMap" in online
-    path = save_map(build_site_map(fake.sites, fake.layers, profile="default", offline=True),
-                    tmp_path / "sites.html", offline=True)
+    path = save_map(
+        build_site_map(fake.sites, fake.layers, profile="default", offline=True), tmp_path / "sites.html", offline=True
+    )
     html = path.read_text()
     assert "openstreetmap.org/{z}" not in html and "MiniMap" not in html
     assert external_references(html) == [] and offline_problems(path) == []
@@ -114,8 +131,15 @@ def _sheet(fake: FakeResults, index: int = 0, **kwargs: object) -> str:
     site = fake.sites.iloc[[index]]
     ids = site.iloc[0]["parcel_ids"].split(",")
     parcels = fake.parcels[fake.parcels["parcel_id"].isin(ids)]
-    options = {"profile": "default", "n_sites": len(fake.sites), "context": fake.layers,
-               "commune_names": dict(COMMUNES), "provenance": fake.provenance, "generated": GENERATED, **kwargs}
+    options = {
+        "profile": "default",
+        "n_sites": len(fake.sites),
+        "context": fake.layers,
+        "commune_names": dict(COMMUNES),
+        "provenance": fake.provenance,
+        "generated": GENERATED,
+        **kwargs,
+    }
     return visible(build_site_sheet(site, parcels, fake.breakdown, **options))  # type: ignore[arg-type]
 
 
@@ -175,8 +199,14 @@ def test_parcel_map_uses_vector_tiles_and_never_inline_parcels(fake: FakeResults
 
 def test_parcel_map_by_zoning_draws_the_plu_under_the_parcels(fake: FakeResults) -> None:
     plu = fake.layers["zones"].assign(typezone="U")[["typezone", "geometry"]]
-    m = build_parcel_map(extent=[[49.3, 3.2], [49.45, 3.45]], color_by="zoning", zoning=plu, lang="en",
-                         tiles_url="http://127.0.0.1:8000/tiles/parcels/{z}/{x}/{y}.pbf", sites_tiles_url=None)
+    m = build_parcel_map(
+        extent=[[49.3, 3.2], [49.45, 3.45]],
+        color_by="zoning",
+        zoning=plu,
+        lang="en",
+        tiles_url="http://127.0.0.1:8000/tiles/parcels/{z}/{x}/{y}.pbf",
+        sites_tiles_url=None,
+    )
     html = render_map(m, offline=False)
     assert "Colour: planning zone" in html and '"typezone": "U"' in html.replace('"typezone":"U"', '"typezone": "U"')
     assert "/tiles/sites/" not in html

@@ -19,8 +19,14 @@ from .test_builders import GENERATED, visible
 
 
 def _compare(fake: FakeResults, ids: list[str], **kwargs: object) -> str:
-    options = {"profile": "default", "provenance": fake.provenance, "commune_names": dict(COMMUNES),
-               "n_sites": len(fake.sites), "generated": GENERATED, **kwargs}
+    options = {
+        "profile": "default",
+        "provenance": fake.provenance,
+        "commune_names": dict(COMMUNES),
+        "n_sites": len(fake.sites),
+        "generated": GENERATED,
+        **kwargs,
+    }
     return visible(build_comparison(fake.sites.loc[ids], fake.breakdown, **options))  # type: ignore[arg-type]
 
 
@@ -92,8 +98,9 @@ def test_score_badges_take_the_site_map_colours(fake: FakeResults) -> None:
         assert f"background:{colors[sid]}" in cell
 
 
-def test_offline_comparison_references_only_its_assets(fake: FakeResults, tmp_path: Path,
-                                                      assets_installed: None) -> None:
+def test_offline_comparison_references_only_its_assets(
+    fake: FakeResults, tmp_path: Path, assets_installed: None
+) -> None:
     page = build_comparison(fake.sites.loc[_kept(fake, 3)], fake.breakdown, profile="default", offline=True)
     path = save_html(page, tmp_path / "compare.html", offline=True)
     assert offline_problems(path) == []

@@ -13,8 +13,9 @@ from foncier.scripts.cli import cli
 from foncier.scripts.map import write_demo_maps
 
 
-def test_map_command_writes_the_site_map_a_sheet_and_the_parcel_map(scored_workspace: Path, tmp_path: Path,
-                                                                    assets_installed: None) -> None:
+def test_map_command_writes_the_site_map_a_sheet_and_the_parcel_map(
+    scored_workspace: Path, tmp_path: Path, assets_installed: None
+) -> None:
     runner = CliRunner()
     ws = str(scored_workspace)
     result = runner.invoke(cli, ["map", "-w", ws, "--offline", "-o", str(tmp_path / "sites.html")])
@@ -29,8 +30,9 @@ def test_map_command_writes_the_site_map_a_sheet_and_the_parcel_map(scored_works
     assert f"Site sheet {site}" in html and "https://cdn.jsdelivr.net/npm/leaflet@" in html  # online: the CDN
     assert not (tmp_path / "assets" / "leaflet.vectorgrid").exists()
 
-    result = runner.invoke(cli, ["map", "-w", ws, "--parcels", "--color-by", "zoning", "--offline",
-                                 "-o", str(tmp_path / "parcels.html")])
+    result = runner.invoke(
+        cli, ["map", "-w", ws, "--parcels", "--color-by", "zoning", "--offline", "-o", str(tmp_path / "parcels.html")]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "assets" / "leaflet.vectorgrid").is_dir()
     assert external_references((tmp_path / "parcels.html").read_text()) == []
@@ -38,8 +40,9 @@ def test_map_command_writes_the_site_map_a_sheet_and_the_parcel_map(scored_works
 
 def test_map_command_reports_bad_input_without_a_traceback(scored_workspace: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(cli, ["map", "-w", str(scored_workspace), "--site", "Snothere0000", "-o",
-                                 str(tmp_path / "x.html")])
+    result = runner.invoke(
+        cli, ["map", "-w", str(scored_workspace), "--site", "Snothere0000", "-o", str(tmp_path / "x.html")]
+    )
     assert result.exit_code == 4 and "no site 'Snothere0000'" in result.output
     result = runner.invoke(cli, ["map", "-w", str(tmp_path / "nowhere"), "-o", str(tmp_path / "x.html")])
     assert result.exit_code == 5 and "no workspace" in result.output
@@ -48,8 +51,9 @@ def test_map_command_reports_bad_input_without_a_traceback(scored_workspace: Pat
     assert "Traceback" not in result.output
 
 
-def test_demo_maps_are_the_site_map_and_the_best_sheets(scored_workspace: Path, tmp_path: Path,
-                                                        assets_installed: None) -> None:
+def test_demo_maps_are_the_site_map_and_the_best_sheets(
+    scored_workspace: Path, tmp_path: Path, assets_installed: None
+) -> None:
     paths = write_demo_maps(scored_workspace, tmp_path / "maps", sheets=3)
     assert [p.name.split("-")[0] for p in paths] == ["sites", "sheet", "sheet", "sheet"]
     assert paths[1].name.startswith("sheet-01-")

@@ -33,8 +33,10 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 def pg_cluster() -> Iterator[dict[str, str]]:
     """Start a private cluster on 127.0.0.1:<free port>; yields {"dsn", "admin_dsn", "dbname", "port"}."""
     pytest.importorskip("psycopg")
-    require((PG_BIN / "initdb").is_file() and (PG_BIN / "pg_ctl").is_file(),
-            f"PostgreSQL server binaries not found in {PG_BIN} (Debian package postgresql-15)")
+    require(
+        (PG_BIN / "initdb").is_file() and (PG_BIN / "pg_ctl").is_file(),
+        f"PostgreSQL server binaries not found in {PG_BIN} (Debian package postgresql-15)",
+    )
     require(POSTGIS_CONTROL.is_file(), "PostGIS is not installed (Debian package postgresql-15-postgis-3)")
     if os.geteuid() == 0:
         require(shutil.which("runuser") is not None, "runuser is needed to start PostgreSQL as root")
@@ -47,12 +49,32 @@ def pg_cluster() -> Iterator[dict[str, str]]:
         shutil.chown(base, "postgres")
         shutil.chown(sockets, "postgres")
     user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", user,
-                                 "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
     options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                                 str(base / "server.log"), "-w", "-t", "30", "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(base / "server.log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         admin = f"host=127.0.0.1 port={port} user={user} dbname=postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -64,6 +86,9 @@ def pg_cluster() -> Iterator[dict[str, str]]:
             conn.execute("CREATE EXTENSION postgis")
         yield {"dsn": dsn, "admin_dsn": admin, "dbname": "foncier_test", "port": str(port), "user": user}
     finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       check=False, capture_output=True)
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)

@@ -52,8 +52,11 @@ def _officer_dsn(dsn: str, role: str) -> str:
 
 
 def _upsert(conn: Any, schema: str, parcel_id: str, status: str) -> None:
-    conn.execute(f'INSERT INTO "{schema}".parcel_status (parcel_id, status) VALUES (%s, %s) '
-                 "ON CONFLICT (parcel_id) DO UPDATE SET status = EXCLUDED.status", [parcel_id, status])
+    conn.execute(
+        f'INSERT INTO "{schema}".parcel_status (parcel_id, status) VALUES (%s, %s) '
+        "ON CONFLICT (parcel_id) DO UPDATE SET status = EXCLUDED.status",
+        [parcel_id, status],
+    )
 
 
 def test_publish_tables_types_keys_and_geometries(ws: Workspace, pg_cluster: dict[str, str], schema: str) -> None:
@@ -63,39 +66,58 @@ def test_publish_tables_types_keys_and_geometries(ws: Workspace, pg_cluster: dic
         assert counts[name] == ws.feature_count(name), name
         assert _one(dsn, f'SELECT count(*) FROM "{schema}"."{name}"') == counts[name]
     with psycopg.connect(dsn) as conn:
-        cols = dict(conn.execute("SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = %s",
-                                 [schema]).fetchall())
+        cols = dict(
+            conn.execute(
+                "SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = %s", [schema]
+            ).fetchall()
+        )
         assert {"parcels", "sites", "zones", "isochrones"} <= set(cols)
         assert set(cols.values()) == {2154}
-        gist = {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_indexes WHERE schemaname = %s AND indexdef ILIKE '%%USING gist%%'",
-            [schema]).fetchall()}
+        gist = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_indexes WHERE schemaname = %s AND indexdef ILIKE '%%USING gist%%'", [schema]
+            ).fetchall()
+        }
         assert set(cols) - {"parcels_status"} <= gist  # the view is listed too, with the parcels' SRID
-        pks = dict(conn.execute(
-            "SELECT tc.table_name, string_agg(k.column_name, ',' ORDER BY k.ordinal_position) "
-            "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage k "
-            "USING (constraint_schema, constraint_name) WHERE tc.table_schema = %s "
-            "AND tc.constraint_type = 'PRIMARY KEY' GROUP BY tc.table_name", [schema]).fetchall())
+        pks = dict(
+            conn.execute(
+                "SELECT tc.table_name, string_agg(k.column_name, ',' ORDER BY k.ordinal_position) "
+                "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage k "
+                "USING (constraint_schema, constraint_name) WHERE tc.table_schema = %s "
+                "AND tc.constraint_type = 'PRIMARY KEY' GROUP BY tc.table_name",
+                [schema],
+            ).fetchall()
+        )
         assert pks["parcels"] == "parcel_id"
         assert pks["sites"] == "site_id"
         assert pks["scores"] == "profile,site_id"
         assert pks["parcel_status"] == "parcel_id"
         assert set(ws.list_layers()) <= set(pks)
         # the published parcels carry no status: parcel_status is the one place for it
-        parcel_cols = {r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'parcels'",
-            [schema]).fetchall()}
+        parcel_cols = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'parcels'",
+                [schema],
+            ).fetchall()
+        }
         assert "status" not in parcel_cols
         assert conn.execute(f'SELECT count(*) FROM "{schema}".parcels_status').fetchone()[0] == counts["parcels"]
         # geometries round-trip exactly
         parcels = ws.read_layer("parcels")
         sample = parcels.iloc[:: max(1, len(parcels) // 7)].head(7)
-        rows = dict(conn.execute(f'SELECT parcel_id, ST_AsBinary(geom) FROM "{schema}".parcels '
-                                 "WHERE parcel_id = ANY(%s)", [list(sample["parcel_id"])]).fetchall())
+        rows = dict(
+            conn.execute(
+                f'SELECT parcel_id, ST_AsBinary(geom) FROM "{schema}".parcels WHERE parcel_id = ANY(%s)',
+                [list(sample["parcel_id"])],
+            ).fetchall()
+        )
         for pid, geom in zip(sample["parcel_id"], sample.geometry, strict=True):
             assert shapely.from_wkb(bytes(rows[pid])).equals_exact(geom, 0.0), pid
-        sites_type = conn.execute("SELECT type FROM geometry_columns WHERE f_table_schema = %s "
-                                  "AND f_table_name = 'sites'", [schema]).fetchone()[0]
+        sites_type = conn.execute(
+            "SELECT type FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = 'sites'", [schema]
+        ).fetchone()[0]
         assert sites_type in {"POLYGON", "MULTIPOLYGON"}
     # statuses of the workspace seeded the officers' table
     seeded = ws.read_table("parcels", where="status IS NOT NULL")
@@ -126,18 +148,27 @@ def test_officers_edit_at_the_same_time_and_history_records_them(
         thread.join()
         conn_a.commit()
         # the QGIS way: edit the status column of the view
-        conn_b.execute(f'UPDATE "{schema}".parcels_status SET status = %s WHERE parcel_id = %s',
-                       ["not_for_sale", ids[2]])
+        conn_b.execute(
+            f'UPDATE "{schema}".parcels_status SET status = %s WHERE parcel_id = %s', ["not_for_sale", ids[2]]
+        )
         conn_b.commit()
     finally:
         conn_a.close()
         conn_b.close()
     with psycopg.connect(dsn) as conn:
-        got = dict(conn.execute(f'SELECT parcel_id, status || \'/\' || updated_by FROM "{schema}".parcel_status '
-                                "WHERE parcel_id = ANY(%s)", [ids]).fetchall())
+        got = dict(
+            conn.execute(
+                f"SELECT parcel_id, status || '/' || updated_by FROM \"{schema}\".parcel_status "
+                "WHERE parcel_id = ANY(%s)",
+                [ids],
+            ).fetchall()
+        )
         assert got == {ids[0]: "under_option/officer_a", ids[1]: "sold/officer_b", ids[2]: "not_for_sale/officer_b"}
-        history = conn.execute(f'SELECT parcel_id, new_status, changed_by FROM "{schema}".parcel_status_history '
-                               "WHERE parcel_id = ANY(%s) ORDER BY id", [ids]).fetchall()
+        history = conn.execute(
+            f'SELECT parcel_id, new_status, changed_by FROM "{schema}".parcel_status_history '
+            "WHERE parcel_id = ANY(%s) ORDER BY id",
+            [ids],
+        ).fetchall()
         assert (ids[0], "under_option", "officer_a") in history
         assert (ids[1], "sold", "officer_b") in history
         assert (ids[2], "not_for_sale", "officer_b") in history
@@ -220,7 +251,9 @@ def test_bad_dsn_is_a_clear_error_without_password(pg_cluster: dict[str, str], w
 
 
 def test_redact_dsn() -> None:
-    assert redact_dsn("postgresql://u:p%40ss@h:5432/db?sslmode=require") == "postgresql://u:***@h:5432/db?sslmode=require"
+    assert (
+        redact_dsn("postgresql://u:p%40ss@h:5432/db?sslmode=require") == "postgresql://u:***@h:5432/db?sslmode=require"
+    )
     assert redact_dsn("postgresql://u@h/db") == "postgresql://u@h/db"
     assert redact_dsn("host=h password = 'a b\\'c' user=u") == "host=h password = *** user=u"
 
@@ -238,8 +271,7 @@ def test_cli_publish_and_pull_status(ws: Workspace, pg_cluster: dict[str, str], 
     pid = ws.read_table("parcels")["parcel_id"].iloc[0]
     with psycopg.connect(dsn) as conn:
         _upsert(conn, schema, pid, "not_for_sale")
-    result = runner.invoke(cli, ["pull-status", "-w", str(ws.path), "--schema", schema],
-                           env={"FONCIER_PG_DSN": dsn})
+    result = runner.invoke(cli, ["pull-status", "-w", str(ws.path), "--schema", schema], env={"FONCIER_PG_DSN": dsn})
     assert result.exit_code == 0, result.output
     assert "foncier score" in result.output
     assert ws.read_table("parcels").set_index("parcel_id").loc[pid, "status"] == "not_for_sale"

@@ -26,8 +26,9 @@ def test_demo_builds_scores_and_maps(tmp_path: Path) -> None:
 def test_demo_refuses_a_real_workspace(real_data: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     ws = tmp_path / "real"
-    ok = runner.invoke(cli, ["ingest", "-w", str(ws), "parcels",
-                             str(real_data / "cadastre-02-parcelles-excerpt-retz.geojson")])
+    ok = runner.invoke(
+        cli, ["ingest", "-w", str(ws), "parcels", str(real_data / "cadastre-02-parcelles-excerpt-retz.geojson")]
+    )
     assert ok.exit_code == 0, ok.output
     before = file_checksum(ws / "foncier.gpkg")
     out = runner.invoke(cli, ["demo", "-w", str(ws)])

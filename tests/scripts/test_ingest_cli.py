@@ -35,7 +35,8 @@ def test_ingest_real_parcels(real_data: Path, tmp_path: Path) -> None:
 
 def test_workspace_from_environment(real_data: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["ingest", "friches", str(real_data / "cartofriches_territoire.geojson")],
+        cli,
+        ["ingest", "friches", str(real_data / "cartofriches_territoire.geojson")],
         env={"FONCIER_WORKSPACE": str(tmp_path)},
     )
     assert result.exit_code == 0, result.output

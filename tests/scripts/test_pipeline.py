@@ -126,8 +126,9 @@ def test_cli_sites_parcel_score_sensitivity_export(scored_sample_workspace: Path
     assert bad.exit_code == 3 and "malformed parcel id" in bad.output
     missing = runner.invoke(cli, ["parcel", "-w", ws, "02722000ZZ9999"])
     assert missing.exit_code == 4 and "no parcel" in missing.output
-    out = runner.invoke(cli, ["sensitivity", "-w", ws, "--runs", "50", "--top", "3", "--format", "csv",
-                              "--method", "monte-carlo"])
+    out = runner.invoke(
+        cli, ["sensitivity", "-w", ws, "--runs", "50", "--top", "3", "--format", "csv", "--method", "monte-carlo"]
+    )
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[0].startswith("site_id,base_rank")
     for ext in ("gpkg", "geojson", "csv"):

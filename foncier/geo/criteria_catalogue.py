@@ -1,0 +1,316 @@
+"""The catalogue of site criteria (docs/CONTRACTS.md, "Criteria").
+
+The criteria table is a :class:`pandas.DataFrame` indexed by ``site_id`` with one column per criterion
+below. This module only *describes* the criteria (label, unit, default direction, kind); computing them is the
+job of the criterion functions of :mod:`foncier.geo`, scoring them the job of :mod:`foncier.geo.scoring`.
+
+A criterion is a *benefit* when a higher raw value is better (site area, labour pool) and a *cost* when a
+lower raw value is better (travel time, flood share). A profile may override the default direction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+Direction = Literal["benefit", "cost"]
+Kind = Literal["numeric", "categorical"]
+
+ZONING_CLASSES: tuple[str, ...] = ("economic_U", "economic_AU", "U", "AU", "A", "N", "none")
+"""Values of ``zoning_class``: dominant PLU zoning of the site (economic urban/to-urbanise zones first)."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of the criteria table.
+
+    Attributes
+    ----------
+    name : str
+        Column name in the criteria table.
+    label_fr, label_en : str
+        Short human labels (maps, site sheets, API).
+    unit : str
+        Unit of the raw value (``min``, ``m``, ``m2``, ``%``, ``0..1``, ``persons``, ``class``).
+    direction : {"benefit", "cost"}
+        Default direction: benefit = higher raw value is better, cost = lower is better.
+    kind : {"numeric", "categorical"}
+        Numeric criteria are standardised with ``linear``, ``sigmoid`` or ``classes`` (breaks);
+        categorical ones only with ``classes`` (mapping).
+    description : str
+        What the value means and how it is measured.
+    categories : tuple of str, or None
+        Allowed values of a categorical criterion.
+    minimum, maximum : float or None
+        Physical range of a numeric criterion (e.g. shares lie in 0..1), for plausibility checks.
+    """
+
+    name: str
+    label_fr: str
+    label_en: str
+    unit: str
+    direction: Direction
+    kind: Kind
+    description: str
+    categories: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+_CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "time_to_roissy_min",
+        "Temps d'accès à Roissy-CDG",
+        "Travel time to Roissy-CDG",
+        "min",
+        "cost",
+        "numeric",
+        "Road travel time from the site to Paris-CDG airport (hub kind airport, hub_id 'CDG').",
+        minimum=0.0,
+    ),
+    Criterion(
+        "time_to_interchange_min",
+        "Temps d'accès à un échangeur",
+        "Travel time to an interchange",
+        "min",
+        "cost",
+        "numeric",
+        "Road travel time to the nearest motorway/trunk-road interchange.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "dist_freight_station_m",
+        "Distance à une gare fret",
+        "Distance to a freight station",
+        "m",
+        "cost",
+        "numeric",
+        "Straight-line distance to the nearest rail station open to freight.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "dist_zone_activite_m",
+        "Distance à une zone d'activité",
+        "Distance to a business park",
+        "m",
+        "cost",
+        "numeric",
+        "Distance to the nearest zone d'activité (0 when the site is inside one).",
+        minimum=0.0,
+    ),
+    Criterion(
+        "share_brownfield",
+        "Part en friche",
+        "Brownfield share",
+        "0..1",
+        "benefit",
+        "numeric",
+        "Share of the site area on brownfields (Cartofriches); reusing them consumes no new land (ZAN).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_flood_red",
+        "Part en zone rouge inondable",
+        "Red flood zone share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in red flood zones (PPRI: building prohibited).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_flood_blue",
+        "Part en zone bleue inondable",
+        "Blue flood zone share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in blue flood zones (PPRI: building under conditions).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_protected",
+        "Part en espace protégé",
+        "Protected area share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in protected natural areas (Natura 2000 SIC/ZPS, ZNIEFF 1 and 2).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "zoning_class",
+        "Zonage PLU dominant",
+        "Dominant zoning",
+        "class",
+        "benefit",
+        "categorical",
+        "Dominant PLU zoning of the site: economic_U, economic_AU, U, AU, A, N or none.",
+        categories=ZONING_CLASSES,
+    ),
+    Criterion(
+        "slope_mean_pct",
+        "Pente moyenne",
+        "Mean slope",
+        "%",
+        "cost",
+        "numeric",
+        "Area-weighted mean slope of the site.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "slope_max_pct",
+        "Pente maximale",
+        "Maximum slope",
+        "%",
+        "cost",
+        "numeric",
+        "Maximum slope of the DEM cells touching the site.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "area_m2",
+        "Surface du site",
+        "Site area",
+        "m2",
+        "benefit",
+        "numeric",
+        "Site area (sum of its parcels).",
+        minimum=0.0,
+    ),
+    Criterion(
+        "labour_pool",
+        "Bassin d'emploi (30 min)",
+        "Labour pool (30 min)",
+        "persons",
+        "benefit",
+        "numeric",
+        "Population of the communes whose centre lies within 30 minutes by road.",
+        minimum=0.0,
+    ),
+)
+
+CATALOGUE: dict[str, Criterion] = {c.name: c for c in _CRITERIA}
+"""Every known criterion by name, in the order of docs/CONTRACTS.md."""
+
+CRITERIA_NAMES: tuple[str, ...] = tuple(CATALOGUE)
+"""Names of the known criteria, in catalogue order."""
+
+
+def known_criteria_text() -> str:
+    """Return the known criterion names as one comma-separated string (for error messages)."""
+    return ", ".join(CRITERIA_NAMES)
+
+
+def get_criterion(name: str) -> Criterion:
+    """Return the catalogue entry for ``name``.
+
+    Raises
+    ------
+    KeyError
+        When ``name`` is not a known criterion; the message lists the known ones.
+    """
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise KeyError(f"unknown criterion '{name}'; known criteria: {known_criteria_text()}") from None
+
+
+def catalogue_frame() -> pd.DataFrame:
+    """Return the catalogue as a DataFrame indexed by criterion name.
+
+    Columns: ``label_fr``, ``label_en``, ``unit``, ``direction``, ``kind``, ``description``,
+    ``categories`` (comma-joined, empty for numeric criteria).
+    """
+    rows = [
+        {
+            "name": c.name,
+            "label_fr": c.label_fr,
+            "label_en": c.label_en,
+            "unit": c.unit,
+            "direction": c.direction,
+            "kind": c.kind,
+            "description": c.description,
+            "categories": ",".join(c.categories or ()),
+        }
+        for c in _CRITERIA
+    ]
+    return pd.DataFrame(rows).set_index("name")
+
+
+def criteria_table_problems(criteria: pd.DataFrame, required: Iterable[str]) -> list[str]:
+    """List what prevents ``criteria`` from being scored on the criteria ``required``.
+
+    Checks: unique, non-null site ids; every required column present; numeric criteria of a numeric
+    dtype; categorical criteria holding only known categories (missing values are allowed here, they
+    are handled by the scoring's missing-value policy). Returns every problem (empty when fine).
+    """
+    problems: list[str] = []
+    index = criteria.index
+    if index.hasnans:
+        problems.append("the criteria table has missing site ids")
+    if not index.is_unique:
+        dupes = index[index.duplicated()].unique()[:5]
+        problems.append(f"duplicate site ids in the criteria table: {', '.join(map(str, dupes))}")
+    missing = [name for name in required if name not in criteria.columns]
+    if missing:
+        problems.append(
+            f"the criteria table lacks column(s) {', '.join(missing)} "
+            f"(it has: {', '.join(map(str, criteria.columns)) or 'none'})"
+        )
+    for name in required:
+        if name not in criteria.columns or name not in CATALOGUE:
+            continue
+        col = criteria[name]
+        crit = CATALOGUE[name]
+        if crit.kind == "numeric":
+            if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+                problems.append(f"criterion '{name}' must be numeric, got dtype {col.dtype}")
+        elif crit.categories is not None:
+            present = col.dropna()
+            bad = present[~present.isin(crit.categories)]
+            if len(bad):
+                examples = ", ".join(repr(v) for v in pd.unique(bad)[:5])
+                problems.append(
+                    f"criterion '{name}' has unknown value(s) {examples}; allowed: {', '.join(crit.categories)}"
+                )
+    return problems
+
+
+def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.DataFrame:
+    """A made-up criteria table of ``n`` sites with plausible values for the Soissonnais, for tests, benchmarks
+    and examples (ids ``S0000000000``...; seeded). ``nan_share`` blanks that share of three criteria."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "time_to_roissy_min": rng.uniform(30, 95, n),
+            "time_to_interchange_min": rng.uniform(0, 25, n),
+            "dist_freight_station_m": rng.uniform(0, 25000, n),
+            "dist_zone_activite_m": rng.choice([0.0, 500.0, 5000.0], n) * rng.uniform(0, 1, n),
+            "share_brownfield": rng.choice([0.0, 0.0, 0.3, 1.0], n),
+            "share_flood_red": rng.choice([0.0] * 9 + [0.2], n),
+            "share_flood_blue": rng.choice([0.0, 0.0, 0.1, 0.6], n),
+            "share_protected": rng.choice([0.0] * 8 + [0.1, 0.8], n),
+            "zoning_class": rng.choice(list(ZONING_CLASSES), n, p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.1, 0.05]),
+            "slope_mean_pct": rng.gamma(2.0, 1.5, n),
+            "slope_max_pct": rng.gamma(3.0, 3.0, n),
+            "area_m2": rng.lognormal(10.3, 0.8, n),
+            "labour_pool": rng.uniform(5000, 150000, n),
+        },
+        index=pd.Index([f"S{i:010d}" for i in range(n)], name="site_id"),
+    )
+    if nan_share:
+        for col in ("time_to_roissy_min", "slope_mean_pct", "share_flood_red"):
+            df.loc[rng.uniform(size=n) < nan_share, col] = np.nan
+    return df

@@ -1,0 +1,479 @@
+r"""Multi-criteria scoring of candidate sites (weighted linear combination with hard exclusions).
+
+.. math::
+
+    S_s = \Big(\sum_i w_i \, v_{s,i}\Big) \prod_j c_{s,j}
+
+with :math:`v_{s,i} \in [0, 1]` the standardised value of criterion *i* for site *s*, :math:`w_i \ge 0`,
+:math:`\sum_i w_i = 1`, and :math:`c_{s,j} \in \{0, 1\}` the hard exclusions (0 when site *s* breaks rule
+*j*, or is smaller than the profile's minimum area). Hence :math:`S_s \in [0, 1]`.
+
+Scoring works in two steps so that changing weights costs only a matrix product:
+:func:`prepare` standardises the criteria table once into a value matrix ``V`` (n sites x k criteria) and
+an exclusion mask; :meth:`PreparedCriteria.score` computes ``V @ w``. :func:`score_sites` does both and
+builds the tables of docs/CONTRACTS.md.
+
+Missing values (policy ``missing_values`` of the profile, or the ``missing`` argument)
+-------------------------------------------------------------------------------------
+A score is never silently NaN. For a criterion with a positive weight, a missing raw value (NaN/None) is:
+
+- ``"zero"`` (default): valued 0, the worst preference -- a site is never favoured for what is unknown.
+  The site gets a warning ("missing value for X, counted as 0") and the result a problem message.
+- ``"exclude"``: the site is excluded, with the reason "missing value for X".
+- ``"error"``: nothing is scored; :class:`~foncier.errors.ScoringError` lists every case.
+
+For a criterion tested by an exclusion rule (or ``area_m2`` for the minimum area), a missing value means
+the rule cannot be checked: ``"zero"`` keeps the site (not excluded) with a warning, ``"exclude"``
+excludes it, ``"error"`` raises. Missing values of zero-weight criteria are valued 0 without a warning.
+
+Ranking
+-------
+Rank 1 is the best. Non-excluded sites come first by decreasing score, excluded sites after them; ties
+(scores equal to 1e-12) are broken by ascending ``site_id``, so the ranking does not depend on the row
+order of the input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from foncier.errors import ScoringError
+from foncier.geo.criteria_catalogue import CATALOGUE, criteria_table_problems
+from foncier.geo.profile import MISSING_POLICIES, MissingPolicy, Profile
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TIE_DECIMALS", "PreparedCriteria", "ScoreResult", "prepare", "rank_scores", "score_sites"]
+
+TIE_DECIMALS = 12
+"""Scores are compared rounded to this many decimals when ranking (float noise never reorders sites)."""
+
+_MAX_IDS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class PreparedCriteria:
+    """A criteria table standardised once for a profile: what rescoring needs.
+
+    Attributes
+    ----------
+    site_ids : Index
+        Site ids in the input row order (the row order of ``values``).
+    names : tuple of str
+        Criteria of the profile (column order of ``values``).
+    weights : ndarray
+        The profile's weights, shape (k,), summing to 1.
+    values : ndarray
+        Standardised values, shape (n, k), in [0, 1], missing values filled per the policy.
+    raw : DataFrame
+        The raw values of ``names``, aligned on ``site_ids``.
+    raw_matrix : ndarray
+        The same as an (n, k) array: float64 when every criterion is numeric, else object.
+    excluded : ndarray of bool
+        Shape (n,), True for excluded sites.
+    id_order : ndarray of int
+        Position of each site in ascending ``site_id`` order (the tie-break key).
+    reasons_en, reasons_fr, warnings : ndarray of str
+        "; "-joined exclusion reasons (English, French) and data warnings, per site.
+    problems : list of str
+        Human-readable summary of missing values (one message per criterion and rule).
+    profile_key : str
+        :meth:`Profile.structure_key` of the profile prepared for: only profiles with the same key (same
+        standardisation, exclusions and policy; any weights) can rescore this.
+    policy : str
+        The missing-value policy applied.
+    """
+
+    site_ids: pd.Index
+    names: tuple[str, ...]
+    weights: np.ndarray
+    values: np.ndarray
+    raw: pd.DataFrame
+    raw_matrix: np.ndarray
+    excluded: np.ndarray
+    id_order: np.ndarray
+    reasons_en: np.ndarray
+    reasons_fr: np.ndarray
+    warnings: np.ndarray
+    problems: list[str] = field(default_factory=list)
+    profile_key: str = ""
+    policy: str = "zero"
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+        return len(self.site_ids)
+
+    def contributions(self, weights: np.ndarray | None = None) -> np.ndarray:
+        r"""Contribution matrix :math:`C_{s,i} = w_i v_{s,i} \prod_j c_{s,j}`, shape (n, k)."""
+        w = self.weights if weights is None else np.asarray(weights, dtype="float64")
+        c = self.values * w[None, :]
+        c[self.excluded] = 0.0
+        return c
+
+    def score(self, weights: np.ndarray | None = None) -> np.ndarray:
+        r"""Scores :math:`S_s = \sum_i C_{s,i}` for ``weights`` (default: the profile's), shape (n,).
+
+        Each row is summed on its own, so a site's score does not depend on the other rows.
+        """
+        s = self.contributions(weights).sum(axis=1)
+        return np.clip(s, 0.0, 1.0)
+
+    def rank(self, scores: np.ndarray) -> np.ndarray:
+        """Ranks (1 = best) for ``scores``: excluded last, then decreasing score, then ``site_id``."""
+        return rank_scores(scores, self.excluded, self.id_order)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of every site for one profile.
+
+    Attributes
+    ----------
+    profile : str
+        Profile name.
+    scores : DataFrame
+        Index ``site_id``, sorted by rank; columns ``score`` (0..1, 0 when excluded), ``rank`` (1 = best,
+        excluded after all others), ``excluded`` (bool), ``reasons`` (English, "; "-joined, empty when
+        none), ``reasons_fr`` (French), ``warnings`` (missing-value notes, empty when none).
+    breakdown : DataFrame
+        Long table, one row per site and criterion, sites in rank order: ``site_id``, ``criterion``,
+        ``raw_value`` (float, or str for categorical criteria), ``value`` (0..1), ``weight``,
+        ``contribution`` (= weight * value * prod(c)); contributions of a site sum to its score.
+    problems : list of str
+        Human-readable messages about missing input values (empty when none).
+    weights : Series
+        The weights used, by criterion.
+    """
+
+    profile: str
+    scores: pd.DataFrame
+    breakdown: pd.DataFrame
+    problems: list[str]
+    weights: pd.Series
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` best sites (excluded ones never make it unless fewer than ``n`` remain)."""
+        return self.scores.head(n)
+
+    def to_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The workspace tables ``scores`` and ``score_breakdown`` of docs/CONTRACTS.md.
+
+        ``scores``: profile, site_id, rank, score, excluded (0/1), reasons, reasons_fr, warnings.
+        ``score_breakdown``: profile, site_id, criterion, raw_value (float; NaN for categories and
+        missing values), raw_label (the category of categorical criteria, else empty), value, weight,
+        contribution. One type per column, as a GeoPackage table needs.
+        """
+        s = self.scores.reset_index()
+        s.insert(0, "profile", self.profile)
+        s["excluded"] = s["excluded"].astype("int64")
+        s = s[["profile", "site_id", "rank", "score", "excluded", "reasons", "reasons_fr", "warnings"]]
+        b = self.breakdown.copy()
+        b.insert(0, "profile", self.profile)
+        raw = b["raw_value"]
+        numeric = pd.to_numeric(raw, errors="coerce").astype("float64")
+        is_label = raw.notna() & numeric.isna()
+        b["raw_value"] = numeric
+        b.insert(list(b.columns).index("raw_value") + 1, "raw_label", raw.where(is_label, "").astype(object))
+        return s, b
+
+
+def rank_scores(scores: np.ndarray, excluded: np.ndarray, id_order: np.ndarray) -> np.ndarray:
+    """Ranks 1..n: non-excluded first by decreasing score (rounded to :data:`TIE_DECIMALS`), ties by id.
+
+    Parameters
+    ----------
+    scores : ndarray
+        Scores, shape (n,).
+    excluded : ndarray of bool
+        Exclusion flags, shape (n,).
+    id_order : ndarray of int
+        Position of each site in ascending id order.
+    """
+    key = np.round(np.asarray(scores, dtype="float64"), TIE_DECIMALS)
+    order = np.lexsort((id_order, -key, np.asarray(excluded, dtype=bool)))
+    ranks = np.empty(len(order), dtype="int64")
+    ranks[order] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def _site_index(criteria: pd.DataFrame) -> pd.DataFrame:
+    """Return ``criteria`` indexed by site_id (from a ``site_id`` column when there is one)."""
+    if "site_id" in criteria.columns:
+        criteria = criteria.set_index("site_id")
+    out = criteria.copy(deep=False)
+    out.index = out.index.rename("site_id")
+    return out
+
+
+def _id_order(index: pd.Index) -> np.ndarray:
+    try:
+        order = np.asarray(index.argsort(), dtype="int64")  # Arrow-backed for string ids: fast
+    except TypeError:  # mixed id types: compare as text
+        order = np.asarray(index.astype(str).argsort(), dtype="int64")
+    pos = np.empty(len(order), dtype="int64")
+    pos[order] = np.arange(len(order))
+    return pos
+
+
+def _join_flags(flags: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    """Per row of the boolean matrix ``flags`` (n, m), "; ".join of the texts of its True columns.
+
+    Vectorised over rows: each distinct flag pattern is joined once.
+    """
+    n = flags.shape[0]
+    if flags.shape[1] == 0 or not flags.any():
+        return np.full(n, "", dtype=object)
+    if flags.shape[1] <= 62:  # one integer code per row, then hash-based factorisation
+        codes = flags.astype("int64") @ (np.int64(1) << np.arange(flags.shape[1], dtype="int64"))
+        inverse, uniq = pd.factorize(codes)
+        patterns = (uniq[:, None] >> np.arange(flags.shape[1])) & 1
+    else:
+        patterns, inverse = np.unique(flags, axis=0, return_inverse=True)
+    joined = np.array(["; ".join(t for t, on in zip(texts, row, strict=True) if on) for row in patterns], dtype=object)
+    return np.asarray(joined[np.ravel(inverse)], dtype=object)
+
+
+def _ids_text(ids: pd.Index, mask: np.ndarray) -> str:
+    chosen = ids[mask]
+    shown = ", ".join(map(str, chosen[:_MAX_IDS_SHOWN]))
+    more = f" and {len(chosen) - _MAX_IDS_SHOWN} more" if len(chosen) > _MAX_IDS_SHOWN else ""
+    return f"{shown}{more}"
+
+
+def _raw_matrix(raw: pd.DataFrame) -> np.ndarray:
+    """Raw values as one (n, k) array: float64 when all columns are numeric, else object."""
+    n, k = raw.shape
+    if all(pd.api.types.is_numeric_dtype(raw[c]) for c in raw.columns):
+        return raw.to_numpy(dtype="float64") if k else np.empty((n, 0), dtype="float64")
+    out = np.empty((n, k), dtype=object)
+    for j, c in enumerate(raw.columns):
+        out[:, j] = raw[c].to_numpy(dtype=object)
+    return out
+
+
+def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy | None = None) -> PreparedCriteria:
+    """Standardise ``criteria`` for ``profile`` once: value matrix, exclusions, reasons, warnings.
+
+    Parameters
+    ----------
+    criteria : DataFrame
+        The criteria table: index ``site_id`` (or a ``site_id`` column), one column per criterion.
+    profile : Profile
+        Weights, standardisation and exclusions.
+    missing : {"zero", "exclude", "error"}, optional
+        Missing-value policy; default the profile's ``missing_values``. See the module docstring.
+
+    Raises
+    ------
+    ScoringError
+        Columns missing, wrong dtypes, unknown categories, duplicate ids, or missing values under the
+        ``"error"`` policy (every problem listed).
+    """
+    policy = missing if missing is not None else profile.missing_policy
+    if policy not in MISSING_POLICIES:
+        raise ScoringError(f"unknown missing-value policy '{policy}'; use one of {', '.join(MISSING_POLICIES)}")
+    table = _site_index(criteria)
+    table_problems = criteria_table_problems(table, profile.required_columns())
+    if table_problems:
+        raise ScoringError(
+            f"cannot score with profile '{profile.name}':\n" + "\n".join(f"  - {p}" for p in table_problems)
+        )
+    ids = table.index
+    n = len(ids)
+    names = tuple(profile.criteria)
+    weights = profile.weights.reindex(list(names)).to_numpy(dtype="float64")
+    k = len(names)
+
+    values = np.empty((n, k), dtype="float64")
+    raw = table[list(names)]
+    missing_flags: list[np.ndarray] = []  # per weighted criterion with missing values
+    missing_names: list[str] = []
+    for j, name in enumerate(names):
+        v = profile.criteria[name].apply(raw[name], CATALOGUE[name]).to_numpy(dtype="float64")
+        nan = np.isnan(v)
+        if nan.any():
+            v = np.where(nan, 0.0, v)
+            if weights[j] > 0:
+                missing_flags.append(nan)
+                missing_names.append(name)
+        values[:, j] = v
+
+    # hard exclusions: rule masks, and "rule could not be checked" masks
+    rule_masks: list[np.ndarray] = []
+    rule_en: list[str] = []
+    rule_fr: list[str] = []
+    unchecked: list[tuple[str, np.ndarray]] = []
+    for excl in profile.exclusions:
+        col = table[excl.criterion]
+        rule_masks.append(excl.mask(col))
+        rule_en.append(excl.reason("en"))
+        rule_fr.append(excl.reason("fr"))
+        nan = col.isna().to_numpy()
+        if nan.any():
+            unchecked.append((excl.rule_text(), nan))
+    if profile.min_site_area_m2 > 0:
+        area = table["area_m2"].to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            rule_masks.append(area < profile.min_site_area_m2)
+        m = f"{profile.min_site_area_m2:g}"
+        rule_en.append(f"site smaller than the minimum of {m} m2 (area_m2 < {m})")
+        rule_fr.append(f"site plus petit que le minimum de {m} m2 (area_m2 < {m})")
+        nan = np.isnan(area)
+        if nan.any():
+            unchecked.append((f"area_m2 >= {m}", nan))
+
+    problems: list[str] = []
+    warn_masks: list[np.ndarray] = []
+    warn_texts: list[str] = []
+    if policy == "error" and (missing_flags or unchecked):
+        lines = [
+            f"criterion '{nm}': missing value for site(s) {_ids_text(ids, f)}"
+            for nm, f in zip(missing_names, missing_flags, strict=True)
+        ]
+        lines += [
+            f"exclusion rule '{rule}' cannot be checked (missing value) for site(s) {_ids_text(ids, f)}"
+            for rule, f in unchecked
+        ]
+        raise ScoringError(
+            f"missing values with profile '{profile.name}' (policy 'error'):\n"
+            + "\n".join(f"  - {line}" for line in lines)
+        )
+    for nm, f in zip(missing_names, missing_flags, strict=True):
+        count = int(f.sum())
+        if policy == "zero":
+            warn_masks.append(f)
+            warn_texts.append(f"missing value for {nm}, counted as 0")
+            problems.append(
+                f"criterion '{nm}': {count} site(s) with a missing value, counted as 0 ({_ids_text(ids, f)})"
+            )
+        else:
+            rule_masks.append(f)
+            rule_en.append(f"missing value for {nm}")
+            rule_fr.append(f"valeur manquante pour {nm}")
+            problems.append(f"criterion '{nm}': {count} site(s) with a missing value, excluded ({_ids_text(ids, f)})")
+    for rule, f in unchecked:
+        count = int(f.sum())
+        if policy == "zero":
+            warn_masks.append(f)
+            warn_texts.append(f"exclusion rule '{rule}' not checked (missing value)")
+            problems.append(
+                f"exclusion rule '{rule}': {count} site(s) with a missing value, not checked, "
+                f"kept ({_ids_text(ids, f)})"
+            )
+        else:
+            rule_masks.append(f)
+            rule_en.append(f"exclusion rule '{rule}' cannot be checked (missing value)")
+            rule_fr.append(f"règle d'exclusion '{rule}' non vérifiable (valeur manquante)")
+            problems.append(
+                f"exclusion rule '{rule}': {count} site(s) with a missing value, excluded ({_ids_text(ids, f)})"
+            )
+
+    flags = np.column_stack(rule_masks) if rule_masks else np.zeros((n, 0), dtype=bool)
+    excluded = np.asarray(flags.any(axis=1), dtype=bool) if flags.shape[1] else np.zeros(n, dtype=bool)
+    wflags = np.column_stack(warn_masks) if warn_masks else np.zeros((n, 0), dtype=bool)
+    for p in problems:
+        logger.info("profile %s: %s", profile.name, p)
+    return PreparedCriteria(
+        site_ids=ids,
+        names=names,
+        weights=weights,
+        values=values,
+        raw=raw,
+        raw_matrix=_raw_matrix(raw),
+        excluded=excluded,
+        id_order=_id_order(ids),
+        reasons_en=_join_flags(flags, rule_en),
+        reasons_fr=_join_flags(flags, rule_fr),
+        warnings=_join_flags(wflags, warn_texts),
+        problems=problems,
+        profile_key=profile.structure_key(),
+        policy=policy,
+    )
+
+
+def score_sites(
+    criteria: pd.DataFrame | PreparedCriteria,
+    profile: Profile,
+    *,
+    missing: MissingPolicy | None = None,
+) -> ScoreResult:
+    r"""Score and rank every site of ``criteria`` with ``profile``.
+
+    .. math:: S_s = \Big(\sum_i w_i \, v_{s,i}\Big) \prod_j c_{s,j}
+
+    Parameters
+    ----------
+    criteria : DataFrame or PreparedCriteria
+        The criteria table (index ``site_id`` or a ``site_id`` column), or the output of :func:`prepare`
+        for a profile differing from ``profile`` at most by its weights: a fast rescoring (``missing`` is
+        then ignored, the prepared policy applies).
+    profile : Profile
+        The scoring profile.
+    missing : {"zero", "exclude", "error"}, optional
+        Missing-value policy (default: the profile's). See the module docstring.
+
+    Returns
+    -------
+    ScoreResult
+        ``scores`` (index site_id, sorted by rank), ``breakdown`` (long), ``problems``.
+
+    Raises
+    ------
+    ScoringError
+        When the table cannot be scored (missing columns, bad values, missing values under "error").
+    """
+    if isinstance(criteria, PreparedCriteria):
+        prep = criteria
+        if prep.profile_key != profile.structure_key():
+            raise ScoringError(
+                f"the criteria were prepared for a profile that standardises or excludes differently from "
+                f"'{profile.name}'; only weights may change on prepared criteria: prepare them again"
+            )
+    else:
+        prep = prepare(criteria, profile, missing=missing)
+    weights = profile.weights.reindex(list(prep.names)).to_numpy(dtype="float64")
+    contrib = prep.contributions(weights)
+    score = np.clip(contrib.sum(axis=1), 0.0, 1.0)
+    ranks = prep.rank(score)
+    order = np.argsort(ranks, kind="stable")
+
+    ids_sorted = prep.site_ids[order]
+    scores = pd.DataFrame(
+        {
+            "score": score[order],
+            "rank": ranks[order],
+            "excluded": prep.excluded[order],
+            "reasons": prep.reasons_en[order],
+            "reasons_fr": prep.reasons_fr[order],
+            "warnings": prep.warnings[order],
+        },
+        index=ids_sorted,
+    )
+    scores.index.name = "site_id"
+
+    n, k = prep.values.shape
+    raw_matrix = prep.raw_matrix
+    # explicit object dtypes: no per-cell string inference on n * k rows
+    breakdown = pd.DataFrame(
+        {
+            "site_id": pd.Series(np.repeat(ids_sorted.to_numpy(dtype=object), k), dtype=object, copy=False),
+            "criterion": pd.Series(np.tile(np.array(prep.names, dtype=object), n), dtype=object, copy=False),
+            "raw_value": pd.Series(raw_matrix[order].ravel(), dtype=raw_matrix.dtype, copy=False),
+            "value": prep.values[order].ravel(),
+            "weight": np.tile(weights, n),
+            "contribution": contrib[order].ravel(),
+        }
+    )
+    return ScoreResult(
+        profile=profile.name,
+        scores=scores,
+        breakdown=breakdown,
+        problems=list(prep.problems),
+        weights=pd.Series(weights, index=list(prep.names), name="weight"),
+    )

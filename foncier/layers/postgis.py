@@ -1,0 +1,545 @@
+"""Publish a workspace to PostGIS, where several land officers edit parcel statuses together, and pull back.
+
+The workspace GeoPackage has one writer at a time. The land officers of the four EPCIs edit availability
+statuses at the same time from QGIS, so :func:`publish` copies the workspace's layers and tables into a
+PostgreSQL/PostGIS schema, and :func:`pull_statuses` brings the officers' statuses back into the workspace.
+
+Layout of the schema (``foncier`` by default; see docs/POSTGIS.md):
+
+- one table per workspace layer or table, same name, same columns (geometry column ``geom`` typed
+  ``geometry(<Type>, 2154)``, promoted to Multi* when a layer mixes single and multi parts), a primary key
+  (``parcel_id``, ``site_id``, ``(profile, site_id)``... or a ``fid`` for layers without a natural key), a GIST
+  index on ``geom``. The published ``parcels`` table carries no ``status``: statuses live in ``parcel_status``;
+- ``parcel_status`` (``parcel_id`` PK references ``parcels``, ``status`` checked against the availability
+  statuses, ``updated_at``, ``updated_by``): the officers' live data. Seeded from the workspace on the first
+  publish, never overwritten by later ones (statuses of parcels that left the cadastre are deleted, logged);
+- ``parcel_status_history``: one row per insert, update or delete of ``parcel_status`` (trigger): who, when,
+  old and new status;
+- ``parcels_status``: a view of the parcels with their status, for QGIS styling; it is editable (an INSTEAD OF
+  trigger writes a change of its ``status`` column into ``parcel_status``).
+
+Replacement strategy: DROP and CREATE in ONE transaction. Published tables are dropped (after the view and the
+foreign key of ``parcel_status`` that depend on them), recreated, loaded with ``COPY ... FROM STDIN`` (text
+format, geometries as hex EWKB), indexed, and the privileges the old tables had are granted again. A failure
+anywhere rolls the whole transaction back: the previous tables stay as they were. Readers (QGIS) keep seeing the
+previous tables until the commit; the publish waits for their running statements (DROP takes an exclusive lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import pyogrio
+import shapely
+from psycopg import sql
+
+from foncier.errors import DatabaseError, LayerNotFoundError
+from foncier.layers.schemas import AVAILABILITY_STATUSES, SCHEMAS
+from foncier.layers.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+SRID = 2154
+GEOMETRY_COLUMN = "geom"
+STATUS_TABLE = "parcel_status"
+HISTORY_TABLE = "parcel_status_history"
+STATUS_VIEW = "parcels_status"
+STATUS_FK = "parcel_status_parcel_id_fkey"
+CONNECT_TIMEOUT_S = 10
+
+#: Primary keys of foncier's derived tables (canonical layers use their schema's ``id_column``).
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "sites": ("site_id",),
+    "site_parcels": ("site_id", "parcel_id"),
+    "criteria": ("site_id",),
+    "scores": ("profile", "site_id"),
+    "score_breakdown": ("profile", "site_id", "criterion"),
+    "score_profiles": ("profile",),
+    "provenance": ("layer",),
+    "metadata": ("key",),
+}
+#: Columns of the workspace parcels that are not published (statuses live in ``parcel_status``).
+PARCEL_STATUS_COLUMNS = ("status", "status_date")
+_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
+_MULTI = {"Polygon": "MultiPolygon", "LineString": "MultiLineString", "Point": "MultiPoint"}
+
+
+# ---------------------------------------------------------------------------------------------- connection
+def redact_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by ``***`` (URL ``postgresql://u:pw@h/db`` or ``password=pw`` form).
+
+    Examples
+    --------
+    >>> redact_dsn("postgresql://officer:s3cret@db.example/foncier")
+    'postgresql://officer:***@db.example/foncier'
+    >>> redact_dsn("host=db user=officer password='s 3' dbname=foncier")
+    'host=db user=officer password=*** dbname=foncier'
+    """
+    out = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", dsn)
+    out = re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", out, flags=re.IGNORECASE)
+    return out
+
+
+def _scrub(message: str, dsn: str) -> str:
+    """Remove the DSN's password from an error message (libpq rarely echoes it, but never risk it)."""
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        password = None
+    message = message.replace(dsn, redact_dsn(dsn))
+    if password and isinstance(password, str):
+        message = message.replace(password, "***")
+    return message.strip()
+
+
+@contextmanager
+def connect(dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    """Open a connection to a PostGIS database; closed on exit (not committed: use ``conn.transaction()``).
+
+    Raises
+    ------
+    foncier.errors.DatabaseError
+        When the server cannot be reached, refuses the login, or the database lacks the postgis extension;
+        the message shows the DSN without its password.
+    """
+    shown = redact_dsn(dsn)
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S, application_name="foncier")
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot connect to PostgreSQL at '{shown}': {_scrub(str(exc), dsn)}") from None
+    try:
+        row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
+        if row is None:
+            raise DatabaseError(
+                f"the database at '{shown}' lacks the postgis extension; a superuser must run "
+                "'CREATE EXTENSION postgis;' in it (Debian package postgresql-15-postgis-3)"
+            )
+        conn.rollback()
+        logger.debug("connected to %s (PostGIS %s)", shown, row[0])
+        yield conn
+    finally:
+        conn.close()
+
+
+def _relation_exists(cur: psycopg.Cursor[Any], schema: str, name: str) -> bool:
+    qualified = sql.Identifier(schema, name).as_string(cur)
+    row = cur.execute("SELECT to_regclass(%s) IS NOT NULL", [qualified]).fetchone()
+    return bool(row and row[0])
+
+
+def _saved_grants(cur: psycopg.Cursor[Any], schema: str, name: str) -> list[sql.Composed]:
+    """GRANT statements restoring the privileges others have on a relation (lost when it is dropped)."""
+    rows = cur.execute(
+        "SELECT r.rolname, a.privilege_type FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.grantee <> c.relowner",
+        [schema, name],
+    ).fetchall()
+    grants = []
+    for role, privilege in rows:
+        if privilege not in _PRIVILEGES:
+            continue
+        grantee = sql.SQL("PUBLIC") if role is None else sql.Identifier(role)
+        grants.append(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privilege), sql.Identifier(schema, name), grantee))
+    return grants
+
+
+# ---------------------------------------------------------------------------------------------- frames
+def _pg_type(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(dtype):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamptz" if getattr(dtype, "tz", None) is not None else "timestamp"
+    return "text"
+
+
+def _column_values(series: pd.Series, pg_type: str) -> list[Any]:
+    """Python values of a column for COPY (None for missing; numpy scalars become Python ones)."""
+    if pg_type == "text":
+        values = series.astype(object).where(series.notna(), None)
+        return [None if v is None else str(v) for v in values.tolist()]
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _geometry_type(geoms: gpd.GeoSeries) -> tuple[str, bool]:
+    """(PostGIS geometry type, whether single parts must be promoted to multi)."""
+    kinds = set(geoms.geom_type.dropna().unique())
+    if len(kinds) == 1:
+        return str(next(iter(kinds))), False
+    for single, multi in _MULTI.items():
+        if kinds == {single, multi}:
+            return multi, True
+    return "Geometry", False
+
+
+def _ewkb_hex(geoms: gpd.GeoSeries, promote: bool) -> list[str | None]:
+    arr = np.asarray(geoms.to_numpy(), dtype=object)
+    if promote:
+        single = shapely.get_type_id(arr) in (0, 1, 3)  # Point, LineString, Polygon
+        idx = np.flatnonzero(single)
+        if len(idx):
+            maker = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}
+            type_id = int(shapely.get_type_id(arr[idx[0]]))
+            arr = arr.copy()
+            arr[idx] = maker[type_id](arr[idx], indices=np.arange(len(idx)))
+    hexes = shapely.to_wkb(shapely.set_srid(arr, SRID), hex=True, include_srid=True, output_dimension=2)
+    return [None if h is None else str(h) for h in hexes]
+
+
+def _primary_key(name: str, frame: pd.DataFrame) -> tuple[str, ...] | None:
+    schema = SCHEMAS.get(name)
+    key = PRIMARY_KEYS.get(name) or ((schema.id_column,) if schema and schema.id_column else None)
+    if key and all(col in frame.columns for col in key):
+        return key
+    return None
+
+
+def _read(ws: Workspace, name: str, spatial: bool) -> pd.DataFrame:
+    frame = ws.read_layer(name) if spatial else ws.read_table(name)
+    if name == "parcels":
+        frame = frame.drop(columns=[c for c in PARCEL_STATUS_COLUMNS if c in frame.columns])
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------- publish
+def _publish_table(cur: psycopg.Cursor[Any], schema: str, name: str, frame: pd.DataFrame) -> int:
+    """DROP, CREATE, COPY, index one table (inside the caller's transaction); returns the row count."""
+    table = sql.Identifier(schema, name)
+    geo = isinstance(frame, gpd.GeoDataFrame)
+    attrs = [c for c in frame.columns if not (geo and c == frame.geometry.name)]
+    key = _primary_key(name, frame)
+    types = {c: _pg_type(frame[c]) for c in attrs}
+    defs: list[sql.Composable] = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in attrs]
+    columns: list[list[Any]] = [_column_values(frame[c], types[c]) for c in attrs]
+    names = list(attrs)
+    if key is None:
+        defs.insert(0, sql.SQL("fid bigint"))
+        names.insert(0, "fid")
+        columns.insert(0, list(range(1, len(frame) + 1)))
+        key = ("fid",)
+    if geo:
+        gtype, promote = _geometry_type(frame.geometry)
+        defs.append(
+            sql.SQL("{} geometry({}, {})").format(sql.Identifier(GEOMETRY_COLUMN), sql.SQL(gtype), sql.Literal(SRID))
+        )
+        names.append(GEOMETRY_COLUMN)
+        columns.append(_ewkb_hex(frame.geometry, promote))
+
+    grants = _saved_grants(cur, schema, name)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(defs)))
+    copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(table, sql.SQL(", ").join(map(sql.Identifier, names)))
+    with cur.copy(copy_stmt) as copy:
+        for row in zip(*columns, strict=True):
+            copy.write_row(row)
+    cur.execute(
+        sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(table, sql.SQL(", ").join(map(sql.Identifier, key)))
+    )
+    if geo:
+        cur.execute(
+            sql.SQL("CREATE INDEX {} ON {} USING GIST ({})").format(
+                sql.Identifier(f"{name}_{GEOMETRY_COLUMN}_gist"), table, sql.Identifier(GEOMETRY_COLUMN)
+            )
+        )
+    if name == "site_parcels" and "parcel_id" in attrs:
+        cur.execute(
+            sql.SQL("CREATE INDEX {} ON {} (parcel_id)").format(sql.Identifier("site_parcels_parcel_id_idx"), table)
+        )
+    for grant in grants:
+        cur.execute(grant)
+    return len(frame)
+
+
+_STATUS_DDL = """
+CREATE TABLE {status} (
+    parcel_id text PRIMARY KEY,
+    status text NOT NULL CHECK (status IN ({choices})),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL DEFAULT current_user
+);
+CREATE TABLE {history} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    parcel_id text NOT NULL,
+    operation text NOT NULL,
+    old_status text,
+    new_status text,
+    changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_by text NOT NULL DEFAULT current_user
+);
+CREATE INDEX {history_idx} ON {history} (parcel_id, changed_at);
+CREATE FUNCTION {stamp}() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    NEW.updated_at := now();
+    NEW.updated_by := current_user;
+    RETURN NEW;
+END
+$body$;
+CREATE FUNCTION {log}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog
+AS $body$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status AND OLD.parcel_id = NEW.parcel_id THEN
+        RETURN NULL;
+    END IF;
+    -- SECURITY DEFINER: officers cannot write the history themselves; who is the stamped updated_by
+    -- (set by the invoker's BEFORE trigger) or, for a delete, the session user.
+    EXECUTE format('INSERT INTO %I.parcel_status_history (parcel_id, operation, old_status, new_status, '
+                   'changed_by) VALUES ($1, $2, $3, $4, $5)', TG_TABLE_SCHEMA)
+    USING CASE WHEN TG_OP = 'DELETE' THEN OLD.parcel_id ELSE NEW.parcel_id END, TG_OP,
+          CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.status END,
+          CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.status END,
+          CASE WHEN TG_OP = 'DELETE' THEN session_user::text ELSE NEW.updated_by END;
+    RETURN NULL;
+END
+$body$;
+CREATE TRIGGER parcel_status_stamp BEFORE INSERT OR UPDATE ON {status}
+    FOR EACH ROW EXECUTE FUNCTION {stamp}();
+CREATE TRIGGER parcel_status_log AFTER INSERT OR UPDATE OR DELETE ON {status}
+    FOR EACH ROW EXECUTE FUNCTION {log}();
+CREATE FUNCTION {view_edit}() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NEW.status IS NULL THEN
+            EXECUTE format('DELETE FROM %I.parcel_status WHERE parcel_id = $1', TG_TABLE_SCHEMA) USING OLD.parcel_id;
+        ELSE
+            EXECUTE format('INSERT INTO %I.parcel_status (parcel_id, status) VALUES ($1, $2) '
+                           'ON CONFLICT (parcel_id) DO UPDATE SET status = EXCLUDED.status', TG_TABLE_SCHEMA)
+            USING OLD.parcel_id, NEW.status;
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$body$;
+"""
+
+
+def _create_status_tables(cur: psycopg.Cursor[Any], schema: str, seed: Sequence[tuple[str, str]]) -> None:
+    """Create parcel_status, its history and triggers, and seed it (first publish only)."""
+    cur.execute(
+        sql.SQL(_STATUS_DDL).format(
+            status=sql.Identifier(schema, STATUS_TABLE),
+            history=sql.Identifier(schema, HISTORY_TABLE),
+            history_idx=sql.Identifier(f"{HISTORY_TABLE}_parcel_idx"),
+            choices=sql.SQL(", ").join(map(sql.Literal, AVAILABILITY_STATUSES)),
+            stamp=sql.Identifier(schema, "parcel_status_stamp"),
+            log=sql.Identifier(schema, "parcel_status_log"),
+            view_edit=sql.Identifier(schema, "parcels_status_edit"),
+        )
+    )
+    copy_stmt = sql.SQL("COPY {} (parcel_id, status) FROM STDIN").format(sql.Identifier(schema, STATUS_TABLE))
+    with cur.copy(copy_stmt) as copy:
+        for row in seed:
+            copy.write_row(row)
+    logger.info("seeded %s.%s with %d workspace statuses", schema, STATUS_TABLE, len(seed))
+
+
+def _workspace_statuses(ws: Workspace) -> list[tuple[str, str]]:
+    if "parcels" not in ws.list_layers():
+        return []
+    info = pyogrio.read_info(ws.gpkg, layer="parcels")
+    if "status" not in list(info["fields"]):
+        return []
+    frame = ws.read_table("parcels", where="status IS NOT NULL")
+    rows = [(str(p), str(s)) for p, s in zip(frame["parcel_id"], frame["status"], strict=True)]
+    unknown = [r for r in rows if r[1] not in AVAILABILITY_STATUSES]
+    if unknown:
+        logger.warning(
+            "%d parcel(s) have a status that is not an availability status (e.g. %s=%s); not seeded",
+            len(unknown),
+            *unknown[0],
+        )
+    return [r for r in rows if r[1] in AVAILABILITY_STATUSES]
+
+
+def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[str] | None = None) -> dict[str, int]:
+    """Copy the workspace's layers and tables into a PostGIS schema, in one transaction.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace to publish.
+    dsn : str
+        libpq connection string or URL (``postgresql://user:password@host:5432/dbname``).
+    schema : str, default "foncier"
+        Target schema (created when missing).
+    layers : list of str, optional
+        Names of the layers/tables to publish; default every one the workspace holds.
+
+    Returns
+    -------
+    dict of str to int
+        Rows published per table, plus ``parcel_status``: the number of statuses now in the database.
+
+    Raises
+    ------
+    foncier.errors.LayerNotFoundError
+        When a requested layer is not in the workspace.
+    foncier.errors.DatabaseError
+        When the database cannot be reached or refuses the publish (then its previous content is kept).
+    """
+    if not schema:
+        raise DatabaseError("the target schema name is empty")
+    stored = {str(n): g for n, g in pyogrio.list_layers(ws.gpkg)} if ws.gpkg.exists() else {}
+    names = list(stored) if layers is None else list(dict.fromkeys(layers))
+    missing = [n for n in names if n not in stored]
+    if missing:
+        raise LayerNotFoundError(
+            f"layer(s) {', '.join(missing)} not in workspace {ws.path}; stored: {', '.join(stored) or 'nothing'}"
+        )
+    start = time.perf_counter()
+    frames = {name: _read(ws, name, stored[name] is not None) for name in names}
+    logger.info("read %d layer(s) from %s in %.1f s", len(frames), ws.path, time.perf_counter() - start)
+    shown = redact_dsn(dsn)
+    counts: dict[str, int] = {}
+    with connect(dsn) as conn:
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                has_status = _relation_exists(cur, schema, STATUS_TABLE)
+                view_grants: list[sql.Composed] = []
+                if "parcels" in frames:
+                    view_grants = _saved_grants(cur, schema, STATUS_VIEW)
+                    cur.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(schema, STATUS_VIEW)))
+                    if has_status:
+                        cur.execute(
+                            sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                                sql.Identifier(schema, STATUS_TABLE), sql.Identifier(STATUS_FK)
+                            )
+                        )
+                for name, frame in frames.items():
+                    t0 = time.perf_counter()
+                    counts[name] = _publish_table(cur, schema, name, frame)
+                    logger.info(
+                        "published %s.%s: %d rows in %.2f s", schema, name, counts[name], time.perf_counter() - t0
+                    )
+                if "parcels" in frames:
+                    _link_statuses(cur, ws, schema, has_status)
+                    for grant in view_grants:
+                        cur.execute(grant)
+                if has_status or "parcels" in frames:
+                    row = cur.execute(
+                        sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, STATUS_TABLE))
+                    ).fetchone()
+                    counts[STATUS_TABLE] = int(row[0]) if row else 0
+            with conn.cursor() as cur:  # fresh planner statistics (outside the data transaction, cheap)
+                conn.autocommit = True
+                for name in frames:
+                    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"publish to '{shown}' (schema {schema}) failed, its previous content is kept: {_scrub(str(exc), dsn)}"
+            ) from None
+    logger.info("published %d table(s) of %s to %s in %.1f s", len(frames), ws.path, shown, time.perf_counter() - start)
+    return counts
+
+
+def _link_statuses(cur: psycopg.Cursor[Any], ws: Workspace, schema: str, has_status: bool) -> None:
+    """After ``parcels`` was replaced: create/seed parcel_status (first time) or drop orphans, FK and view."""
+    status = sql.Identifier(schema, STATUS_TABLE)
+    parcels = sql.Identifier(schema, "parcels")
+    if not has_status:
+        _create_status_tables(cur, schema, _workspace_statuses(ws))
+    else:
+        cur.execute(
+            sql.SQL("DELETE FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} p WHERE p.parcel_id = s.parcel_id)").format(
+                status, parcels
+            )
+        )
+        if cur.rowcount:
+            logger.warning(
+                "%d status(es) of parcels no longer in the cadastre were deleted (kept in %s)",
+                cur.rowcount,
+                HISTORY_TABLE,
+            )
+    cur.execute(
+        sql.SQL(
+            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY (parcel_id) REFERENCES {} (parcel_id) "
+            "ON UPDATE CASCADE ON DELETE CASCADE"
+        ).format(status, sql.Identifier(STATUS_FK), parcels)
+    )
+    view = sql.Identifier(schema, STATUS_VIEW)
+    cur.execute(
+        sql.SQL(
+            "CREATE VIEW {} AS SELECT p.*, s.status, s.updated_at AS status_updated_at, "
+            "s.updated_by AS status_updated_by FROM {} p LEFT JOIN {} s ON s.parcel_id = p.parcel_id"
+        ).format(view, parcels, status)
+    )
+    cur.execute(
+        sql.SQL("CREATE TRIGGER parcels_status_edit INSTEAD OF UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()").format(
+            view, sql.Identifier(schema, "parcels_status_edit")
+        )
+    )
+    cur.execute(
+        sql.SQL("COMMENT ON VIEW {} IS {}").format(
+            view,
+            sql.Literal(
+                "Parcels with their availability status (editable: a change of 'status' goes to parcel_status)"
+            ),
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------- pull
+def pull_statuses(ws: Workspace, dsn: str, *, schema: str = "foncier") -> int:
+    """Write the officers' statuses (``parcel_status``) into the workspace parcels, atomically.
+
+    Every parcel published to the database gets the status it has there (no row: no status); parcels of the
+    workspace that were never published are left alone.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace the schema was published from.
+    dsn : str
+        libpq connection string or URL.
+    schema : str, default "foncier"
+        Schema holding ``parcels`` and ``parcel_status``.
+
+    Returns
+    -------
+    int
+        Number of workspace parcels whose status changed.
+
+    Raises
+    ------
+    foncier.errors.DatabaseError
+        When the database cannot be reached or holds no published parcels/statuses.
+    foncier.errors.NotFoundError
+        When a published parcel is not in the workspace (nothing is changed then).
+    """
+    shown = redact_dsn(dsn)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        try:
+            if not (_relation_exists(cur, schema, "parcels") and _relation_exists(cur, schema, STATUS_TABLE)):
+                raise DatabaseError(
+                    f"no published parcels and statuses in schema '{schema}' at '{shown}'; run 'foncier publish' first"
+                )
+            rows = cur.execute(
+                sql.SQL("SELECT p.parcel_id, s.status FROM {} p LEFT JOIN {} s ON s.parcel_id = p.parcel_id").format(
+                    sql.Identifier(schema, "parcels"), sql.Identifier(schema, STATUS_TABLE)
+                )
+            ).fetchall()
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot read statuses from '{shown}': {_scrub(str(exc), dsn)}") from None
+    mapping: dict[str, str | None] = {str(pid): status for pid, status in rows}
+    changed = ws.set_parcel_statuses(mapping)
+    logger.info(
+        "pulled %d status(es) from %s: %d parcel(s) changed",
+        sum(v is not None for v in mapping.values()),
+        shown,
+        changed,
+    )
+    return changed

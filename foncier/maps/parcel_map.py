@@ -1,0 +1,325 @@
+"""The land officers' parcel map: every parcel of the territory, coloured by availability or zoning.
+
+The territory has about 150,000 parcels: as inline GeoJSON that is a 100 MB page that freezes a browser. This
+map therefore never embeds parcels. It draws them from the **vector tiles** of the foncier API
+(``/tiles/parcels/{z}/{x}/{y}.pbf``, Mapbox Vector Tile, one layer named ``parcels`` with the attributes
+``parcel_id``, ``commune``, ``contenance_m2``, ``status``) with the Leaflet.VectorGrid plugin (npm
+``leaflet.vectorgrid``): the browser only fetches the tiles in view, from zoom :data:`MIN_ZOOM` on, and
+each tile is already clipped and simplified by the server.
+
+- ``color_by="availability"`` fills parcels by their land officer status (available, under option, sold,
+  not for sale, not recorded);
+- ``color_by="zoning"`` fills parcels by the PLU zone type when the tiles carry ``typezone``, and otherwise
+  shows the (simplified, inline, small) PLU zoning layer under parcel outlines.
+
+Clicking a parcel shows its id, commune, tax area and status. Candidate sites (``/tiles/sites/...``) are drawn
+as outlines on top. The map must be served next to the API (``foncier serve`` serves it under ``/maps``) or
+given an absolute ``tiles_url``; a file opened from disk cannot fetch relative tile URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.plugins import LocateControl
+from folium.template import Template
+
+from foncier.maps import i18n
+from foncier.maps.assets import ASSETS, trim_map_defaults, use_assets
+from foncier.maps.display import feature_collection, generalise, latlon_bounds
+from foncier.maps.elements import (
+    BASE_CSS,
+    Banner,
+    Css,
+    HtmlControl,
+    ReadyFlag,
+    Script,
+    attach_page,
+    fit_bounds_js,
+    js_json,
+    provenance_html,
+)
+from foncier.maps.i18n import t
+from foncier.maps.site_map import BASEMAP_OPACITY, BASEMAP_TILES
+from foncier.maps.style import AVAILABILITY_COLORS, LAYER_STYLES, ZONING_COLORS
+
+logger = logging.getLogger(__name__)
+
+ColorBy = Literal["availability", "zoning"]
+
+TILES_URL = "/tiles/parcels/{z}/{x}/{y}.pbf"
+SITES_TILES_URL = "/tiles/sites/{z}/{x}/{y}.pbf"
+MIN_ZOOM = 14
+"""Parcels are drawn from this zoom on (about 1:35,000): a tile then holds a few hundred parcels."""
+ZONING_TOLERANCE_M = 10.0
+MAP_MIN_ZOOM = 7
+"""The map's own minimum zoom: set explicitly, else Leaflet takes the parcel layer's ``minZoom`` for the map's."""
+
+
+class VectorTileLayer(JSCSSMixin, Layer):
+    """A Leaflet.VectorGrid protobuf layer with foncier's parcel styling, popups and a zoom hint."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function(map) {
+            var cfg = {{ this.config_json }};
+            var T = cfg.text;
+            function esc(s) { return String(s).replace(/[&<>"']/g, function(c) {
+                return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
+            function colour(p) {
+                if (cfg.colorBy === 'availability') { return cfg.colors[p.status] || cfg.colors.unknown; }
+                if (p.typezone) { return cfg.colors[p.typezone] || cfg.colors.other; }
+                return null;
+            }
+            function style(p) {
+                var c = colour(p);
+                var known = cfg.colorBy !== 'availability' || (p.status && cfg.colors[p.status]);
+                return c ? {weight: 0.6, color: '#444', opacity: 0.8, fill: true, fillColor: c,
+                            fillOpacity: known ? 0.6 : 0.12}
+                         : {weight: 0.8, color: '#333', opacity: 0.9, fill: true, fillColor: '#fff', fillOpacity: 0.01};
+            }
+            var styles = {};
+            styles[cfg.layer] = function(p, z) { return style(p); };
+            var grid = L.vectorGrid.protobuf(cfg.url, {
+                vectorTileLayerStyles: styles, interactive: true, minZoom: cfg.minZoom,
+                maxNativeZoom: cfg.maxNativeZoom,
+                rendererFactory: L.svg.tile, attribution: cfg.attribution,
+                getFeatureId: function(f) { return f.properties.parcel_id; }
+            });
+            grid.on('click', function(e) {
+                var p = e.layer.properties || {};
+                var rows = [[T.parcel_id, '<code>' + esc(p.parcel_id || '') + '</code>'],
+                            [T.commune, esc(cfg.communes[p.commune] ? cfg.communes[p.commune] + ' (' + p.commune + ')'
+                                          : (p.commune || ''))]];
+                if (p.contenance_m2 !== undefined) {
+                    rows.push([T.contenance, esc(Math.round(p.contenance_m2).toLocaleString(cfg.locale) + ' m²')]);
+                }
+                rows.push([T.status, esc(T['availability_' + (p.status || 'unknown')] || p.status)]);
+                if (p.typezone) { rows.push([T.zoning, esc(p.typezone)]); }
+                var h = '<table class="fx-kv">' + rows.map(function(r) {
+                    return '<tr><th>' + r[0] + '</th><td>' + r[1] + '</td></tr>'; }).join('') + '</table>';
+                L.popup().setLatLng(e.latlng).setContent(h).openOn(map);
+            });
+            window.foncierParcels = grid;
+            return grid;
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict[str, Any], *, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "VectorTileLayer"
+        self.config_json = js_json(config)
+        self.default_js = [("vectorgrid_js", ASSETS["vectorgrid_js"].cdn_url())]
+
+
+class SitesOutline(JSCSSMixin, Layer):
+    """Candidate sites drawn as outlines from the API's ``sites`` vector tiles."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url_json }}, {
+            vectorTileLayerStyles: {sites: {weight: 2.5, color: '#111', fill: false, opacity: 0.9}},
+            interactive: false, rendererFactory: L.svg.tile
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, *, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "SitesOutline"
+        self.url_json = js_json(url)
+        self.default_js = [("vectorgrid_js", ASSETS["vectorgrid_js"].cdn_url())]
+
+
+class ZoomHint(HtmlControl):
+    """A hint shown while the map is zoomed out too far for the parcels."""
+
+    def __init__(self, text: str, min_zoom: int) -> None:
+        super().__init__(
+            f'<span class="fx-zoom-hint">{html.escape(text)}</span>', position="topright", css_class="fx-box fx-hint"
+        )
+        self.min_zoom = min_zoom
+
+
+PARCEL_MAP_CSS = """
+.fx-kv th { text-align: left; font-weight: normal; color: #555; padding: 1px 8px 1px 0; }
+.fx-legend { max-width: 230px; }
+.fx-legend .fx-small { overflow-wrap: anywhere; }
+.fx-legend div { margin: 2px 0; }
+.fx-hint { font-weight: bold; }
+"""
+
+
+def _legend(color_by: ColorBy, lang: str, url: str, zoning_inline: bool) -> str:
+    if color_by == "availability":
+        entries = [(AVAILABILITY_COLORS[k], t(f"availability_{k}", lang)) for k in AVAILABILITY_COLORS]
+    else:
+        entries = [(ZONING_COLORS[k], t(f"zoning_{k}", lang)) for k in ZONING_COLORS]
+    rows = "".join(
+        f'<div><span class="fx-swatch" style="background:{c}"></span>{html.escape(label)}</div>' for c, label in entries
+    )
+    title = t(f"color_by_{color_by}", lang)
+    note = t("tiles_note", lang, url=url)
+    return f'<h3>{html.escape(title)}</h3>{rows}<div class="fx-small">{html.escape(note)}</div>'
+
+
+def build_parcel_map(
+    *,
+    extent: gpd.GeoDataFrame | list[list[float]],
+    tiles_url: str = TILES_URL,
+    sites_tiles_url: str | None = SITES_TILES_URL,
+    color_by: ColorBy = "availability",
+    zoning: gpd.GeoDataFrame | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    lang: str = "fr",
+    offline: bool = False,
+    synthetic: bool = False,
+    provenance: pd.DataFrame | None = None,
+    min_zoom: int = MIN_ZOOM,
+    max_native_zoom: int = 18,
+    tile_layer: str = "parcels",
+) -> folium.Map:
+    """Build the land officers' parcel map (parcels from vector tiles, never inline).
+
+    Parameters
+    ----------
+    extent : GeoDataFrame or [[south, west], [north, east]]
+        What the map opens on (the communes, or bounds in degrees).
+    tiles_url : str
+        URL template of the parcel vector tiles (relative to the page, or absolute).
+    sites_tiles_url : str or None
+        URL template of the candidate sites' vector tiles (None: no site outlines).
+    color_by : {"availability", "zoning"}
+        What the parcel fill shows.
+    zoning : GeoDataFrame, optional
+        The PLU layer (``typezone``), drawn simplified under the parcels when ``color_by="zoning"``.
+    communes : GeoDataFrame, optional
+        Commune outlines (the background offline, with names).
+    lang, offline, synthetic, provenance
+        As for :func:`foncier.maps.site_map.build_site_map`.
+    min_zoom : int
+        First zoom at which parcel tiles are requested.
+    max_native_zoom : int
+        Deepest zoom of the tile server (deeper zooms scale its tiles).
+    tile_layer : str
+        Name of the layer inside the tiles.
+    """
+    lang = i18n.check_lang(lang)
+    if color_by not in ("availability", "zoning"):
+        raise ValueError(f"color_by must be 'availability' or 'zoning', got {color_by!r}")
+    bounds = latlon_bounds(extent) if isinstance(extent, gpd.GeoDataFrame) else [list(map(float, p)) for p in extent]
+    m = folium.Map(
+        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+        zoom_start=11,
+        tiles=None,
+        control_scale=False,
+    )
+    # folium only gives min/max zoom to its own tile layer: set the map's (before the parcel layer is added)
+    m.add_child(Script(f"map.setMinZoom({MAP_MIN_ZOOM}); map.setMaxZoom(20);"), name="foncier_zoom_range")
+    trim_map_defaults(m)
+    attach_page(m, title=t("parcel_map_title", lang), lang=lang)
+    m.add_child(Css(BASE_CSS + PARCEL_MAP_CSS), name="foncier_css")
+    if not offline:
+        folium.TileLayer(
+            BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY, max_zoom=20, max_native_zoom=19
+        ).add_to(m)
+    if communes is not None and not communes.empty:
+        style = LAYER_STYLES["communes"]
+        shown = generalise(communes, tolerance_m=style.tolerance_m, decimals=style.decimals)
+        folium.GeoJson(
+            feature_collection(shown, columns=("nom",)),
+            name=html.escape(i18n.layer_title("communes", lang)),
+            style_function=lambda f: {**style.leaflet(), "fillOpacity": 0.35},
+            interactive=False,  # above the tile pane: it must not catch the clicks meant for parcels
+        ).add_to(m)
+    zoning_inline = color_by == "zoning" and zoning is not None and not zoning.empty
+    if zoning_inline:
+        assert zoning is not None
+        shown = generalise(zoning[["typezone", zoning.geometry.name]], tolerance_m=ZONING_TOLERANCE_M, decimals=5)
+
+        def zoning_style(feature: dict[str, Any]) -> dict[str, Any]:
+            color = ZONING_COLORS.get(str(feature["properties"].get("typezone")), ZONING_COLORS["other"])
+            return {"color": color, "weight": 0.5, "fillColor": color, "fillOpacity": 0.45}
+
+        folium.GeoJson(
+            feature_collection(shown, columns=("typezone",)),
+            name=html.escape(t("zoning", lang)),
+            style_function=zoning_style,
+            interactive=False,
+        ).add_to(m)
+    text = i18n.table(lang, ["parcel_id", "commune", "contenance", "status", "zoning"])
+    text.update({k: v for k, v in i18n.table(lang).items() if k.startswith("availability_")})
+    config = {
+        # the zone type is an opt-in attribute of the API's parcel tiles (it makes them larger)
+        "url": tiles_url + ("&" if "?" in tiles_url else "?") + "zoning=true" if color_by == "zoning" else tiles_url,
+        "layer": tile_layer,
+        "colorBy": color_by,
+        "colors": AVAILABILITY_COLORS if color_by == "availability" else ZONING_COLORS,
+        "minZoom": min_zoom,
+        "maxNativeZoom": max_native_zoom,
+        "text": text,
+        "locale": "fr-FR" if lang == "fr" else "en-GB",
+        "attribution": html.escape(t("synthetic_short", lang)) if synthetic else "",
+        "communes": {},
+    }
+    if communes is not None and {"insee", "nom"} <= set(communes.columns):
+        config["communes"] = dict(zip(communes["insee"].astype(str), communes["nom"].astype(str), strict=False))
+    VectorTileLayer(config, name=html.escape(i18n.t("parcels", lang))).add_to(m)
+    if sites_tiles_url:
+        SitesOutline(sites_tiles_url, name=html.escape(t("sites_layer", lang))).add_to(m)
+    m.add_child(
+        HtmlControl(
+            _legend(color_by, lang, tiles_url, zoning_inline), position="bottomright", css_class="fx-box fx-legend"
+        ),
+        name="foncier_legend",
+    )
+    hint = ZoomHint(t("zoom_in_for_parcels", lang, z=min_zoom), min_zoom)
+    m.add_child(hint, name="foncier_hint")
+    m.add_child(
+        Script(
+            f"function fxHint() {{ var el = document.querySelector('.fx-hint'); if (el) {{ el.style.display = "
+            f"map.getZoom() < {int(min_zoom)} ? '' : 'none'; }} }} map.on('zoomend', fxHint); fxHint();"
+        ),
+        name="foncier_hint_js",
+    )
+    LocateControl(
+        position="topleft",
+        strings={"title": "Me localiser" if lang == "fr" else "Show me where I am"},
+    ).add_to(m)
+    m.add_child(Script("L.control.scale({imperial: false}).addTo(map);"), name="foncier_scale")
+    m.add_child(
+        HtmlControl(provenance_html(provenance, lang), position="bottomleft", css_class="fx-box"),
+        name="foncier_provenance",
+    )
+    if synthetic:
+        m.add_child(Banner(t("synthetic_banner", lang)), name="foncier_banner")
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(Script(fit_bounds_js(bounds)), name="foncier_fit")
+    m.add_child(ReadyFlag(), name="foncier_ready")
+    use_assets(m.get_root(), offline=offline)
+    logger.info("parcel map (%s, colour by %s, tiles %s)", lang, color_by, tiles_url)
+    return m
+
+
+def parcel_tile_properties() -> Mapping[str, str]:
+    """The attributes the parcel tiles are expected to carry, and what the map does with them."""
+    return {
+        "parcel_id": "popup, feature id",
+        "commune": "popup",
+        "contenance_m2": "popup",
+        "status": "fill colour with color_by='availability'",
+        "typezone": "fill colour with color_by='zoning' (optional; else the inline PLU layer is shown)",
+    }

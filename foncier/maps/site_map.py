@@ -1,0 +1,895 @@
+"""The site map of a profile: candidate sites coloured by score, the best ones numbered and listed.
+
+What the map shows (see docs/MAPS.md):
+
+- every candidate site, coloured by its score class (viridis quintiles, :mod:`foncier.maps.style`), excluded
+  sites in grey with a dashed outline; hovering shows rank and score, clicking opens a popup with the score
+  breakdown (a bar per criterion), area, number of parcels, smallest and largest lot, travel time to Roissy,
+  communes and, for excluded sites, the reasons;
+- the ``top`` best sites numbered on the map and listed in a side panel; clicking an entry zooms to the site
+  and opens its popup;
+- toggleable context layers: communes, zones d'activité, rail lines and freight stations, main roads and
+  interchanges, isochrones to Roissy-CDG, flood zones, protected areas, brownfields;
+- a legend, a scale bar, a full-screen button, a minimap (online only: it needs tiles), the data's sources and
+  date, and a "synthetic sample" banner when the data is synthetic.
+
+Online maps have a light CARTO/OpenStreetMap basemap; offline maps have none (they must not touch the network)
+and show the communes as their background.
+
+Parcels are never put on this map (150,000 of them would make it a 100 MB page): sites only. The popups are
+built in the browser from a few compact properties per site, so the page stays small.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from folium.map import CustomPane, Layer
+from folium.plugins import Fullscreen, MiniMap
+from folium.template import Template
+
+from foncier.geo.profile import Profile
+from foncier.maps import i18n
+from foncier.maps.assets import trim_map_defaults, use_assets
+from foncier.maps.display import feature_collection, generalise, label_points, latlon_bounds
+from foncier.maps.elements import (
+    BASE_CSS,
+    Banner,
+    Css,
+    HtmlControl,
+    ReadyFlag,
+    Script,
+    attach_page,
+    fit_bounds_js,
+    js_json,
+    provenance_html,
+)
+from foncier.maps.i18n import t
+from foncier.maps.style import (
+    EXCLUDED_BAR_COLOR,
+    EXCLUDED_COLOR,
+    EXCLUDED_FILL_OPACITY,
+    FLOOD_LEVEL_COLORS,
+    HIGHLIGHT_COLOR,
+    ISOCHRONE_COLORS,
+    LAYER_STYLES,
+    ROAD_COLORS,
+    ROAD_WEIGHTS,
+    SITE_DECIMALS,
+    SITE_OUTLINE,
+    SITE_TOLERANCE_M,
+    LayerStyle,
+    class_colors,
+    score_breaks,
+    score_class,
+    text_color_on,
+)
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_SITE_COLUMNS = ("site_id", "score", "rank", "excluded")
+
+#: Context layers, bottom to top, with the pane they are drawn in.
+CONTEXT_ORDER: tuple[tuple[str, str], ...] = (
+    ("communes", "fx-base"),
+    ("isochrones", "fx-areas"),
+    ("flood", "fx-areas"),
+    ("protected", "fx-areas"),
+    ("zones", "fx-areas"),
+    ("friches", "fx-areas"),
+    ("roads", "fx-lines"),
+    ("rail_lines", "fx-lines"),
+    ("interchanges", "fx-points"),
+    ("rail_stations", "fx-points"),
+)
+#: Map panes and z-indexes: context under the sites (overlayPane, 400), points above them (under markers).
+PANES = {"fx-base": 300, "fx-areas": 350, "fx-lines": 380, "fx-points": 450}
+
+#: Decimals of raw values in popups, by unit (fewer bytes per site).
+_RAW_DECIMALS = {"min": 1, "m": 0, "0..1": 3, "m2": 0, "%": 1, "persons": 0}
+
+BASEMAP_TILES = "OpenStreetMap"
+BASEMAP_OPACITY = 0.6
+#: Room left on the map's left and top for the side panel and the banner when zooming (pixels).
+PANEL_PADDING = (320, 70)
+#: Below this zoom each site is also marked by a dot in its colour (polygons are a few pixels there).
+DOT_ZOOM = 12.5
+#: Room left on the right and bottom for the layer control and the legend when fitting the whole territory.
+RIGHT_PADDING = (290, 30)
+
+
+def profile_names(profile: str | Profile, lang: str) -> tuple[str, str]:
+    """``(name, title)`` of a profile given as a name or a :class:`~foncier.geo.profile.Profile`."""
+    if isinstance(profile, Profile):
+        title = (profile.title_fr if lang == "fr" else profile.title_en) or profile.name
+        return profile.name, title
+    return str(profile), str(profile)
+
+
+def _check_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    present = {*sites.columns, sites.index.name}
+    missing = [c for c in REQUIRED_SITE_COLUMNS if c not in present]
+    if missing:
+        raise ValueError(f"sites lack column(s) {', '.join(missing)} (see docs/CONTRACTS.md, scored_sites)")
+    if "site_id" not in sites.columns:
+        sites = sites.reset_index()
+    out = sites.sort_values("rank").reset_index(drop=True)
+    out["excluded"] = out["excluded"].astype(bool)
+    return out
+
+
+def _commune_names(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, str]:
+    communes = layers.get("communes")
+    if communes is None or communes.empty or "insee" not in communes.columns or "nom" not in communes.columns:
+        return {}
+    return dict(zip(communes["insee"].astype(str), communes["nom"].astype(str), strict=False))
+
+
+def _round_raw(value: Any, unit: str) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number) or math.isinf(number):
+        return None
+    decimals = _RAW_DECIMALS.get(unit, 3)
+    rounded = round(number, decimals)
+    return int(rounded) if decimals == 0 else rounded
+
+
+def breakdown_matrix(
+    breakdown: pd.DataFrame | None, site_ids: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, list[list[Any]]]]:
+    """Criteria (name, weight; heaviest first) and, per site, ``[raw, value]`` pairs in that order."""
+    if breakdown is None or breakdown.empty:
+        return [], {}
+    bd = breakdown[breakdown["site_id"].astype(str).isin(set(site_ids))]
+    weights = bd.groupby("criterion", sort=False)["weight"].max()
+    order = [str(c) for c in sorted(weights.index, key=lambda c: (-float(weights[c]), str(c)))]
+    weights.index = weights.index.astype(str)
+    criteria: list[dict[str, Any]] = [
+        {
+            "k": str(c),
+            "l": i18n.criterion_label(str(c)),
+            "u": i18n.criterion_unit(str(c)),
+            "w": round(float(weights[c]), 4),
+        }
+        for c in order
+    ]
+    pos = {c: i for i, c in enumerate(order)}
+    per_site: dict[str, list[list[Any]]] = {}
+    for site_id, crit, raw, value in zip(
+        bd["site_id"].astype(str), bd["criterion"].astype(str), bd["raw_value"], bd["value"], strict=True
+    ):
+        row = per_site.setdefault(site_id, [[None, 0.0] for _ in order])
+        unit = criteria[pos[crit]]["u"]
+        v = float(value) if value is not None and not pd.isna(value) else 0.0
+        row[pos[crit]] = [_round_raw(raw, unit), round(v, 2)]
+    return criteria, per_site
+
+
+class SitesLayer(Layer):
+    """The candidate sites: compact GeoJSON plus the JavaScript that styles them and builds their popups.
+
+    The layer registers itself as ``window.foncier`` (``map``, ``sites``, ``byId``, ``open(site_id)``), which
+    the side panel, the numbered markers and the tests use.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function(map) {
+            var cfg = {{ this.config_json }};
+            var T = cfg.text, lang = cfg.lang;
+            var nf = {};
+            function num(x, d) {
+                if (x === null || x === undefined || isNaN(x)) { return '–'; }
+                var key = String(d);
+                if (!nf[key]) { nf[key] = new Intl.NumberFormat(lang === 'fr' ? 'fr-FR' : 'en-GB',
+                    {minimumFractionDigits: d, maximumFractionDigits: d}); }
+                return nf[key].format(x);
+            }
+            function esc(s) {
+                return String(s).replace(/[&<>"']/g, function(c) {
+                    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; });
+            }
+            function area(m2) {
+                if (m2 === null || m2 === undefined) { return '–'; }
+                if (m2 < 1000) { return num(m2, 0) + ' m²'; }
+                var ha = m2 / 10000; return num(ha, ha < 10 ? 2 : 1) + ' ha';
+            }
+            function raw(v, unit) {
+                if (v === null || v === undefined) { return '–'; }
+                if (typeof v === 'string') { return esc(T['zoning_class_' + v] || v); }
+                switch (unit) {
+                    case '0..1': return num(v * 100, 0) + ' %';
+                    case 'm2': return area(v);
+                    case 'm': return v >= 1000 ? num(v / 1000, 1) + ' km' : num(v, 0) + ' m';
+                    case 'min': return num(v, 0) + ' min';
+                    case '%': return num(v, 1) + ' %';
+                    case 'persons': return num(v, 0) + ' ' + T.unit_persons;
+                    default: return num(v, 2);
+                }
+            }
+            function fill(p) { return p.x ? cfg.excludedColor : cfg.colors[p.c]; }
+            function style(f) {
+                var p = f.properties;
+                return p.x ? {color: '#616161', weight: 1, dashArray: '3 3', fillColor: cfg.excludedColor,
+                              fillOpacity: cfg.excludedOpacity, opacity: 0.9, className: 'fx-site fx-excluded'}
+                           : {color: cfg.outline, weight: 1, fillColor: cfg.colors[p.c], fillOpacity: 0.8,
+                              opacity: 0.9, className: 'fx-site'};
+            }
+            function popup(p) {
+                var h = '<div class="fx-pop"><div class="fx-pop-h">';
+                if (!p.x && p.r <= cfg.top) {
+                    h += '<span class="fx-rank" style="margin-right:6px">'
+                        + p.r + '</span>';
+                }
+                h += '<b>' + esc(T.site) + ' ' + esc(p.id) + '</b></div><table class="fx-kv">';
+                h += '<tr><th>' + T.score + '</th><td><span class="fx-swatch" style="background:' + fill(p)
+                    + '"></span><b>' + num(p.s, 2) + '</b> · ' + T.rank + ' '
+                    + T.rank_of.replace('{rank}', p.r).replace('{n}', cfg.n) + '</td></tr>';
+                h += '<tr><th>' + T.area + '</th><td>' + area(p.a)
+                    + (p.n ? ' · ' + p.n + ' ' + T.parcels.toLowerCase() : '') + '</td></tr>';
+                if (p.lo !== undefined) {
+                    h += '<tr><th>' + T.smallest_lot + '</th><td>' + area(p.lo) + '</td></tr>';
+                    h += '<tr><th>' + T.largest_lot + '</th><td>' + area(p.hi) + '</td></tr>';
+                }
+                if (p.t !== undefined && p.t !== null) {
+                    h += '<tr><th>' + T.roissy_time + '</th><td>' + num(p.t, 0) + ' min</td></tr>';
+                }
+                if (p.m) { h += '<tr><th>' + T.communes + '</th><td>' + esc(p.m) + '</td></tr>'; }
+                h += '</table>';
+                if (p.x) {
+                    h += '<div class="fx-excl"><b>' + T.excluded + '</b> — ' + esc(p.why || '') + '</div>';
+                }
+                if (p.b && cfg.criteria.length) {
+                    var wmax = 0;
+                    cfg.criteria.forEach(function(c) { wmax = Math.max(wmax, c.w); });
+                    h += '<div class="fx-bd-title">' + T.breakdown + '</div><table class="fx-bd">';
+                    cfg.criteria.forEach(function(c, i) {
+                        var pair = p.b[i] || [null, 0];
+                        var contrib = c.w * pair[1];  // an excluded site: what it would have earned
+                        var wpx = wmax > 0 ? Math.round(90 * c.w / wmax) : 0;
+                        var cpx = wmax > 0 ? Math.round(90 * contrib / wmax) : 0;
+                        h += '<tr><td class="fx-bd-l">' + esc(c.l) + '</td><td class="fx-bd-v">' + raw(pair[0], c.u)
+                            + '</td><td class="fx-bd-bar"><span class="fx-bar-w" style="width:' + wpx + 'px">'
+                            + '<span class="fx-bar-c" style="width:' + cpx + 'px;background:'
+                            + (p.x ? cfg.excludedBar : fill(p)) + '"></span></span></td><td class="fx-bd-n">'
+                            + (p.x ? '(' + num(contrib, 3) + ')' : num(contrib, 3)) + '</td></tr>';
+                    });
+                    h += '</table><div class="fx-small">' + (p.x ? T.breakdown_excluded_note : T.breakdown_note)
+                        + '</div>';
+                }
+                return h + '</div>';
+            }
+            var byId = {};
+            var layer = L.geoJson(null, {
+                style: style,
+                onEachFeature: function(f, l) {
+                    var p = f.properties;
+                    byId[p.id] = l;
+                    l.bindTooltip(function() {
+                        return (p.x ? T.excluded : T.rank + ' ' + p.r) + ' · ' + T.score + ' ' + num(p.s, 2);
+                    }, {sticky: true});
+                    l.bindPopup(function() { return popup(p); }, {
+                        maxWidth: 480, minWidth: 340, autoPanPaddingTopLeft: L.point(cfg.padTopLeft),
+                        autoPanPaddingBottomRight: L.point(cfg.padBottomRight)});
+                    l.on('mouseover', function(e) { e.target.setStyle({weight: 3, color: cfg.highlight}); });
+                    l.on('mouseout', function(e) { layer.resetStyle(e.target); });
+                }
+            });
+            layer.addData({{ this.data_json }});
+            // at small scales a site is a few pixels: a dot in its colour marks it until zoom cfg.dotZoom
+            var dots = L.featureGroup();
+            layer.eachLayer(function(l) {
+                var p = l.feature.properties;
+                if (!p.p) { return; }
+                L.circleMarker(p.p, {radius: p.x ? 3 : 5, color: p.x ? '#757575' : cfg.outline, weight: 1,
+                                     fillColor: fill(p), fillOpacity: p.x ? 0.6 : 0.95, className: 'fx-site-dot'})
+                    .bindTooltip(l.getTooltip().getContent(), {sticky: true})
+                    .on('click', function() { open(p.id); })
+                    .addTo(dots);
+            });
+            function showDots() {
+                var want = map.hasLayer(layer) && map.getZoom() < cfg.dotZoom;
+                if (want && !map.hasLayer(dots)) { map.addLayer(dots); }
+                if (!want && map.hasLayer(dots)) { map.removeLayer(dots); }
+            }
+            map.on('zoomend', showDots);
+            layer.on('add remove', function() { setTimeout(showDots, 0); });
+            function open(id) {
+                var l = byId[id];
+                if (!l) { return false; }
+                if (!map.hasLayer(layer)) { map.addLayer(layer); }
+                map.fitBounds(l.getBounds(), {maxZoom: 15, paddingTopLeft: cfg.padTopLeft,
+                                              paddingBottomRight: [40, 40], animate: false});
+                l.openPopup();
+                return true;
+            }
+            window.foncier = {map: map, sites: layer, dots: dots, byId: byId, open: open, popup: popup};
+            return layer;
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict[str, Any], config: dict[str, Any], *, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "SitesLayer"
+        self.data_json = js_json(data)
+        self.config_json = js_json(config)
+
+
+class RankMarkers(Layer):
+    """Numbered markers on the best sites; clicking one opens the site's popup.
+
+    Markers never overlap: at each zoom they are placed in rank order, and a marker that would cover a
+    better-ranked one moves aside (up to two rings of eight positions around its site) with a thin leader line
+    to its site.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function(map) {
+            var group = L.layerGroup();
+            var items = {{ this.data_json }}.map(function(d) {
+                return {ll: L.latLng(d[0], d[1]), r: d[2], id: d[3]};
+            });
+            var size = 24, offsets = [[0, 0]];
+            [28, 54].forEach(function(rad) {
+                for (var k = 0; k < 8; k++) {
+                    var a = -Math.PI / 2 + k * Math.PI / 4;
+                    offsets.push([Math.round(rad * Math.cos(a)), Math.round(rad * Math.sin(a))]);
+                }
+            });
+            function layout() {
+                group.clearLayers();
+                if (!map.hasLayer(group)) { return; }
+                var placed = [];
+                items.forEach(function(it) {
+                    var p = map.latLngToLayerPoint(it.ll), spot = null;
+                    for (var i = 0; i < offsets.length && spot === null; i++) {
+                        var q = p.add(L.point(offsets[i][0], offsets[i][1]));
+                        if (placed.every(function(z) { return z.distanceTo(q) >= size; })) { spot = q; }
+                    }
+                    if (spot === null) { spot = p; }
+                    placed.push(spot);
+                    var ll = map.layerPointToLatLng(spot);
+                    if (!spot.equals(p)) {
+                        L.polyline([it.ll, ll], {color: '#111', weight: 1.2, opacity: 0.8, interactive: false})
+                            .addTo(group);
+                    }
+                    L.marker(ll, {
+                        icon: L.divIcon({className: 'fx-rank-icon', html: '<span class="fx-rank">' + it.r + '</span>',
+                                         iconSize: [size, size], iconAnchor: [size / 2, size / 2]}),
+                        title: it.id, keyboard: false, riseOnHover: true, zIndexOffset: 1000 - it.r
+                    }).on('click', function() { window.foncier.open(it.id); }).addTo(group);
+                });
+            }
+            group.on('add', function() { map.on('zoomend', layout); layout(); });
+            group.on('remove', function() { map.off('zoomend', layout); });
+            window.foncierRankLayout = layout;
+            return group;
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, points: list[tuple[float, float, int, str]], *, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "RankMarkers"
+        self.data_json = js_json([list(p) for p in points])
+
+
+class PanelClicks(MacroElement):
+    """Makes the entries of the side panel zoom to their site."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        document.querySelectorAll('.fx-panel [data-site]').forEach(function(el) {
+            el.addEventListener('click', function() { window.foncier.open(el.getAttribute('data-site')); });
+            el.addEventListener('keydown', function(e) {
+                if (e.key === 'Enter' || e.key === ' ') {
+                    e.preventDefault(); window.foncier.open(el.getAttribute('data-site'));
+                }
+            });
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PanelClicks"
+
+
+SITE_MAP_CSS = """
+.fx-rank { display: inline-flex; align-items: center; justify-content: center; width: 22px; height: 22px;
+  border-radius: 50%; background: #fff; color: #111; border: 2px solid #111; font: bold 11px/1 system-ui, sans-serif;
+  box-shadow: 0 1px 3px rgba(0,0,0,.5); box-sizing: border-box; }
+.fx-rank-icon { background: none; border: none; }
+.fx-panel { width: 290px; max-height: 60vh; overflow-y: auto; }
+.fx-panel h2 { font-size: 14px; margin: 0 0 2px; }
+.fx-panel ol { list-style: none; margin: 6px 0 0; padding: 0; }
+.fx-panel li { display: flex; align-items: center; gap: 8px; padding: 4px 4px; border-radius: 4px; cursor: pointer; }
+.fx-panel li:hover, .fx-panel li:focus { background: #eef3fb; outline: none; }
+.fx-panel li .fx-rank { flex: none; }
+.fx-panel .fx-li-main { flex: 1; min-width: 0; }
+.fx-panel .fx-li-main b { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.fx-panel .fx-li-score { flex: none; font-weight: bold; padding: 1px 5px; border-radius: 3px; font-size: 11px; }
+.fx-legend { min-width: 170px; }
+.fx-legend div { margin: 2px 0; white-space: nowrap; }
+.fx-pop { font: 12px/1.35 system-ui, sans-serif; }
+.fx-pop-h { font-size: 13px; margin-bottom: 4px; display: flex; align-items: center; }
+.fx-kv th { text-align: left; font-weight: normal; color: #555; padding: 1px 8px 1px 0; vertical-align: top; }
+.fx-kv td { padding: 1px 0; }
+.fx-excl { margin: 6px 0; padding: 4px 6px; background: #fdecea; border-left: 3px solid #b71c1c; }
+.fx-bd-title { margin-top: 6px; font-weight: bold; }
+.fx-bd { border-collapse: collapse; margin: 2px 0; }
+.fx-bd td { padding: 1px 4px 1px 0; white-space: nowrap; }
+.fx-bd-l { max-width: 190px; overflow: hidden; text-overflow: ellipsis; }
+.fx-bd-v { color: #444; text-align: right; }
+.fx-bd-n { text-align: right; font-variant-numeric: tabular-nums; }
+.fx-bar-w { display: inline-block; height: 9px; background: #e0e0e0; vertical-align: middle; position: relative; }
+.fx-bar-c { display: block; height: 9px; }
+.leaflet-control-layers-overlays label { margin: 1px 0; }
+"""
+
+
+def _top_panel_html(
+    sites: gpd.GeoDataFrame,
+    *,
+    top: int,
+    colors: list[str],
+    breaks: list[float],
+    lang: str,
+    profile_title: str,
+    commune_names: Mapping[str, str],
+    n_excluded: int,
+) -> str:
+    kept = sites[~sites["excluded"]].head(top)
+    items = []
+    for rec in kept.to_dict("records"):
+        color = colors[score_class(float(rec["score"]), breaks)]
+        communes = ", ".join(commune_names.get(c, c) for c in str(rec.get("communes") or "").split(",") if c)
+        detail = " · ".join(x for x in (i18n.fmt_area(rec.get("area_m2"), lang), str(rec["site_id"])) if x and x != "–")
+        items.append(
+            f'<li tabindex="0" role="button" data-site="{html.escape(str(rec["site_id"]))}" '
+            f'title="{html.escape(t("click_to_zoom", lang))}">'
+            f'<span class="fx-rank">{int(rec["rank"])}</span>'
+            f'<span class="fx-li-main"><b>{html.escape(communes or str(rec["site_id"]))}</b>'
+            f'<span class="fx-small">{html.escape(detail)}</span></span>'
+            f'<span class="fx-li-score" style="background:{color};color:{text_color_on(color)}">'
+            f"{i18n.fmt_number(rec['score'], lang, 2)}</span></li>"
+        )
+    body = f"<ol>{''.join(items)}</ol>" if items else f'<p class="fx-small">{t("no_site", lang)}</p>'
+    return (
+        f"<h2>{html.escape(t('site_map_title', lang))}</h2>"
+        f'<div class="fx-small">{html.escape(t("territory", lang))}<br>{t("profile", lang)}{i18n.colon(lang)}'
+        f"<b>{html.escape(profile_title)}</b> · {t('n_sites', lang, n=len(sites), k=n_excluded)}</div>"
+        f'<h3 style="margin-top:8px">{t("top_sites", lang, n=min(top, len(kept)))}</h3>{body}'
+    )
+
+
+def _legend_html(breaks: list[float], colors: list[str], lang: str, top: int, has_excluded: bool) -> str:
+    rows = []
+    n = len(colors)
+    for i in reversed(range(n)):
+        lo, hi = breaks[i], breaks[i + 1]
+        rows.append(
+            f'<div><span class="fx-swatch" style="background:{colors[i]}"></span>'
+            f"{i18n.fmt_number(lo, lang, 2)} – {i18n.fmt_number(hi, lang, 2)}</div>"
+        )
+    if has_excluded:
+        rows.append(
+            f'<div><span class="fx-swatch" style="background:{EXCLUDED_COLOR};opacity:.6;border-style:dashed"></span>'
+            f"{t('legend_excluded', lang)}</div>"
+        )
+    rows.append(
+        f'<div><span class="fx-rank" style="width:18px;height:18px;font-size:10px;margin-right:4px">1</span>'
+        f"{t('legend_rank', lang)}</div>"
+    )
+    return (
+        f'<h3>{t("legend_score", lang)}</h3>{"".join(rows)}<div class="fx-small">{t("legend_classes_note", lang)}</div>'
+    )
+
+
+def _swatch(style: LayerStyle, kind: str) -> str:
+    if kind == "line":
+        dash = "dashed" if style.dash_array else "solid"
+        return f'<span class="fx-line" style="border-top-color:{style.color};border-top-style:{dash}"></span>'
+    if kind == "point":
+        return f'<span class="fx-dot" style="border-color:{style.color};background:{style.fill_color}"></span>'
+    fill = style.fill_color if style.fill_opacity > 0 else "transparent"
+    dash = "dashed" if style.dash_array else "solid"
+    return (
+        f'<span class="fx-swatch" style="background:{fill};border:2px {dash} {style.color};'
+        f'opacity:{max(style.fill_opacity, 0.6) if style.fill_opacity else 1}"></span>'
+    )
+
+
+def context_label(name: str, rec: dict[str, Any], lang: str) -> str:
+    """The tooltip text of one context feature."""
+
+    def val(key: str) -> str:
+        v = rec.get(key)
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+    if name == "communes":
+        return val("nom")
+    if name == "zones":
+        return " · ".join(x for x in (val("nom"), val("type")) if x)
+    if name == "isochrones":
+        minutes = rec.get("minutes")
+        return t("minutes_to_roissy", lang, m=int(minutes)) if minutes is not None else ""
+    if name == "flood":
+        level = val("level")
+        level_text = t(f"flood_{level}", lang) if level in ("red", "blue") else level
+        return f"{t('layer_flood', lang)}{i18n.colon(lang)}{level_text}"
+    if name == "protected":
+        kind = val("kind")
+        kind_text = t(f"protected_{kind}", lang) if f"protected_{kind}" in i18n.TEXT else kind
+        return " · ".join(x for x in (kind_text, val("nom") or val("code")) if x)
+    if name == "friches":
+        return " · ".join(x for x in (t("layer_friches", lang), val("nom"), val("site_statut")) if x)
+    if name == "roads":
+        return " · ".join(x for x in (val("ref"), val("nom")) if x) or val("class")
+    if name in ("rail_stations", "interchanges"):
+        return val("nom")
+    if name == "rail_lines":
+        return " · ".join(x for x in (val("code_ligne"), val("libelle")) if x)
+    return ""
+
+
+def prepare_context(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Select what the site map shows of a context layer (main roads, freight stations, isochrones to CDG)."""
+    out = gdf
+    if name == "roads" and "class" in out.columns:
+        out = out[out["class"].astype(str).isin(tuple(ROAD_WEIGHTS))]
+    elif name == "rail_stations":
+        if "fret" in out.columns:
+            out = out[out["fret"].fillna(False).astype(bool)]
+        if "code_uic" in out.columns:
+            out = out.drop_duplicates("code_uic")
+    elif name == "isochrones":
+        if "hub_id" in out.columns and (out["hub_id"] == "CDG").any():
+            out = out[out["hub_id"] == "CDG"]
+        if "minutes" in out.columns:
+            out = out.sort_values("minutes", ascending=False)
+    return out
+
+
+def context_style(name: str, style: LayerStyle) -> Any:
+    base = style.leaflet()
+    if name == "flood":
+
+        def flood(feature: dict[str, Any]) -> dict[str, Any]:
+            color = FLOOD_LEVEL_COLORS.get(str(feature["properties"].get("k")), style.fill_color or style.color)
+            return {**base, "color": color, "fillColor": color}
+
+        return flood
+    if name == "roads":
+
+        def road(feature: dict[str, Any]) -> dict[str, Any]:
+            cls = str(feature["properties"].get("k"))
+            return {**base, "color": ROAD_COLORS.get(cls, style.color), "weight": ROAD_WEIGHTS.get(cls, style.weight)}
+
+        return road
+    if name == "isochrones":
+
+        def iso(feature: dict[str, Any]) -> dict[str, Any]:
+            minutes = feature["properties"].get("k")
+            return {**base, "color": ISOCHRONE_COLORS.get(int(minutes) if minutes is not None else 0, style.color)}
+
+        return iso
+    return lambda feature: base
+
+
+def _add_context_layer(m: folium.Map, name: str, gdf: gpd.GeoDataFrame, pane: str, lang: str) -> int:
+    style = LAYER_STYLES[name]
+    data = prepare_context(name, gdf)
+    if data.empty:
+        return 0
+    shown = generalise(data, tolerance_m=style.tolerance_m, decimals=style.decimals)
+    records = shown.drop(columns=shown.geometry.name).to_dict("records")
+    key_col = {"flood": "level", "roads": "class", "isochrones": "minutes"}.get(name)
+    extra = [
+        {"label": context_label(name, rec, lang), **({"k": rec.get(key_col)} if key_col else {})} for rec in records
+    ]
+    for e in extra:
+        if isinstance(e.get("k"), float | np.floating):
+            e["k"] = int(e["k"]) if name == "isochrones" else e["k"]
+    fc = feature_collection(shown, columns=(), extra=extra)
+    geom_types = set(shown.geom_type.unique())
+    kind = "area"
+    if geom_types <= {"Point", "MultiPoint"}:
+        kind = "point"
+    elif geom_types <= {"LineString", "MultiLineString"}:
+        kind = "line"
+    marker = None
+    if geom_types & {"Point", "MultiPoint"}:
+        marker = folium.CircleMarker(
+            radius=style.radius,
+            color=style.color,
+            weight=style.weight,
+            fill=True,
+            fill_color=style.fill_color or style.color,
+            fill_opacity=style.fill_opacity or 1,
+            pane=pane,
+        )
+    label = f"{_swatch(style, kind)}{html.escape(i18n.layer_title(name, lang))}"
+    layer = folium.GeoJson(
+        fc,
+        name=label,
+        style_function=context_style(name, style),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
+        marker=marker,
+        show=style.show,
+        pane=pane,
+        smooth_factor=1.5,
+    )
+    layer.add_to(m)
+    return len(fc["features"])
+
+
+def build_site_map(
+    sites: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    *,
+    profile: str | Profile,
+    breakdown: pd.DataFrame | None = None,
+    lang: str = "fr",
+    offline: bool = False,
+    synthetic: bool = False,
+    provenance: pd.DataFrame | None = None,
+    top: int = 10,
+    generated: str = "",
+) -> folium.Map:
+    """Build the interactive site map of one profile.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Scored sites (``scored_sites(...).sites``): ``site_id``, ``score``, ``rank``, ``excluded`` and, when
+        present, ``reasons``/``reasons_fr``, ``area_m2``, ``n_parcels``, ``min_lot_m2``, ``max_lot_m2``,
+        ``communes``, ``time_to_roissy_min``. Any CRS (Lambert-93 expected).
+    layers : mapping of str to GeoDataFrame, optional
+        Context layers by canonical name: ``communes``, ``zones``, ``rail_lines``, ``rail_stations``,
+        ``roads``, ``interchanges``, ``isochrones``, ``flood``, ``protected``, ``friches``. Missing ones are
+        left out. Never pass parcels: they do not belong on this map.
+    profile : str or Profile
+        The profile the scores come from (its title is shown).
+    breakdown : DataFrame, optional
+        The long breakdown table (``site_id``, ``criterion``, ``raw_value``, ``value``, ``weight``,
+        ``contribution``) for the popups' bar charts.
+    lang : {"fr", "en"}
+        Language of every label.
+    offline : bool
+        No basemap tiles and no minimap (nothing from the network); save with ``save_map(..., offline=True)``.
+    synthetic : bool
+        Show the "synthetic sample" banner.
+    provenance : DataFrame, optional
+        The workspace's provenance table (sources, licences, dates), shown in a collapsible block.
+    top : int
+        How many of the best sites are numbered and listed.
+    generated : str, optional
+        Override of the "map made on ... by foncier ..." line (tests, reproducible output).
+
+    Returns
+    -------
+    folium.Map
+        The map; write it with :func:`foncier.maps.export.save_map`.
+
+    Raises
+    ------
+    ValueError
+        When ``sites`` lack the required columns, ``lang`` is unknown or a layer has no CRS.
+    """
+    lang = i18n.check_lang(lang)
+    layers = dict(layers or {})
+    if "parcels" in layers:
+        logger.warning("the site map never shows parcels (too many for a web page); 'parcels' layer ignored")
+        layers.pop("parcels")
+    sites = _check_sites(sites)
+    name, title = profile_names(profile, lang)
+    commune_names = _commune_names(layers)
+
+    kept_scores = sites.loc[~sites["excluded"], "score"].to_numpy(dtype="float64")
+    breaks = score_breaks(kept_scores)
+    colors = class_colors(len(breaks) - 1)
+    n_excluded = int(sites["excluded"].sum())
+
+    # ------------------------------------------------------------------ the map and its page
+    extent = sites if not sites.empty else layers.get("communes", sites)
+    bounds = latlon_bounds(extent) if not extent.empty else [[49.1, 3.0], [49.5, 3.6]]
+    m = folium.Map(
+        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+        zoom_start=10,
+        tiles=None,
+        control_scale=False,
+        prefer_canvas=False,
+        zoom_snap=0.5,
+    )
+    trim_map_defaults(m)
+    attach_page(m, title=f"{t('site_map_title', lang)} · {title}", lang=lang)
+    m.add_child(Css(BASE_CSS + SITE_MAP_CSS), name="foncier_css")
+    if not offline:
+        folium.TileLayer(BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY).add_to(m)
+    for pane, z in PANES.items():
+        CustomPane(pane, z_index=z, pointer_events=True).add_to(m)
+
+    # ------------------------------------------------------------------ context layers
+    for layer_name, pane in CONTEXT_ORDER:
+        gdf = layers.get(layer_name)
+        if gdf is None or gdf.empty:
+            continue
+        n = _add_context_layer(m, layer_name, gdf, pane, lang)
+        logger.debug("site map: %d features in context layer %s", n, layer_name)
+
+    # ------------------------------------------------------------------ sites
+    shown = generalise(sites, tolerance_m=SITE_TOLERANCE_M, decimals=SITE_DECIMALS)
+    ids = shown["site_id"].astype(str).tolist()
+    criteria, per_site = breakdown_matrix(breakdown, ids)
+    for c in criteria:
+        c["l"] = i18n.criterion_label(c["k"], lang)
+    reasons_col = i18n.reasons_column(lang)
+    if reasons_col not in shown.columns:
+        reasons_col = "reasons"
+    extra = []
+    for rec in shown.drop(columns=shown.geometry.name).to_dict("records"):
+        excluded = bool(rec["excluded"])
+        props: dict[str, Any] = {
+            "id": str(rec["site_id"]),
+            "r": int(rec["rank"]),
+            "s": round(float(rec["score"]), 3),
+            "x": int(excluded),
+            "c": -1 if excluded else score_class(float(rec["score"]), breaks),
+        }
+        for key, col, decimals in (
+            ("a", "area_m2", 0),
+            ("n", "n_parcels", 0),
+            ("lo", "min_lot_m2", 0),
+            ("hi", "max_lot_m2", 0),
+            ("t", "time_to_roissy_min", 1),
+        ):
+            value = rec.get(col)
+            if value is not None and not pd.isna(value):
+                props[key] = round(float(value)) if decimals == 0 else round(float(value), decimals)
+        communes = [c for c in str(rec.get("communes") or "").split(",") if c]
+        if communes:
+            props["m"] = ", ".join(commune_names.get(c, c) for c in communes)
+        if excluded:
+            props["why"] = str(rec.get(reasons_col) or rec.get("reasons") or "")
+        if props["id"] in per_site:
+            props["b"] = per_site[props["id"]]
+        extra.append(props)
+    for props, point in zip(extra, label_points(shown, 5), strict=True):
+        props["p"] = list(point)
+    data = feature_collection(shown, columns=(), extra=extra)
+    text_keys = [
+        "site",
+        "score",
+        "rank",
+        "rank_of",
+        "area",
+        "parcels",
+        "smallest_lot",
+        "largest_lot",
+        "roissy_time",
+        "communes",
+        "excluded",
+        "breakdown",
+        "breakdown_note",
+        "breakdown_excluded_note",
+    ]
+    text = i18n.table(lang, text_keys)
+    text.update({k: v for k, v in i18n.table(lang).items() if k.startswith("zoning_class_")})
+    text["unit_persons"] = i18n.unit_label("persons", lang)
+    config = {
+        "lang": lang,
+        "text": text,
+        "colors": colors,
+        "excludedColor": EXCLUDED_COLOR,
+        "excludedOpacity": EXCLUDED_FILL_OPACITY,
+        "excludedBar": EXCLUDED_BAR_COLOR,
+        "outline": SITE_OUTLINE,
+        "highlight": HIGHLIGHT_COLOR,
+        "criteria": criteria,
+        "n": len(sites),
+        "top": top,
+        "dotZoom": DOT_ZOOM,
+        "padTopLeft": list(PANEL_PADDING),
+        "padBottomRight": [RIGHT_PADDING[0], 20],
+    }
+    sites_label = (
+        f'<span class="fx-swatch" style="background:{colors[-1]}"></span>{html.escape(t("sites_layer", lang))}'
+    )
+    SitesLayer(data, config, name=sites_label).add_to(m)
+
+    kept = sites[~sites["excluded"]].head(top)
+    if not kept.empty:
+        points = [
+            (lat, lon, int(r), str(s))
+            for (lat, lon), r, s in zip(label_points(kept), kept["rank"], kept["site_id"], strict=True)
+        ]
+        RankMarkers(
+            points,
+            name=f'<span class="fx-rank" style="width:16px;height:16px;font-size:9px;'
+            f'margin-right:4px;border-width:1px">1</span>{html.escape(t("legend_rank", lang))}',
+        ).add_to(m)
+
+    # ------------------------------------------------------------------ controls
+    Fullscreen(
+        position="topleft",
+        title="Plein écran" if lang == "fr" else "Full screen",
+        title_cancel="Quitter le plein écran" if lang == "fr" else "Exit full screen",
+    ).add_to(m)
+    m.add_child(
+        HtmlControl(
+            _top_panel_html(
+                sites,
+                top=top,
+                colors=colors,
+                breaks=breaks,
+                lang=lang,
+                profile_title=title,
+                commune_names=commune_names,
+                n_excluded=n_excluded,
+            ),
+            position="topleft",
+            css_class="fx-box fx-panel",
+        ),
+        name="foncier_panel",
+    )
+    m.add_child(PanelClicks(), name="foncier_panel_clicks")
+    m.add_child(
+        HtmlControl(
+            _legend_html(breaks, colors, lang, top, n_excluded > 0),
+            position="bottomright",
+            css_class="fx-box fx-legend",
+        ),
+        name="foncier_legend",
+    )
+    if not offline:
+        MiniMap(
+            tile_layer=BASEMAP_TILES,
+            position="bottomright",
+            toggle_display=True,
+            width=130,
+            height=130,
+            zoom_level_offset=-5,
+        ).add_to(m)
+    prov_layers = None
+    m.add_child(
+        HtmlControl(
+            provenance_html(provenance, lang, layers=prov_layers, generated=generated),
+            position="bottomleft",
+            css_class="fx-box",
+        ),
+        name="foncier_provenance",
+    )
+    if synthetic:
+        m.add_child(Banner(t("synthetic_banner", lang)), name="foncier_banner")
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(Script("L.control.scale({imperial: false, maxWidth: 150}).addTo(map);"), name="foncier_scale")
+    m.add_child(Script(fit_bounds_js(bounds, PANEL_PADDING, RIGHT_PADDING)), name="foncier_fit")
+    m.add_child(ReadyFlag(), name="foncier_ready")
+    use_assets(m.get_root(), offline=offline)
+    logger.info("site map (%s, profile %s): %d sites, %d excluded, top %d", lang, name, len(sites), n_excluded, top)
+    return m

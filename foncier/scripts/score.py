@@ -1,0 +1,85 @@
+"""``foncier score``: compute (once) the sites and criteria, then score them with a profile and store it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from foncier.layers.results import resolve_profile
+from foncier.layers.workspace import Workspace
+from foncier.scripts._errors import handle_errors
+from foncier.scripts.options import profile_option, workspace_option
+from foncier.scripts.pipeline import criteria_are_current, profile_record, run_pipeline
+
+logger = logging.getLogger(__name__)
+
+
+def ensure_criteria(ws: Workspace, *, refresh: bool = False, quiet: bool = False) -> None:
+    """Run the pipeline when the criteria are missing, stale (layers changed) or ``refresh`` is asked."""
+    if not refresh and criteria_are_current(ws):
+        return
+    steps = ["reading", "sites", "graph", "criteria", "isochrones", "scoring", "storing"]
+    with click.progressbar(length=len(steps), label="Computing sites and criteria", file=None,
+                           hidden=quiet) as bar:  # fmt: skip
+        report = run_pipeline(ws, on_step=lambda _name: bar.update(1))
+    if not quiet:
+        click.echo(
+            f"{report.n_parcels} parcels, {report.n_available} available, {report.n_sites} candidate sites "
+            f"(criteria computed in {report.total_seconds:.1f} s)",
+            err=True,
+        )
+        missing = [name for name in ("plu", "zones", "friches") if name not in ws.list_layers()]
+        if report.n_sites == 0:
+            hint = f" (missing layers: {', '.join(missing)})" if missing else ""
+            click.echo(
+                "No candidate site: parcels are available when they lie in economic zoning (plu), a zone "
+                f"d'activité (zones) or on a brownfield (friches), and contiguous ones must reach 1 ha{hint}.",
+                err=True,
+            )
+
+
+@click.command()
+@workspace_option
+@profile_option
+@click.option("--refresh", is_flag=True, help="Recompute sites and criteria even if they are current.")
+@handle_errors
+def score(workspace: Path, profile: str, refresh: bool) -> None:
+    """Score the candidate sites of the workspace with PROFILE and store the scores.
+
+    Sites and criteria are computed once per data refresh (when missing or when a layer changed) and stored;
+    rescoring with another profile only reads the criteria table. The scores and their breakdown are stored
+    in the `scores` and `score_breakdown` tables (replacing those of the same profile).
+    """
+    from foncier.geo.scoring import score_sites
+
+    ws = Workspace.open(workspace)
+    prof = resolve_profile(profile)
+    ensure_criteria(ws, refresh=refresh)
+    criteria = ws.read_table("criteria").set_index("site_id")
+    result = score_sites(criteria, prof)
+    scores, breakdown = result.to_tables()
+    stored = set(ws.list_layers())
+    if "scores" in stored:
+        old = ws.read_table("scores")
+        scores = pd.concat([old[old["profile"] != prof.name], scores], ignore_index=True)
+    if "score_breakdown" in stored:
+        old_b = ws.read_table("score_breakdown")
+        breakdown = pd.concat([old_b[old_b["profile"] != prof.name], breakdown], ignore_index=True)
+    profiles = pd.DataFrame([profile_record(prof)])
+    if "score_profiles" in stored:
+        old_p = ws.read_table("score_profiles")
+        profiles = pd.concat([old_p[old_p["profile"] != prof.name], profiles], ignore_index=True)
+    ws.write_layers({"scores": scores, "score_breakdown": breakdown, "score_profiles": profiles})
+    n = len(result.scores)
+    n_excluded = int(result.scores["excluded"].sum())
+    click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if n:
+        top = result.scores.head(10).reset_index()[["rank", "site_id", "score"]]
+        click.echo(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if ws.synthetic:
+        click.echo("(synthetic sample: not real land)")

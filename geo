@@ -1,0 +1,1 @@
+foncier/geo
