@@ -98,7 +98,7 @@ def build_workspace(path: Path) -> None:
     from foncier.layers.ingest import store_sample
     from foncier.layers.sample import build_sample_territory
     from foncier.layers.workspace import Workspace
-    from foncier.scripts.pipeline import run_pipeline
+    from foncier.pipeline import run_pipeline
 
     log(f"building the full sample territory into {path} ...")
     sample = build_sample_territory("full", seed=2023)

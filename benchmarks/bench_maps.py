@@ -53,7 +53,7 @@ def build_full_workspace(path: Path) -> Workspace:
     """The full synthetic sample, run through the pipeline."""
     from foncier.layers.ingest import store_sample
     from foncier.layers.sample import build_sample_territory
-    from foncier.scripts.pipeline import run_pipeline
+    from foncier.pipeline import run_pipeline
 
     sample = build_sample_territory("full", seed=2023)
     ws = Workspace.create(path, territory=sample.territory, synthetic=True, extra_metadata={"seed": "2023"})

@@ -20,7 +20,7 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from foncier.layers.workspace import Workspace
-from foncier.scripts.pipeline import run_pipeline
+from foncier.pipeline import run_pipeline
 t = time.perf_counter()
 report = run_pipeline(Workspace.open(sys.argv[1]))
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

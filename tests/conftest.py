@@ -47,7 +47,7 @@ def scored_sample_workspace(small_sample_workspace: Path, tmp_path_factory: pyte
     import shutil
 
     from foncier.layers.workspace import Workspace
-    from foncier.scripts.pipeline import run_pipeline
+    from foncier.pipeline import run_pipeline
 
     path = tmp_path_factory.mktemp("scored-ws") / "ws"
     shutil.copytree(small_sample_workspace, path)

@@ -10,9 +10,9 @@ import pandas as pd
 
 from foncier.layers.results import resolve_profile
 from foncier.layers.workspace import Workspace
+from foncier.pipeline import criteria_are_current, profile_record, run_pipeline
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import profile_option, workspace_option
-from foncier.scripts.pipeline import criteria_are_current, profile_record, run_pipeline
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ def api_workspace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     path = tmp_path_factory.mktemp("api-ws")
     shutil.copytree(source, path, dirs_exist_ok=True)
     from foncier.layers.workspace import Workspace
-    from foncier.scripts.pipeline import run_pipeline
+    from foncier.pipeline import run_pipeline
 
     run_pipeline(Workspace.open(path))
     return path

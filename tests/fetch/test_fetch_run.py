@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from foncier.errors import WorkspaceError
 from foncier.layers.fetch import FETCH_LAYERS, fetch_territory
-from foncier.layers.fetch import sources as sources_mod
 from foncier.layers.fetch.http import ContentCache, HttpClient
 from foncier.layers.fetch.settings import FetchSettings
+from foncier.layers.fetch.sources import cadastre as sources_mod
 from foncier.layers.validate import validate_layer
 from foncier.layers.workspace import PROVENANCE_COLUMNS, Workspace
 from foncier.scripts.cli import cli
@@ -64,7 +64,7 @@ def test_fetch_fills_a_workspace_the_engine_accepts(
 def test_fetched_workspace_is_scored_by_the_pipeline(
     tmp_path: Path, services: Services, fetch_settings: FetchSettings, territory_file: Path
 ) -> None:
-    pipeline = pytest.importorskip("foncier.scripts.pipeline", reason="the scoring pipeline is not importable")
+    pipeline = pytest.importorskip("foncier.pipeline", reason="the scoring pipeline is not importable")
     results = pytest.importorskip("foncier.layers.results", reason="the results module is not importable")
     network = pytest.importorskip("foncier.geo.network", reason="the road network module is not importable")
     report = _run(tmp_path / "ws", territory_file, fetch_settings)

@@ -38,7 +38,7 @@ def assets_installed() -> None:
 def scored_workspace(small_sample_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the small sample workspace run through the pipeline (sites, criteria, scores, isochrones)."""
     from foncier.layers.workspace import Workspace
-    from foncier.scripts.pipeline import run_pipeline
+    from foncier.pipeline import run_pipeline
 
     path = tmp_path_factory.mktemp("maps-ws")
     shutil.copytree(small_sample_workspace, path, dirs_exist_ok=True)

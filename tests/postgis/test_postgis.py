@@ -181,7 +181,7 @@ def test_officers_edit_at_the_same_time_and_history_records_them(
 def test_republish_keeps_officers_statuses_and_pull_brings_them_back(
     ws: Workspace, pg_cluster: dict[str, str], schema: str
 ) -> None:
-    from foncier.scripts.pipeline import criteria_are_current
+    from foncier.pipeline import criteria_are_current
 
     dsn = pg_cluster["dsn"]
     publish(ws, dsn, schema=schema)

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from foncier.layers.results import scored_sites, site_detail
 from foncier.layers.workspace import Workspace, file_checksum
+from foncier.pipeline import criteria_are_current, run_pipeline
 from foncier.scripts.cli import cli
-from foncier.scripts.pipeline import criteria_are_current, run_pipeline
 
 
 def test_selling_a_parcel_removes_it_from_sites(scored_sample_workspace: Path, tmp_path: Path) -> None:

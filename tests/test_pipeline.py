@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from foncier.layers.results import parcel_detail, scored_sites, site_detail
 from foncier.layers.workspace import Workspace
+from foncier.pipeline import criteria_are_current, run_pipeline
 from foncier.scripts.cli import cli
-from foncier.scripts.pipeline import criteria_are_current, run_pipeline
 
 PROFILES = ["default", "logistics", "bio-economy", "eco-construction", "agri-food"]
 
