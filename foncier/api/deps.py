@@ -176,5 +176,10 @@ def extent_lonlat(store: GeoPackageStore, info: LayerInfo) -> list[float] | None
         return None
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
         return None
-    down, up = (lambda v: math.floor(v * 1e6) / 1e6), (lambda v: math.ceil(v * 1e6) / 1e6)
-    return [down(x0), down(y0), up(x1), up(y1)]
+    scale = 1e6
+    return [
+        math.floor(x0 * scale) / scale,
+        math.floor(y0 * scale) / scale,
+        math.ceil(x1 * scale) / scale,
+        math.ceil(y1 * scale) / scale,
+    ]

@@ -58,7 +58,7 @@ def _layer(layers: Mapping[str, gpd.GeoDataFrame | None], name: str) -> gpd.GeoD
 def _truthy(col: pd.Series) -> np.ndarray:
     """Boolean view of a flag column (bool, 0/1, "O"/"N", "true"/"false")."""
     if col.dtype == bool:
-        return col.to_numpy(dtype=bool)
+        return np.asarray(col.to_numpy(dtype=bool), dtype=bool)
     values = col.astype("object").to_numpy()
     truthy = {True, "1", "true", "True", "TRUE", "O", "o", "oui", "Oui", "yes", "Y", "y"}
     return np.array([v in truthy if isinstance(v, str | bool | int | np.integer | np.bool_) else False for v in values])

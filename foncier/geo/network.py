@@ -239,7 +239,7 @@ def _oneway(roads: gpd.GeoDataFrame) -> np.ndarray:
         return np.zeros(len(roads), dtype=bool)
     col = roads["oneway"]
     if col.dtype == bool:
-        return col.to_numpy(dtype=bool)
+        return np.asarray(col.to_numpy(dtype=bool), dtype=bool)
     values = col.astype("object").to_numpy()
     truthy = {True, "1", "true", "True", "yes", "TRUE", "Y", "y", "O", "oui"}
     return np.array([(v in truthy) if v is not None and v == v else False for v in values], dtype=bool)

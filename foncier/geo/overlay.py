@@ -89,7 +89,7 @@ def _polygonal(geoms: np.ndarray, name: str) -> np.ndarray:
     keep = np.isin(shapely.get_type_id(geoms), _POLYGONAL_TYPE_IDS) & ~shapely.is_empty(geoms)
     if not keep.all():
         logger.debug("%s: %d non-polygonal or empty geometries ignored", name, int((~keep).sum()))
-    out = geoms[keep]
+    out: np.ndarray = geoms[keep]
     invalid = ~shapely.is_valid(out)
     if invalid.any():
         logger.warning("%s: repairing %d invalid polygon(s)", name, int(invalid.sum()))

@@ -258,7 +258,8 @@ class Exclusion(BaseModel):
                 hit = _compare(arr, self.operator, float(v))
         else:
             hit = _compare(raw.to_numpy(dtype=object), self.operator, v)
-        return np.asarray(hit, dtype=bool) & present
+        out: np.ndarray = np.asarray(hit, dtype=bool) & present
+        return out
 
     def problems(self, i: int) -> list[str]:
         """Every problem of this rule (``i`` is its position in the list, for messages)."""

@@ -112,7 +112,7 @@ class PreparedCriteria:
     def contributions(self, weights: np.ndarray | None = None) -> np.ndarray:
         r"""Contribution matrix :math:`C_{s,i} = w_i v_{s,i} \prod_j c_{s,j}`, shape (n, k)."""
         w = self.weights if weights is None else np.asarray(weights, dtype="float64")
-        c = self.values * w[None, :]
+        c: np.ndarray = self.values * w[None, :]
         c[self.excluded] = 0.0
         return c
 
@@ -122,7 +122,7 @@ class PreparedCriteria:
         Each row is summed on its own, so a site's score does not depend on the other rows.
         """
         s = self.contributions(weights).sum(axis=1)
-        return np.clip(s, 0.0, 1.0)
+        return np.asarray(np.clip(s, 0.0, 1.0), dtype=float)
 
     def rank(self, scores: np.ndarray) -> np.ndarray:
         """Ranks (1 = best) for ``scores``: excluded last, then decreasing score, then ``site_id``."""

@@ -172,7 +172,8 @@ def _column_values(series: pd.Series, pg_type: str) -> list[Any]:
     if pg_type == "text":
         values = series.astype(object).where(series.notna(), None)
         return [None if v is None else str(v) for v in values.tolist()]
-    return series.astype(object).where(series.notna(), None).tolist()
+    plain: list[Any] = series.astype(object).where(series.notna(), None).tolist()
+    return plain
 
 
 def _geometry_type(geoms: gpd.GeoSeries) -> tuple[str, bool]:

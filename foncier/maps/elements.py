@@ -91,7 +91,7 @@ class Css(MacroElement):
     )
 
     def __init__(self, css: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "Css"
         self.css = re.sub(r"\s*\n\s*", " ", css.strip())
 
@@ -108,7 +108,7 @@ class Script(MacroElement):
     )
 
     def __init__(self, code: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "Script"
         self.code = code
 
@@ -147,7 +147,7 @@ class HtmlControl(MacroElement):
     )
 
     def __init__(self, html_text: str, *, position: str = "topright", css_class: str = "fx-box") -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "HtmlControl"
         self.position = position
         self.css_class = f"leaflet-control {css_class}"
@@ -171,7 +171,7 @@ class Banner(MacroElement):
     )
 
     def __init__(self, text: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "Banner"
         self.text_json = js_json(text)
 
@@ -191,7 +191,7 @@ class ReadyFlag(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "ReadyFlag"
 
 

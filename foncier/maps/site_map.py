@@ -415,7 +415,7 @@ class PanelClicks(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "PanelClicks"
 
 

@@ -129,7 +129,7 @@ def _intersects(b: BBox | None, lon: np.ndarray, lat: np.ndarray) -> bool:
 class _Scan:
     """What pass 1 learns."""
 
-    refs: array = field(default_factory=lambda: array("q"))
+    refs: array[int] = field(default_factory=lambda: array("q"))
     seen: set[int] = field(default_factory=set)
     main_nodes: dict[int, str] = field(default_factory=dict)  # node -> motorway/trunk
     link_ends: dict[int, str] = field(default_factory=dict)  # link end node -> motorway/trunk

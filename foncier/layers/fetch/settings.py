@@ -121,24 +121,24 @@ class FetchSettings(BaseSettings):
     flood_service: Literal["gpu", "georisques"] = "gpu"
     cache_dir: Path | None = None
 
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(60.0, gt=0)
-    retries: int = Field(5, ge=0)
-    backoff_base: float = Field(1.0, ge=0)
-    backoff_max: float = Field(60.0, ge=0)
-    retry_after_max: float = Field(300.0, ge=0)
-    resume_min_bytes: int = Field(8 * 1024 * 1024, ge=1)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=5, ge=0)
+    backoff_base: float = Field(default=1.0, ge=0)
+    backoff_max: float = Field(default=60.0, ge=0)
+    retry_after_max: float = Field(default=300.0, ge=0)
+    resume_min_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
 
-    query_tile_deg: float = Field(0.2, gt=0, le=5)
-    gpu_max_split_depth: int = Field(5, ge=0, le=12)
-    nature_page_size: int = Field(1000, ge=1, le=1000)
-    cartofriches_page_size: int = Field(100, ge=1)
-    cartofriches_batch: int = Field(10, ge=1, le=10)
-    georisques_page_size: int = Field(1000, ge=1)
-    rail_buffer_km: float = Field(20.0, ge=0)
-    roads_margin_km: float = Field(10.0, ge=0)
-    dem_resolution_m: float = Field(25.0, gt=0)
-    dem_margin_m: float = Field(1000.0, ge=0)
+    query_tile_deg: float = Field(default=0.2, gt=0, le=5)
+    gpu_max_split_depth: int = Field(default=5, ge=0, le=12)
+    nature_page_size: int = Field(default=1000, ge=1, le=1000)
+    cartofriches_page_size: int = Field(default=100, ge=1)
+    cartofriches_batch: int = Field(default=10, ge=1, le=10)
+    georisques_page_size: int = Field(default=1000, ge=1)
+    rail_buffer_km: float = Field(default=20.0, ge=0)
+    roads_margin_km: float = Field(default=10.0, ge=0)
+    dem_resolution_m: float = Field(default=25.0, gt=0)
+    dem_margin_m: float = Field(default=1000.0, ge=0)
     user_agent: str = f"foncier/{__version__} (open-data fetch; python-httpx)"
 
     def base_url(self, source: str) -> str:
