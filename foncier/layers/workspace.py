@@ -44,7 +44,7 @@ DEM_NAME = "dem.tif"
 LOCK_NAME = ".foncier.lock"
 DEM_NODATA = -9999.0
 
-PROVENANCE_COLUMNS = ("layer", "source", "licence", "retrieved", "vintage", "feature_count", "checksum")
+PROVENANCE_COLUMNS = ("layer", "source", "licence", "retrieved", "vintage", "feature_count", "checksum", "state")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,9 @@ class Provenance:
         Number of features stored.
     checksum : str
         SHA-256 of the source file or of the stored data.
+    state : str
+        ``complete``, or ``partial: <missing items>`` when some items of the source could not be had
+        (empty when unknown).
     """
 
     layer: str
@@ -76,6 +79,7 @@ class Provenance:
     vintage: str = ""
     feature_count: int = 0
     checksum: str = ""
+    state: str = ""
 
 
 def file_checksum(path: str | Path, *, chunk: int = 1 << 20) -> str:
