@@ -32,8 +32,41 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: Python packages of optional extras -> the command that installs them
+OPTIONAL_PACKAGES: dict[str, str] = {
+    "psycopg": 'pip install "foncier[postgis]"',
+    "psycopg_binary": 'pip install "foncier[postgis]"',
+}
+
+
+def missing_dependency_message(exc: ModuleNotFoundError, command: str | None = None) -> str:
+    """One line saying which package is missing and how to install it."""
+    name = (exc.name or str(exc)).split(".")[0]
+    what = f"foncier {command} needs" if command else "foncier needs"
+    install = OPTIONAL_PACKAGES.get(name)
+    if install is None:  # a core dependency: the installation is broken
+        install = "pip install --force-reinstall foncier (a core dependency is missing)"
+    return f"Error [missing_dependency]: {what} the Python package '{name}', which is not installed: {install}"
+
+
+def _unavailable(cmd_name: str, exc: ModuleNotFoundError) -> click.Command:
+    """A stand-in for a command whose module cannot be imported: ``--help`` still works, running it says why."""
+    message = missing_dependency_message(exc, cmd_name)
+
+    def run() -> None:
+        click.echo(message, err=True)
+        raise SystemExit(1)
+
+    return click.Command(cmd_name, callback=run, help=f"(unavailable) {message}", short_help="(unavailable)",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})  # fmt: skip
+
+
 class LazyGroup(click.Group):
-    """A click group importing each subcommand's module only when it is used."""
+    """A click group importing each subcommand's module only when it is used.
+
+    A subcommand whose module needs a package that is not installed (an optional extra) stays listed, and
+    running it prints one line naming the package and the install command; ``--help`` never breaks.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         available = [name for name in COMMANDS if importlib.util.find_spec(COMMANDS[name].split(":")[0])]
@@ -44,10 +77,24 @@ class LazyGroup(click.Group):
             module_name, attr = COMMANDS[cmd_name].split(":")
             if importlib.util.find_spec(module_name) is None:
                 return None
-            command = getattr(importlib.import_module(module_name), attr)
+            try:
+                command = getattr(importlib.import_module(module_name), attr)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.split(".")[0] == "foncier":
+                    raise
+                return _unavailable(cmd_name, exc)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:  # a command importing an optional package when it runs
+            if exc.name and exc.name.split(".")[0] == "foncier":
+                raise
+            click.echo(missing_dependency_message(exc, ctx.invoked_subcommand), err=True)
+            raise SystemExit(1) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

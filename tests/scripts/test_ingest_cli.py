@@ -1,10 +1,8 @@
-"""``foncier ingest`` through the real console entry point (click runner) and as a subprocess."""
+"""``foncier ingest`` through the real console entry point (click runner)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -78,16 +76,3 @@ def test_bad_input_leaves_workspace_untouched(real_data: Path, tmp_path: Path, c
     assert "Traceback" not in result.output
     assert file_checksum(ws_dir / "foncier.gpkg") == before
     assert len(Workspace.open(ws_dir).read_layer("parcels")) == 18
-
-
-def test_console_script_help_everywhere() -> None:
-    exe = Path(sys.executable).parent / "foncier"
-    out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
-    commands = [line.split()[0] for line in out.split("Commands:")[1].strip().splitlines()]
-    assert {"demo", "ingest"} <= set(commands)
-    for command in commands:
-        sub = subprocess.run([exe, command, "--help"], capture_output=True, text=True)
-        assert sub.returncode == 0, (command, sub.stderr)
-        assert "Usage: foncier" in sub.stdout
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
-    assert "foncier, version" in version
