@@ -4,7 +4,8 @@ Each mapping recognises a publisher's columns and renames or converts them to th
 :mod:`foncier.layers.schemas`. Detection is by columns, so a file that is already canonical passes through
 unchanged. Publishers covered:
 
-- Etalab cadastre parcels (``id, commune, prefixe, section, numero, contenance``);
+- Etalab cadastre parcels (``id, commune, prefixe, section, numero, contenance``) and buildings
+  (``type`` 01/02, ``nom``, ``commune``, ``created``, ``updated``);
 - IGN ADMIN EXPRESS / geo.api.gouv.fr communes (``code`` or ``INSEE_COM``, ``nom``, ``population``, ``codeEpci``);
 - SNCF Réseau stations (``code_uic, libelle, fret, voyageurs``) and lines (``code_ligne, lib_ligne, exploitati``);
 - Cerema Cartofriches (``site_id, site_nom, site_statut, site_surface``);
@@ -243,12 +244,33 @@ def map_flood(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
+def map_buildings(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Etalab cadastre ``batiments`` to ``buildings``.
+
+    The Etalab files carry ``type`` ("01" building in hard materials, "02" light building), ``nom``, ``commune``
+    (INSEE), ``created`` and ``updated``. ``type`` read as a number (1, 2) is zero-padded back to "01"/"02";
+    the DGFiP labels "dur"/"leger" are recognised too. Other values stay for the validator to refuse.
+    """
+    gdf = _lower_columns(gdf)
+    if "type" in gdf.columns:
+        labels = {"1": "01", "2": "02", "01": "01", "02": "02", "dur": "01", "leger": "02", "léger": "02"}
+        raw = gdf["type"].astype("string").str.strip().str.lower()
+        gdf["type"] = raw.map(lambda v: labels.get(v, v) if isinstance(v, str) else v).astype("string")
+    if "commune" in gdf.columns:
+        gdf["commune"] = gdf["commune"].astype("string").str.strip()
+    for c in ("nom", "created", "updated"):
+        if c in gdf.columns:
+            gdf[c] = gdf[c].astype("string")
+    return gdf
+
+
 def _identity(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
 MAPPERS: dict[str, Mapper] = {
     "parcels": map_parcels,
+    "buildings": map_buildings,
     "communes": map_communes,
     "rail_stations": map_rail_stations,
     "rail_lines": map_rail_lines,

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 #: Licences of the publishers' formats foncier knows, by canonical layer (for provenance of local files).
 DEFAULT_LICENCES = {
     "parcels": "Licence Ouverte 2.0 (Etalab cadastre)",
+    "buildings": "Licence Ouverte 2.0 (Etalab cadastre)",
     "communes": "Licence Ouverte 2.0 (IGN ADMIN EXPRESS / geo.api.gouv.fr)",
     "rail_lines": "ODbL (SNCF Réseau)",
     "rail_stations": "ODbL (SNCF)",

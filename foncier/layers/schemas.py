@@ -124,6 +124,8 @@ ZONING_TYPES = ("U", "AUc", "AUs", "A", "N")
 FLOOD_LEVELS = ("red", "blue")
 PROTECTED_KINDS = ("natura2000_sic", "natura2000_zps", "znieff1", "znieff2")
 HUB_KINDS = ("airport", "interchange", "freight_station", "port", "city")
+BUILDING_TYPES = ("01", "02")
+"""Etalab/DGFiP building types: ``01`` hard materials (en dur), ``02`` light (léger: sheds, greenhouses)."""
 
 SCHEMAS: dict[str, LayerSchema] = {
     s.name: s
@@ -265,6 +267,22 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("code", "str"),
             ),
             optional_columns=(Column("nom", "str", nullable=True),),
+        ),
+        LayerSchema(
+            name="buildings",
+            title="Bâtiments (cadastre)",
+            geometry_types=POLYGONAL,
+            id_column=None,
+            description="Etalab cadastre 'batiments' (one file per commune); type 01 = hard materials, 02 = light.",
+            columns=(
+                Column("type", "str", choices=BUILDING_TYPES, description="01 building in hard materials, 02 light"),
+                Column("commune", "str", pattern=INSEE_RE, description="INSEE code of the commune"),
+            ),
+            optional_columns=(
+                Column("nom", "str", nullable=True),
+                Column("created", "str", nullable=True, description="date the record was created (ISO)"),
+                Column("updated", "str", nullable=True, description="date the record was last updated (ISO)"),
+            ),
         ),
         LayerSchema(
             name="friches",

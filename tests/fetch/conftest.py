@@ -341,6 +341,20 @@ def _etalab_file(features: list[dict[str, Any]]) -> bytes:
     return gzip.compress(text.encode("utf-8"))
 
 
+def _etalab_buildings(parcels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Etalab cadastre buildings (``type`` 01/02, ``nom``, ``commune``, ``created``, ``updated``): a small
+    footprint around the representative point of every other parcel."""
+    feats = []
+    for i, parcel in enumerate(parcels[::2]):
+        geom = shape(parcel["geometry"])
+        pt = geom.representative_point()
+        box = shapely.box(pt.x - 0.0001, pt.y - 0.00008, pt.x + 0.0001, pt.y + 0.00008).intersection(geom)
+        props = {"type": "01" if i % 3 else "02", "nom": None, "commune": parcel["properties"]["commune"],
+                 "created": "2009-03-17", "updated": "2024-05-02"}  # fmt: skip
+        feats.append({"type": "Feature", "properties": props, "geometry": mapping(box)})
+    return feats
+
+
 def _villers_parcels() -> list[dict[str, Any]]:
     """A few test-made parcels in Villers-Cotterets (02810), Etalab format (no parcel extract there)."""
     feats = []
@@ -540,6 +554,9 @@ def build_served(root: Path, real: Path) -> Served:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(_etalab_file(feats))
         counts[insee] = len(feats)
+        # buildings: the Etalab 'batiments' file of the same commune (a house on every other parcel)
+        buildings = target.with_name(f"cadastre-{insee}-batiments.json.gz")
+        buildings.write_bytes(_etalab_file(_etalab_buildings(feats)))
 
     # communes as geo.api.gouv.fr answers /epcis/{siren}/communes?format=geojson&geometry=contour
     population = {}

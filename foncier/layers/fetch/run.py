@@ -23,6 +23,7 @@ from foncier.layers.fetch.settings import FetchSettings
 from foncier.layers.fetch.sources import (
     FetchContext,
     SourceResult,
+    fetch_buildings,
     fetch_communes,
     fetch_dem_layer,
     fetch_flood,
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 FETCH_LAYERS: tuple[str, ...] = (
     "communes",
     "parcels",
+    "buildings",
     "plu",
     "protected",
     "flood",
@@ -70,6 +72,7 @@ Runner = Callable[[FetchContext, tuple[str, ...]], SourceResult]
 
 _SOURCES: tuple[tuple[tuple[str, ...], Runner], ...] = (
     (("parcels",), lambda ctx, _: fetch_parcels(ctx)),
+    (("buildings",), lambda ctx, _: fetch_buildings(ctx)),
     (("plu",), lambda ctx, _: fetch_plu(ctx)),
     (("protected",), lambda ctx, _: fetch_protected(ctx)),
     (("flood",), lambda ctx, _: fetch_flood(ctx)),

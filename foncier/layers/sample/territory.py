@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from foncier.layers.sample._geom import lonlat_line
+from foncier.layers.sample.buildings import build_buildings
 from foncier.layers.sample.communes import commune_centres, commune_polygons, territory_outline
 from foncier.layers.sample.dem import build_dem
 from foncier.layers.sample.hazards import flood_zones, protected_areas
@@ -34,7 +35,7 @@ Size = Literal["small", "full"]
 
 TERRITORY_NAME = "Soissonnais et Valois"
 
-_STREAMS = {"zoning": 1, "network": 2, "hazards": 3, "parcels": 4, "dem": 5, "protected": 6}
+_STREAMS = {"zoning": 1, "network": 2, "hazards": 3, "parcels": 4, "dem": 5, "protected": 6, "buildings": 7}
 """Independent random stream of each part of the build."""
 
 _DEM_CELL_M: dict[str, float] = {"small": 50.0, "full": 25.0}
@@ -145,6 +146,7 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
     parcels = build_parcels(
         plu, centres, nets.roads, land.friches, _rng(seed, "parcels"), window=window, public_domain=river_beds(rivers)
     )
+    buildings = build_buildings(parcels, plu, land.friches, _rng(seed, "buildings"))
     t2 = time.perf_counter()
     dem, transform = build_dem(outline.bounds, rivers, _rng(seed, "dem"), cell=_DEM_CELL_M[size])
     t3 = time.perf_counter()
@@ -161,6 +163,7 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
         "flood": flood,
         "protected": protected,
         "friches": land.friches,
+        "buildings": buildings,
     }
     logger.info(
         "sample territory %s (seed %d): %d parcels; layers %.1fs, parcels %.1fs, dem %.1fs",

@@ -52,6 +52,7 @@ from foncier.layers.fetch.sources.apicarto import (
     fetch_protected,
 )
 from foncier.layers.fetch.sources.cadastre import (
+    fetch_buildings,
     fetch_parcels,
     parcels_url,
     read_geojson_file,
@@ -124,6 +125,7 @@ __all__ = [
     "fetch_flood_georisques",
     "fetch_flood_gpu",
     "fetch_friches",
+    "fetch_buildings",
     "fetch_parcels",
     "fetch_plu",
     "fetch_protected",

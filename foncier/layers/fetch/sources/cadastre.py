@@ -55,7 +55,11 @@ def fetch_parcels(ctx: FetchContext) -> SourceResult:
     base = s.base_url("cadastre")
     frames = []
     vintages: set[str] = set()
-    for insee in _progress(ctx, ctx.commune_codes, "parcels"):
+    codes = list(ctx.commune_codes)
+    done: list[str] = []
+    result.communes_wanted["parcels"] = codes
+    result.communes_done["parcels"] = done
+    for insee in _progress(ctx, codes, "parcels"):
         url = parcels_url(base, s.cadastre_vintage, insee)
         entry = _get(ctx, result, url, label=f"parcels of commune {insee}", check=check_gzip)
         if entry is None:
@@ -67,6 +71,7 @@ def fetch_parcels(ctx: FetchContext) -> SourceResult:
             continue
         m = _CADASTRE_DATE_RE.search(entry.final_url)
         vintages.add(m.group(1) if m else s.cadastre_vintage)
+        done.append(insee)
         if not frame.empty:
             frames.append(frame.to_crs(WGS84))
     if not frames:
@@ -75,4 +80,50 @@ def fetch_parcels(ctx: FetchContext) -> SourceResult:
     gdf = to_canonical(gdf, "parcels")
     source = f"{base}/{s.cadastre_vintage}/geojson/communes/{{dep}}/{{insee}}/cadastre-{{insee}}-parcelles.json.gz"
     _finish(result, "parcels", gdf, source=source, entries=result.entries, vintage=", ".join(sorted(vintages)))
+    return result
+
+
+def buildings_url(base: str, vintage: str, insee: str) -> str:
+    """URL of the Etalab cadastre buildings file of commune ``insee`` (``cadastre-{insee}-batiments.json.gz``)."""
+    dep = department_of(insee)
+    return f"{base}/{vintage}/geojson/communes/{dep}/{insee}/cadastre-{insee}-batiments.json.gz"
+
+
+def fetch_buildings(ctx: FetchContext) -> SourceResult:
+    """Buildings from the Etalab cadastre, one gzipped GeoJSON per commune (``type`` 01 hard / 02 light,
+    ``nom``, ``commune``, ``created``, ``updated``), like :func:`fetch_parcels`. A commune with no buildings
+    file is recorded as a failure and the others are kept."""
+    result = SourceResult()
+    s = ctx.settings
+    base = s.base_url("cadastre")
+    frames = []
+    vintages: set[str] = set()
+    for insee in _progress(ctx, ctx.commune_codes, "buildings"):
+        url = buildings_url(base, s.cadastre_vintage, insee)
+        entry = _get(ctx, result, url, label=f"buildings of commune {insee}", check=check_gzip)
+        if entry is None:
+            continue
+        try:
+            frame = read_geojson_file(entry.path)
+        except DataFormatError as exc:
+            result.failures.append(f"buildings of commune {insee}: {exc}")
+            continue
+        m = _CADASTRE_DATE_RE.search(entry.final_url)
+        vintages.add(m.group(1) if m else s.cadastre_vintage)
+        if not frame.empty:
+            frames.append(frame.to_crs(WGS84))
+    if not frames:
+        return result
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
+    gdf = to_canonical(gdf, "buildings")
+    source = f"{base}/{s.cadastre_vintage}/geojson/communes/{{dep}}/{{insee}}/cadastre-{{insee}}-batiments.json.gz"
+    _finish(
+        result,
+        "buildings",
+        gdf,
+        source=source,
+        entries=result.entries,
+        vintage=", ".join(sorted(vintages)),
+        licence="Licence Ouverte 2.0 (Etalab cadastre)",
+    )
     return result

@@ -1,0 +1,153 @@
+"""Buildings of the sample territory, in the shape of the Etalab cadastre ``batiments`` files.
+
+Plausible, not real: houses (type ``01``, hard materials) on most village and town plots, with a garden shed
+(type ``02``, light) behind some of them; sheds, workshops and factories on about half of the plots of the
+zones d'activite (``UX``/``UI``/``UE``), none on their extension zones (``1AUx``/``2AUx``); old buildings on
+most brownfield plots (they stay candidates, flagged "demolition / reconversion"); a farm building on a few
+fields near the villages; nothing in woods, natural zones and housing extension zones. The footprint of a
+house is a 9-14 m by 8-12 m rectangle at the plot's representative point; a shed or a factory is the plot
+shrunk inwards (a negative mitred buffer) to cover a drawn share of it. Every footprint is clipped to its plot.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from foncier.geo.crs import LAMBERT93
+
+logger = logging.getLogger(__name__)
+
+_CREATED = "2019-04-15"
+_UPDATED = "2024-01-19"
+
+#: probability that a plot of each land use holds a main building, and the built share drawn for it
+_P_MAIN = {"urban": 0.85, "eco": 0.55, "friche": 0.6, "agri": 0.012}
+_SHARE = {"eco": (0.25, 0.6), "friche": (0.2, 0.5)}
+_P_SHED = 0.3  # garden shed (light) behind a house
+_AGRI_MAX_DIST_M = 600.0  # farm buildings only on fields this close to a built-up zone
+
+
+def _land_use(parcels: gpd.GeoDataFrame, plu: gpd.GeoDataFrame, friches: gpd.GeoDataFrame) -> np.ndarray:
+    """Land use of each parcel: "urban", "eco", "friche", "agri" or "other", from the PLU label under its
+    representative point (friches win)."""
+    pts = shapely.point_on_surface(parcels.geometry.to_numpy())
+    plu_geoms = plu.geometry.to_numpy()
+    labels = plu["libelle"].astype("string").fillna("").to_numpy(dtype=object)
+    pi, zi = shapely.STRtree(plu_geoms).query(pts, predicate="intersects")
+    label = np.full(len(parcels), "", dtype=object)
+    label[pi] = labels[zi]
+    use = np.full(len(parcels), "other", dtype=object)
+    use[np.isin(label, ["UA", "UB"])] = "urban"
+    use[np.isin(label, ["UX", "UI", "UE"])] = "eco"
+    use[label == "A"] = "agri"
+    if len(friches):
+        fi, _ = shapely.STRtree(friches.geometry.to_numpy()).query(pts, predicate="intersects")
+        use[fi] = "friche"
+    return use
+
+
+def _houses(geoms: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A house rectangle at each plot's representative point, clipped to the plot."""
+    pts = shapely.point_on_surface(geoms)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    w = rng.uniform(4.5, 7.0, len(geoms))
+    h = rng.uniform(4.0, 6.0, len(geoms))
+    return shapely.intersection(shapely.box(x - w, y - h, x + w, y + h), geoms)
+
+
+def _sheds(geoms: np.ndarray, houses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A light 4 x 5 m shed beside each house (to its south-west), clipped to the plot."""
+    b = shapely.bounds(houses)
+    x, y = b[:, 0] - 3.0, b[:, 1] - 3.0
+    shed = shapely.box(x - 4.0, y - 5.0, x, y)
+    return shapely.intersection(shed, geoms)
+
+
+def _shrunk(geoms: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Each plot shrunk inwards so that its footprint covers about ``share`` of it (mitred negative buffer
+    by ``d = (1 - share) * area / perimeter``, the first-order solution of ``area - perimeter * d = share *
+    area``), simplified to 1 m."""
+    area, perim = shapely.area(geoms), shapely.length(geoms)
+    d = (1.0 - share) * area / np.maximum(perim, 1.0)
+    inner = shapely.buffer(geoms, -d, join_style="mitre")
+    return np.asarray(shapely.simplify(inner, 1.0), dtype=object)
+
+
+def build_buildings(
+    parcels: gpd.GeoDataFrame,
+    plu: gpd.GeoDataFrame,
+    friches: gpd.GeoDataFrame,
+    rng: np.random.Generator,
+) -> gpd.GeoDataFrame:
+    """Plausible buildings on the sample parcels (Etalab ``batiments`` columns).
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        Sample parcels (``commune``, Polygons, EPSG:2154).
+    plu : geopandas.GeoDataFrame
+        PLU zones with ``libelle`` (land use of each parcel).
+    friches : geopandas.GeoDataFrame
+        Brownfields.
+    rng : numpy.random.Generator
+        Random source.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Canonical ``buildings`` layer: ``type`` ("01" hard, "02" light), ``nom`` (null), ``commune``,
+        ``created``, ``updated``; Polygons within their plot, EPSG:2154.
+    """
+    geoms = parcels.geometry.to_numpy()
+    communes = parcels["commune"].astype(str).to_numpy(dtype=object)
+    use = _land_use(parcels, plu, friches)
+    draw = rng.random(len(parcels))
+    parts: list[tuple[np.ndarray, np.ndarray, str]] = []  # (footprints, communes, type)
+
+    urban = np.flatnonzero((use == "urban") & (draw < _P_MAIN["urban"]))
+    houses = _houses(geoms[urban], rng)
+    parts.append((houses, communes[urban], "01"))
+    with_shed = rng.random(len(urban)) < _P_SHED
+    parts.append((_sheds(geoms[urban[with_shed]], houses[with_shed], rng), communes[urban[with_shed]], "02"))
+
+    for kind in ("eco", "friche"):
+        sel = np.flatnonzero((use == kind) & (draw < _P_MAIN[kind]))
+        lo, hi = _SHARE[kind]
+        parts.append((_shrunk(geoms[sel], rng.uniform(lo, hi, len(sel))), communes[sel], "01"))
+
+    agri = np.flatnonzero(use == "agri")
+    if len(agri) and len(urban):
+        built_up = shapely.STRtree(geoms[urban])
+        near = built_up.query(geoms[agri], predicate="dwithin", distance=_AGRI_MAX_DIST_M)[0]
+        close = np.zeros(len(agri), dtype=bool)
+        close[near] = True
+        sel = agri[close & (draw[agri] < _P_MAIN["agri"] * 4)]
+        farm = _shrunk(geoms[sel], rng.uniform(0.02, 0.06, len(sel)))
+        kinds = np.where(rng.random(len(sel)) < 0.5, "01", "02")
+        for t in ("01", "02"):
+            parts.append((farm[kinds == t], communes[sel][kinds == t], t))
+
+    footprints = np.concatenate([p[0] for p in parts]) if parts else np.array([], dtype=object)
+    commune = np.concatenate([p[1] for p in parts]) if parts else np.array([], dtype=object)
+    btype = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts]) if parts else commune
+    footprints = shapely.make_valid(footprints)
+    polys = np.asarray(shapely.get_type_id(footprints)) == 3
+    keep = polys & ~shapely.is_empty(footprints) & (shapely.area(footprints) >= 8.0)
+    out = gpd.GeoDataFrame(
+        {
+            "type": pd.array(btype[keep], dtype="string"),
+            "nom": pd.array([None] * int(keep.sum()), dtype="string"),
+            "commune": pd.array(commune[keep], dtype="string"),
+            "created": _CREATED,
+            "updated": _UPDATED,
+        },
+        geometry=footprints[keep],
+        crs=LAMBERT93,
+    )
+    logger.debug("sample buildings: %d (%d light)", len(out), int((out["type"] == "02").sum()))
+    return out.reset_index(drop=True)
