@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from foncier.geo.overlay import require_lambert93
+from foncier.geo.speeds import SpeedModel, Vehicle
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +146,12 @@ class RoadGraph:
     main: np.ndarray
     segments: RoadSegments | None = None
     crs: str = "EPSG:2154"
+    vehicle: str | None = None
     _transposed: csr_matrix | None = field(default=None, init=False, repr=False)
     _tree_main: cKDTree | None = field(default=None, init=False, repr=False)
     _tree_all: cKDTree | None = field(default=None, init=False, repr=False)
     _main_idx: np.ndarray | None = field(default=None, init=False, repr=False)
+    _lengths: csr_matrix | None = field(default=None, init=False, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -159,6 +162,14 @@ class RoadGraph:
     def n_edges(self) -> int:
         """Number of directed edges."""
         return int(self.edge_u.shape[0])
+
+    @property
+    def lengths(self) -> csr_matrix:
+        """``(n, n)`` lengths (metres) of the edges of :attr:`matrix`, same sparsity."""
+        if self._lengths is None:
+            n = self.n_nodes
+            self._lengths = csr_matrix((self.edge_length_m, (self.edge_u, self.edge_v)), shape=(n, n))
+        return self._lengths
 
     @property
     def transposed(self) -> csr_matrix:
@@ -284,6 +295,9 @@ def build_road_graph(
     *,
     speeds: Mapping[str, float] | None = None,
     snap_tolerance: float = 1.0,
+    vehicle: Vehicle | None = None,
+    speed_model: SpeedModel | None = None,
+    built_up: Any = None,
 ) -> RoadGraph:
     """Compile the roads layer into a routable travel-time graph.
 
@@ -296,6 +310,15 @@ def build_road_graph(
         Speeds (km/h) by road class that *override* the layer's ``speed_kmh`` (e.g. a heavy-goods scenario).
     snap_tolerance : float, default 1.0
         Vertices of different lines closer than this (metres) are merged into one node (digitising gaps).
+    vehicle : {"car", "hgv"}, optional
+        When given, edge times come from the calibrated :class:`~foncier.geo.speeds.SpeedModel` for this
+        vehicle (free-flow factor, town speeds, junction penalties) instead of the raw speeds; ``speeds`` must
+        then be None.
+    speed_model : SpeedModel, optional
+        The calibration (default :data:`foncier.geo.speeds.DEFAULT_SPEED_MODEL`); only with ``vehicle``.
+    built_up : GeoSeries, GeoDataFrame or shapely geometry, optional
+        Built-up areas (:func:`foncier.geo.speeds.built_up_areas`): road pieces whose middle lies inside are
+        urban, and so are the junctions inside. A boolean ``urban`` column of ``roads`` takes precedence.
 
     Returns
     -------
@@ -311,6 +334,11 @@ def build_road_graph(
     where :math:`L_{uv}` is the length of the line between the two nodes (metres) and :math:`v` its speed
     (km/h). Two-way lines give both directions; one-way lines only the digitised direction. Parallel edges
     keep the fastest. Everything is vectorised (no per-edge Python loop).
+
+    With a ``vehicle``, :math:`v` is the calibrated speed of :meth:`SpeedModel.edge_speeds` and every edge
+    :math:`u \\to v` of an ordinary (not limited-access) road that ends at a junction :math:`v` (three
+    distinct neighbours or more) also pays the junction delay :math:`p_v` (urban or rural):
+    :math:`t_{uv} = L_{uv} / v + p_v`.
 
     Raises
     ------
@@ -359,7 +387,24 @@ def build_road_graph(
     length = cum[b] - cum[a]
     row = part_row[vpart[a]]
 
-    speed = _road_speeds(roads, speeds)[row]
+    model: SpeedModel | None = None
+    piece_urban = np.zeros(len(row), dtype=bool)
+    if vehicle is not None:
+        if speeds:
+            raise ValueError("give either speeds (raw class speeds) or a vehicle (calibrated speeds), not both")
+        from foncier.geo.speeds import DEFAULT_SPEED_MODEL
+
+        model = speed_model or DEFAULT_SPEED_MODEL
+        piece_urban = _urban_pieces(roads, row, coords, a, b, cum, built_up)
+        classes = roads["class"].astype(str).to_numpy() if "class" in roads else np.full(len(roads), "unknown")
+        limits = (
+            pd.to_numeric(roads["speed_kmh"], errors="coerce").to_numpy(dtype=float)
+            if "speed_kmh" in roads
+            else np.full(len(roads), np.nan)
+        )
+        speed = model.edge_speeds(classes[row], limits[row], piece_urban, vehicle)
+    else:
+        speed = _road_speeds(roads, speeds)[row]
     minutes = length / (speed * 1000.0 / 60.0)
     oneway = _oneway(roads)[row]
     if "class" in roads:
@@ -385,6 +430,10 @@ def build_road_graph(
     eu, ev, ew, el = eu[~loop], ev[~loop], ew[~loop], el[~loop]
     if len(eu) == 0:
         raise ValueError("roads layer gives no edge (every line collapses under the snap tolerance)")
+    if model is not None and vehicle is not None:
+        ea = np.concatenate([access, access[~oneway]])[~loop]
+        eurb = np.concatenate([piece_urban, piece_urban[~oneway]])[~loop]
+        ew = ew + _junction_delays(eu, ev, ea, eurb, n_clusters, model, vehicle)
 
     # keep the fastest of parallel edges
     order = np.lexsort((ew, ev, eu))
@@ -424,8 +473,83 @@ def build_road_graph(
         stop=pieces[6],
     )
     return RoadGraph(
-        matrix=matrix, xy=xy, edge_u=eu, edge_v=ev, edge_minutes=ew, edge_length_m=el, main=main, segments=segments
+        matrix=matrix,
+        xy=xy,
+        edge_u=eu,
+        edge_v=ev,
+        edge_minutes=ew,
+        edge_length_m=el,
+        main=main,
+        segments=segments,
+        vehicle=vehicle,
     )
+
+
+def _urban_pieces(
+    roads: gpd.GeoDataFrame,
+    row: np.ndarray,
+    coords: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    cum: np.ndarray,
+    built_up: Any,
+) -> np.ndarray:
+    """Whether each road piece (vertices ``a..b``) is in a built-up area.
+
+    A boolean ``urban`` column of ``roads`` decides where it is not null; otherwise the piece is urban when
+    the vertex nearest to its middle lies in ``built_up``.
+    """
+    out = np.zeros(len(row), dtype=bool)
+    known = np.zeros(len(row), dtype=bool)
+    if "urban" in roads:
+        col = roads["urban"]
+        given = col.notna().to_numpy(dtype=bool)[row]
+        values = col.fillna(False).astype(bool).to_numpy(dtype=bool)[row]
+        out[given] = values[given]
+        known = given
+    if built_up is None or known.all():
+        return out
+    if isinstance(built_up, gpd.GeoDataFrame | gpd.GeoSeries):
+        require_lambert93(built_up, "built_up")
+        area = shapely.union_all(np.asarray(built_up.geometry.values, dtype=object))
+    else:
+        area = built_up
+    if area is None or shapely.is_empty(area):
+        return out
+    # vertex nearest to the middle of each piece (by length along the line)
+    half = (cum[a] + cum[b]) / 2.0
+    mid_vertex = np.clip(np.searchsorted(cum, half), a, b)
+    todo = np.flatnonzero(~known)
+    shapely.prepare(area)
+    inside = shapely.contains_xy(area, coords[mid_vertex[todo], 0], coords[mid_vertex[todo], 1])
+    out[todo] = inside
+    return out
+
+
+def _junction_delays(
+    eu: np.ndarray,
+    ev: np.ndarray,
+    access: np.ndarray,
+    urban: np.ndarray,
+    n_nodes: int,
+    model: SpeedModel,
+    vehicle: Vehicle,
+) -> np.ndarray:
+    """Minutes added to each directed edge ``eu -> ev`` for the junction it enters.
+
+    A junction is a node with three distinct neighbours or more; the delay applies to edges of ordinary roads
+    (``access``) only (motorways and expressways have interchanges, their slip roads carry the delay), and is
+    the urban one when an urban road piece reaches the node.
+    """
+    lo, hi = np.minimum(eu, ev), np.maximum(eu, ev)
+    pairs = np.unique(lo.astype(np.int64) * n_nodes + hi)
+    degree = np.bincount(pairs // n_nodes, minlength=n_nodes) + np.bincount(pairs % n_nodes, minlength=n_nodes)
+    node_urban = np.zeros(n_nodes, dtype=bool)
+    node_urban[eu[urban]] = True
+    node_urban[ev[urban]] = True
+    junction = degree[ev] >= 3
+    delay = model.junction_minutes(node_urban[ev], vehicle)
+    return np.where(junction & access, delay, 0.0)
 
 
 def _points_xy(points: Any) -> np.ndarray:
@@ -511,6 +635,94 @@ def travel_times_from(
     aug = _augmented(matrix, nodes, offsets)
     out = dijkstra(aug, directed=True, indices=graph.n_nodes, limit=lim)
     return np.asarray(out, dtype=float)[: graph.n_nodes]
+
+
+def _tree_lengths(pred: np.ndarray, step_m: np.ndarray, root: int) -> np.ndarray:
+    """Sum of ``step_m`` along the predecessor tree ``pred`` up to ``root`` (pointer jumping, vectorised)."""
+    n = len(pred)
+    parent = np.where(pred < 0, root, pred).astype(np.int64)
+    parent[root] = root
+    acc = np.where(pred < 0, np.nan, step_m).astype(float)
+    acc[root] = 0.0
+    for _ in range(64):  # depth <= 2**64
+        if np.all(parent == root):
+            break
+        acc = acc + np.where(parent == root, 0.0, acc[parent])
+        parent = np.where(parent == root, root, parent[parent])
+    acc[np.arange(n) == root] = 0.0
+    return acc
+
+
+def routes_to(
+    graph: RoadGraph,
+    targets_xy: Any,
+    *,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time (minutes) and road length (metres) of the fastest route from every node to the nearest target.
+
+    One Dijkstra on the reversed graph from a virtual node linked to the targets (their access legs), with
+    predecessors; the length is summed along the shortest-time tree, so it is the length *of the fastest
+    route* (what a route planner reports), including the straight access leg at the target.
+
+    Returns
+    -------
+    minutes, metres : numpy.ndarray
+        ``(n_nodes,)`` each; ``inf`` / ``NaN`` when the node cannot reach any target.
+    """
+    xy = _points_xy(targets_xy)
+    if len(xy) == 0:
+        raise ValueError("no target point")
+    nodes, dist = graph.snap(xy)
+    n = graph.n_nodes
+    offsets = dist / _m_per_min(access_speed_kmh)
+    aug = _augmented(graph.transposed, nodes, offsets)
+    times, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True)
+    times = np.asarray(times, dtype=float)
+    pred = np.asarray(pred, dtype=np.int64)
+    # length of the step j -> pred[j] in the original direction: edge j -> pred[j]; from the virtual node,
+    # the access leg of the target reached
+    step = np.zeros(n + 1, dtype=float)
+    real = np.flatnonzero((pred[:n] >= 0) & (pred[:n] < n))
+    if len(real):
+        step[real] = np.asarray(graph.lengths[real, pred[real]], dtype=float).ravel()
+    from_hub = np.flatnonzero(pred[:n] == n)
+    if len(from_hub):
+        best = pd.Series(dist).groupby(nodes).min()
+        step[from_hub] = best.reindex(from_hub).to_numpy(dtype=float)
+    metres = _tree_lengths(pred, step, n)[:n]
+    metres[~np.isfinite(times[:n])] = np.nan
+    return times[:n], metres
+
+
+def route_to_hub(
+    sites: gpd.GeoDataFrame,
+    graph: RoadGraph,
+    hub_points: Any,
+    *,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+) -> pd.DataFrame:
+    """Time and road distance of the fastest route from each site to the nearest of some hubs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned on ``sites.index``, columns ``minutes`` (as :func:`time_to_hub`) and ``km``: length of that
+        route, :math:`(d(p_i, n_i) + \\ell(n_i))/1000` with :math:`\\ell` the network length of the fastest
+        route from the site node to the hub, access legs included. NaN when no hub is given.
+    """
+    require_lambert93(sites, "sites")
+    hub_xy = _points_xy(hub_points)
+    if len(sites) == 0 or len(hub_xy) == 0:
+        if len(sites):
+            logger.warning("no hub given: travel times and distances are NaN")
+        return pd.DataFrame({"minutes": np.nan, "km": np.nan}, index=sites.index, dtype=float)
+    minutes, metres = routes_to(graph, hub_xy, access_speed_kmh=access_speed_kmh)
+    nodes, dist = graph.snap(_points_xy(sites))
+    v = _m_per_min(access_speed_kmh)
+    return pd.DataFrame(
+        {"minutes": minutes[nodes] + dist / v, "km": (metres[nodes] + dist) / 1000.0}, index=sites.index
+    )
 
 
 def time_to_hub(

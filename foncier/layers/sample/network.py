@@ -71,6 +71,21 @@ HALF_WIDTH_M: dict[str, float] = {
 # A waypoint is (lon, lat) or (lon, lat, interchange name).
 _Waypoint = tuple[float, float] | tuple[float, float, str]
 
+_N2_SINGLE_CARRIAGEWAY_LONLAT: tuple[tuple[float, float], ...] = (
+    (3.14, 49.258),
+    (3.125, 49.245),
+    (3.122, 49.225),
+    (3.105, 49.205),
+    (3.06, 49.215),
+    (3.02, 49.226),
+    (2.985, 49.229),
+    (2.93, 49.205),
+)
+"""The N2 sections with one carriageway (2x1 lanes, 80 km/h since 2018): around Villers-Cotterêts and through
+the Forêt de Retz to beyond Vaumoise. The rest of the N2 is a dual carriageway at 110 km/h."""
+
+SINGLE_CARRIAGEWAY_KMH = 80.0
+
 _J_SOISSONS = (3.296, 49.372, "Échangeur de Soissons-Ouest (N2 / N31)")
 _BELLEU = (3.345, 49.352, "Échangeur de Belleu")
 
@@ -442,7 +457,16 @@ def build_networks(
     tangents: list[FloatArray] = []
     for road in _TRUNKS:
         xy = _xy(road.waypoints)
-        trunk.add(shapely.LineString(xy), road.cls, road.ref, road.nom)
+        # cut the line where a single-carriageway section starts and ends (their speed differs)
+        ends = [0, len(xy) - 1]
+        for k, w in enumerate(road.waypoints):
+            if road.ref == "N2" and (w[0], w[1]) in (
+                _N2_SINGLE_CARRIAGEWAY_LONLAT[0],
+                _N2_SINGLE_CARRIAGEWAY_LONLAT[-1],
+            ):
+                ends.append(k)
+        for k0, k1 in itertools.pairwise(sorted(set(ends))):
+            trunk.add(shapely.LineString(xy[k0 : k1 + 1]), road.cls, road.ref, road.nom)
         for k, w in enumerate(road.waypoints):
             if len(w) == 3 and all(w[2] != r[1] for r in inter_rows):
                 inter_rows.append((road.ref, str(w[2]), xy[k]))
@@ -516,6 +540,11 @@ def build_networks(
     roads = roads[~shapely.is_empty(roads["geometry"].to_numpy())].reset_index(drop=True)
     roads = _largest_component(roads)
     roads["speed_kmh"] = roads["class"].map(SPEED_KMH).astype(float)
+    single = shapely.buffer(shapely.LineString(_xy(_N2_SINGLE_CARRIAGEWAY_LONLAT)), 30.0)
+    mid = shapely.line_interpolate_point(roads["geometry"].to_numpy(), 0.5, normalized=True)
+    on_single = (roads["class"] == "trunk").to_numpy() & (roads["ref"] == "N2").to_numpy() & shapely.within(mid, single)
+    roads.loc[on_single, "speed_kmh"] = SINGLE_CARRIAGEWAY_KMH
+    roads.loc[on_single, "nom"] = roads.loc[on_single, "nom"].astype(str) + " - section à 2x1 voies"
     roads["oneway"] = roads["oneway"].astype(bool)
     rank = roads["class"].map(CLASS_RANK)
     roads = roads.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
