@@ -22,7 +22,7 @@ from foncier.geo.network import (
     RoadGraph,
     build_road_graph,
     roissy_hub,
-    time_to_hub,
+    route_to_hub,
 )
 from foncier.geo.overlay import (
     distance_to,
@@ -32,6 +32,8 @@ from foncier.geo.overlay import (
     share_flood,
     share_protected,
 )
+from foncier.geo.rail import distance_to_freight_line, siding_flag
+from foncier.geo.speeds import SpeedModel, built_up_areas
 from foncier.geo.terrain import slope_percent, zonal_slope
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,37 @@ CRITERIA_COLUMNS: tuple[str, ...] = CRITERIA_NAMES
 Progress = Callable[[str, int, int], None]
 """Progress callback: ``progress(step_description, steps_done, steps_total)``."""
 
-_STEPS = 10
+_STEPS = 11
+
+WORKING_AGE_COLUMNS: tuple[str, ...] = ("pop_15_64", "population_15_64")
+"""Columns of a communes layer holding the working-age population (INSEE 15-64), preferred to ``population``."""
+
+
+def labour_population_column(communes: gpd.GeoDataFrame) -> str:
+    """The population column the labour pool counts: working-age (15-64) when every commune has it, else
+    ``population`` (total population)."""
+    for col in WORKING_AGE_COLUMNS:
+        if col in communes and pd.to_numeric(communes[col], errors="coerce").notna().all():
+            return col
+    return "population"
+
+
+def labour_communes(layers: Mapping[str, gpd.GeoDataFrame | None]) -> gpd.GeoDataFrame | None:
+    """The communes of the labour pool: ``communes`` plus ``labour_communes`` (neighbouring departments),
+    each INSEE code once (the territory's own row wins)."""
+    named = [(n, layers.get(n)) for n in ("communes", "labour_communes")]
+    frames = [(n, f) for n, f in named if f is not None and len(f)]
+    if not frames:
+        return layers.get("communes")
+    for name, f in frames:
+        require_lambert93(f, name)
+    if len(frames) == 1:
+        return frames[0][1]
+    first = frames[0][1]
+    both = pd.concat([f for _, f in frames], ignore_index=True)
+    if "insee" in both:
+        both = both.drop_duplicates(subset="insee", keep="first")
+    return gpd.GeoDataFrame(both, geometry=first.geometry.name, crs=first.crs)
 
 
 def _layer(layers: Mapping[str, gpd.GeoDataFrame | None], name: str) -> gpd.GeoDataFrame | None:
@@ -73,8 +105,11 @@ def compute_criteria(
     progress: Progress | None = None,
     dem_nodata: float | None = -9999.0,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
-    labour_minutes: float = 30.0,
+    labour_minutes: float = 45.0,
     roissy_hub_id: str = "CDG",
+    hgv_graph: RoadGraph | None = None,
+    speed_model: SpeedModel | None = None,
+    labour_full_minutes: float = 20.0,
 ) -> pd.DataFrame:
     """Compute every criterion of every candidate site.
 
@@ -92,13 +127,21 @@ def compute_criteria(
     dem : (numpy.ndarray, affine.Affine) or None
         Elevations (metres, EPSG:2154) and their transform; None gives NaN slopes.
     graph : RoadGraph, optional
-        A compiled road graph; built from ``layers["roads"]`` when not given.
+        A compiled car road graph; built from ``layers["roads"]`` when not given, with the calibrated speeds
+        of ``speed_model`` (default :data:`foncier.geo.speeds.DEFAULT_SPEED_MODEL`) and the built-up areas
+        of the ``communes`` (:func:`foncier.geo.speeds.built_up_areas`).
     progress : callable, optional
         Called as ``progress(step, done, total)`` after each step.
     dem_nodata : float, optional
         Nodata value of the DEM (the workspace stores -9999).
-    access_speed_kmh, labour_minutes, roissy_hub_id
-        See :func:`foncier.geo.network.time_to_hub` and :func:`foncier.geo.labour.labour_pool`.
+    access_speed_kmh, labour_minutes, labour_full_minutes, roissy_hub_id
+        See :func:`foncier.geo.network.time_to_hub` and :func:`foncier.geo.labour.labour_pool` (decay from
+        ``labour_full_minutes`` to ``labour_minutes``).
+    hgv_graph : RoadGraph, optional
+        The heavy goods vehicle graph; built from ``layers["roads"]`` when not given (NaN lorry times when
+        there are no roads to build it from).
+    speed_model : SpeedModel, optional
+        The speed calibration of the graphs built here.
 
     Returns
     -------
@@ -115,7 +158,15 @@ def compute_criteria(
         - ``zoning_class``: :func:`~foncier.geo.overlay.dominant_zoning`;
         - ``slope_mean_pct``, ``slope_max_pct``: :func:`~foncier.geo.terrain.zonal_slope` of the Horn slope;
         - ``area_m2``: the site's ``area_m2`` column, else its geometry area;
-        - ``labour_pool``: :func:`~foncier.geo.labour.labour_pool` within ``labour_minutes``.
+        - ``labour_pool``: :func:`~foncier.geo.labour.labour_pool` with distance decay, over ``communes``
+          and ``labour_communes`` (neighbouring departments), working-age population when given
+          (:func:`labour_population_column`);
+        - ``time_to_roissy_hgv_min``, ``time_to_interchange_hgv_min``: same for a heavy goods vehicle;
+        - ``time_to_freight_station_min`` / ``_hgv_min``: by road to the nearest freight station;
+        - ``aeroport_dist``, ``autoroute_echang_dist``, ``gare_fret_dist``: km along the fastest car route
+          (:func:`~foncier.geo.network.route_to_hub`), CNIG SITE-ECO names;
+        - ``dist_freight_line_m``: :func:`~foncier.geo.rail.distance_to_freight_line` (``rail_lines``);
+        - ``reseau_fret_ferroviaire``: :func:`~foncier.geo.rail.siding_flag` (``zones`` inventory).
     """
     require_lambert93(sites, "sites")
     if "site_id" in sites:
@@ -140,10 +191,17 @@ def compute_criteria(
 
     # --- roads: travel times and labour pool ---------------------------------------------------------
     t0 = time.perf_counter()
-    if graph is None:
-        roads = _layer(layers, "roads")
+    if graph is None or hgv_graph is None:
+        roads = _layer(layers, "roads") if graph is None else layers.get("roads")
+        built_up = None
+        communes_layer = layers.get("communes")
+        if communes_layer is not None and len(communes_layer) and "population" in communes_layer:
+            built_up = built_up_areas(communes_layer)
         if roads is not None and len(roads):
-            graph = build_road_graph(roads)
+            if graph is None:
+                graph = build_road_graph(roads, vehicle="car", speed_model=speed_model, built_up=built_up)
+            if hgv_graph is None:
+                hgv_graph = build_road_graph(roads, vehicle="hgv", speed_model=speed_model, built_up=built_up)
         elif roads is not None:
             logger.warning("roads layer is empty: travel times and labour pool are NaN")
     step("road graph", t0)
@@ -155,7 +213,12 @@ def compute_criteria(
         if cdg is None:
             logger.warning("hub '%s' (Paris-CDG) not in the hubs layer: time_to_roissy_min is NaN", roissy_hub_id)
         else:
-            out["time_to_roissy_min"] = time_to_hub(sites, graph, cdg, access_speed_kmh=access_speed_kmh).to_numpy()
+            route = route_to_hub(sites, graph, cdg, access_speed_kmh=access_speed_kmh)
+            out["time_to_roissy_min"] = route["minutes"].to_numpy()
+            out["aeroport_dist"] = route["km"].to_numpy()
+            if hgv_graph is not None:
+                hgv = route_to_hub(sites, hgv_graph, cdg, access_speed_kmh=access_speed_kmh)
+                out["time_to_roissy_hgv_min"] = hgv["minutes"].to_numpy()
     step("time to Roissy", t0)
 
     t0 = time.perf_counter()
@@ -171,9 +234,12 @@ def compute_criteria(
     elif graph is not None:
         require_lambert93(interchanges, "interchanges")
         if len(interchanges):
-            out["time_to_interchange_min"] = time_to_hub(
-                sites, graph, interchanges, access_speed_kmh=access_speed_kmh
-            ).to_numpy()
+            route = route_to_hub(sites, graph, interchanges, access_speed_kmh=access_speed_kmh)
+            out["time_to_interchange_min"] = route["minutes"].to_numpy()
+            out["autoroute_echang_dist"] = route["km"].to_numpy()
+            if hgv_graph is not None:
+                hgv = route_to_hub(sites, hgv_graph, interchanges, access_speed_kmh=access_speed_kmh)
+                out["time_to_interchange_hgv_min"] = hgv["minutes"].to_numpy()
     step("time to interchange", t0)
 
     t0 = time.perf_counter()
@@ -189,6 +255,13 @@ def compute_criteria(
         logger.warning("layer 'rail_stations' is missing: dist_freight_station_m is NaN")
     if freight is not None:
         out["dist_freight_station_m"] = distance_to(sites, freight).to_numpy()
+        if graph is not None and len(freight):
+            route = route_to_hub(sites, graph, freight, access_speed_kmh=access_speed_kmh)
+            out["time_to_freight_station_min"] = route["minutes"].to_numpy()
+            out["gare_fret_dist"] = route["km"].to_numpy()
+            if hgv_graph is not None:
+                hgv = route_to_hub(sites, hgv_graph, freight, access_speed_kmh=access_speed_kmh)
+                out["time_to_freight_station_hgv_min"] = hgv["minutes"].to_numpy()
     zones = _layer(layers, "zones")
     if zones is not None:
         out["dist_zone_activite_m"] = distance_to(sites, zones).to_numpy()
@@ -236,12 +309,28 @@ def compute_criteria(
         out["area_m2"] = pd.to_numeric(sites["area_m2"], errors="coerce").to_numpy(dtype=float)
     else:
         out["area_m2"] = sites.geometry.area.to_numpy()
-    communes = _layer(layers, "communes")
+    _layer(layers, "communes")
+    communes = labour_communes(layers)
     if graph is not None and communes is not None:
         out["labour_pool"] = labour_pool(
-            sites, graph, communes, minutes=labour_minutes, access_speed_kmh=access_speed_kmh
+            sites,
+            graph,
+            communes,
+            minutes=labour_minutes,
+            full_minutes=labour_full_minutes,
+            population_column=labour_population_column(communes),
+            access_speed_kmh=access_speed_kmh,
         ).to_numpy()
     step("labour pool", t0)
+
+    t0 = time.perf_counter()
+    rail_lines = layers.get("rail_lines")
+    if rail_lines is None:
+        logger.warning("layer 'rail_lines' is missing: dist_freight_line_m is NaN")
+    else:
+        out["dist_freight_line_m"] = distance_to_freight_line(sites, rail_lines).to_numpy()
+    out["reseau_fret_ferroviaire"] = siding_flag(sites, zones).to_numpy()
+    step("rail freight", t0)
 
     logger.info(
         "criteria for %d sites in %.1f s (%s)",
