@@ -13,6 +13,7 @@ from affine import Affine
 from foncier.errors import CRSError
 from foncier.geo.criteria import compute_criteria
 from foncier.geo.network import build_road_graph
+from foncier.geo.speeds import SpeedModel
 
 L93 = "EPSG:2154"
 X0, Y0 = 700_000.0, 6_900_000.0
@@ -32,6 +33,15 @@ CONTRACT_COLUMNS = [
     "slope_max_pct",
     "area_m2",
     "labour_pool",
+    "time_to_roissy_hgv_min",
+    "time_to_interchange_hgv_min",
+    "time_to_freight_station_min",
+    "time_to_freight_station_hgv_min",
+    "aeroport_dist",
+    "autoroute_echang_dist",
+    "gare_fret_dist",
+    "dist_freight_line_m",
+    "reseau_fret_ferroviaire",
 ]
 
 
@@ -128,7 +138,10 @@ def dem() -> tuple[np.ndarray, Affine]:
 
 def test_full_table(layers: dict, sites: gpd.GeoDataFrame, dem: tuple[np.ndarray, Affine]) -> None:
     calls: list[tuple[str, int, int]] = []
-    table = compute_criteria(sites, layers, dem, progress=lambda s, d, t: calls.append((s, d, t)))
+    # free flow at the legal limits (no calibration) so that times can be computed by hand
+    table = compute_criteria(
+        sites, layers, dem, progress=lambda s, d, t: calls.append((s, d, t)), speed_model=SpeedModel.legal()
+    )
     assert list(table.columns) == CONTRACT_COLUMNS
     assert table.index.name == "site_id"
     assert list(table.index) == ["Saaaaaaaaaa", "Sbbbbbbbbbb"]
@@ -163,7 +176,7 @@ def test_prebuilt_graph_gives_the_same_times(layers: dict, sites: gpd.GeoDataFra
     graph = build_road_graph(layers["roads"])
     no_roads = {k: v for k, v in layers.items() if k != "roads"}
     t1 = compute_criteria(sites, no_roads, None, graph=graph)
-    t2 = compute_criteria(sites, layers, None)
+    t2 = compute_criteria(sites, layers, None, speed_model=SpeedModel.legal())
     assert t1["time_to_roissy_min"].tolist() == pytest.approx(t2["time_to_roissy_min"].tolist())
 
 
