@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from affine import Affine
 
 from foncier.geo.criteria_catalogue import CRITERIA_NAMES
@@ -29,8 +31,7 @@ from foncier.geo.overlay import (
     dominant_zoning,
     require_lambert93,
     share_brownfield,
-    share_flood,
-    share_protected,
+    share_in,
 )
 from foncier.geo.rail import distance_to_freight_line, siding_flag
 from foncier.geo.speeds import SpeedModel, built_up_areas
@@ -96,6 +97,132 @@ def _truthy(col: pd.Series) -> np.ndarray:
     return np.array([v in truthy if isinstance(v, str | bool | int | np.integer | np.bool_) else False for v in values])
 
 
+LAYER_CRITERIA: dict[str, tuple[str, ...]] = {
+    "flood": (
+        "share_flood_red",
+        "share_flood_blue",
+        "share_ppr_to_read",
+        "share_other_hazard_red",
+        "share_other_hazard_blue",
+    ),
+    "protected": (
+        "share_protected",
+        "share_natura2000_habitats",
+        "share_natura2000_birds",
+        "share_znieff1",
+        "share_znieff2",
+        "dist_natura2000_m",
+        "share_strict_protection",
+    ),
+    "prescriptions": ("share_ebc", "share_no_build_prescription", "share_reserved_location"),
+    "plu": ("zoning_class", "zoning_presumed"),
+}
+"""Criteria computed from each constraint layer: NaN (unverified) when the layer is missing or does not
+cover the site."""
+
+ECOLOGY_KINDS: tuple[str, ...] = ("natura2000_sic", "natura2000_zps", "znieff1", "znieff2")
+"""Kinds of the ``protected`` layer that are zones à enjeux écologiques (inventories, incidence assessment)."""
+
+STRICT_KINDS: tuple[str, ...] = ("rnn", "rnr", "pn_coeur", "apb")
+"""Kinds of the ``protected`` layer that forbid building: national/regional nature reserves, national park
+cores, biotope protection orders."""
+
+
+def _kind_mask(layer: gpd.GeoDataFrame, column: str, values: tuple[str, ...]) -> pd.Series:
+    if column not in layer:
+        return pd.Series(False, index=layer.index)
+    return layer[column].astype("string").str.lower().isin([v.lower() for v in values]).fillna(False)
+
+
+def hazard_shares(sites: gpd.GeoDataFrame, flood: gpd.GeoDataFrame) -> dict[str, pd.Series]:
+    """Shares of each site in the PPR zones of the ``flood`` layer, by level and hazard.
+
+    ``level`` is red (interdiction), blue (prescriptions) or to_read (rule not classified, see
+    :func:`foncier.geo.hazards.classify_ppr`); ``hazard`` (flood, ground_movement, technological, other;
+    "flood" when the column is absent) keeps flood apart from the other risks:
+
+    - ``share_flood_red`` / ``share_flood_blue``: :math:`|S \\cap \\bigcup Z_{level, flood}| / |S|`;
+    - ``share_other_hazard_red`` / ``share_other_hazard_blue``: the same for the other hazards;
+    - ``share_ppr_to_read``: the same for the zones whose rule is to read, any hazard.
+    """
+    if "level" not in flood:
+        raise ValueError("flood layer has no 'level' column")
+    level = flood["level"].astype("string").str.lower()
+    if "hazard" in flood:
+        is_flood = flood["hazard"].astype("string").str.lower().fillna("flood").eq("flood")
+    else:
+        is_flood = pd.Series(True, index=flood.index)
+    red, blue = level.eq("red").fillna(False), level.eq("blue").fillna(False)
+    return {
+        "share_flood_red": share_in(sites, flood, where=red & is_flood),
+        "share_flood_blue": share_in(sites, flood, where=blue & is_flood),
+        "share_other_hazard_red": share_in(sites, flood, where=red & ~is_flood),
+        "share_other_hazard_blue": share_in(sites, flood, where=blue & ~is_flood),
+        "share_ppr_to_read": share_in(sites, flood, where=level.eq("to_read").fillna(False)),
+    }
+
+
+def ecology_criteria(sites: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> dict[str, pd.Series]:
+    """Ecology criteria as the law frames them, from the ``protected`` layer (column ``kind``).
+
+    - ``share_natura2000_habitats`` (kind natura2000_sic), ``share_natura2000_birds`` (natura2000_zps),
+      ``share_znieff1``, ``share_znieff2``: area shares (:func:`~foncier.geo.overlay.share_in`);
+    - ``share_protected``: share in the union of those four (zones à enjeux écologiques);
+    - ``dist_natura2000_m``: :math:`\\min_k d(S, N_k)` over Natura 2000 sites (0 inside; NaN when the layer
+      holds none);
+    - ``share_strict_protection``: share in :data:`STRICT_KINDS` (reserves, park cores, APB).
+    """
+    kind = "kind"
+    natura = _kind_mask(protected, kind, ("natura2000_sic", "natura2000_zps"))
+    out = {
+        "share_natura2000_habitats": share_in(sites, protected, where=_kind_mask(protected, kind, ("natura2000_sic",))),
+        "share_natura2000_birds": share_in(sites, protected, where=_kind_mask(protected, kind, ("natura2000_zps",))),
+        "share_znieff1": share_in(sites, protected, where=_kind_mask(protected, kind, ("znieff1",))),
+        "share_znieff2": share_in(sites, protected, where=_kind_mask(protected, kind, ("znieff2",))),
+        "share_protected": share_in(sites, protected, where=_kind_mask(protected, kind, ECOLOGY_KINDS)),
+        "share_strict_protection": share_in(sites, protected, where=_kind_mask(protected, kind, STRICT_KINDS)),
+    }
+    if natura.any():
+        out["dist_natura2000_m"] = distance_to(sites, protected, where=natura)
+    else:
+        out["dist_natura2000_m"] = pd.Series(np.nan, index=sites.index)
+    return out
+
+
+PRESCRIPTION_KINDS: tuple[str, ...] = ("ebc", "no_build", "reserved_location")
+"""Kinds of the ``prescriptions`` layer (see :func:`foncier.geo.hazards.prescription_kind`)."""
+
+
+def prescription_shares(sites: gpd.GeoDataFrame, prescriptions: gpd.GeoDataFrame) -> dict[str, pd.Series]:
+    """Shares of each site in the PLU prescriptions that forbid or burden building (column ``kind``):
+    ``share_ebc`` (ebc), ``share_no_build_prescription`` (no_build), ``share_reserved_location``
+    (reserved_location); each :math:`|S \\cap \\bigcup P_{kind}| / |S|`."""
+    return {
+        "share_ebc": share_in(sites, prescriptions, where=_kind_mask(prescriptions, "kind", ("ebc",))),
+        "share_no_build_prescription": share_in(
+            sites, prescriptions, where=_kind_mask(prescriptions, "kind", ("no_build",))
+        ),
+        "share_reserved_location": share_in(
+            sites, prescriptions, where=_kind_mask(prescriptions, "kind", ("reserved_location",))
+        ),
+    }
+
+
+def _blank_uncovered(sites: gpd.GeoDataFrame, out: pd.DataFrame, coverage: Mapping[str, Any]) -> None:
+    """Set to NaN the criteria of each layer for the sites not wholly inside that layer's coverage."""
+    geoms = np.asarray(sites.geometry.values, dtype=object)
+    for layer, area in coverage.items():
+        if area is None or layer not in LAYER_CRITERIA:
+            continue
+        shapely.prepare(area)
+        outside = ~np.asarray(shapely.covers(area, geoms), dtype=bool)
+        if outside.any():
+            logger.warning("%s: %d site(s) outside the layer's coverage: its criteria are unverified", layer,
+                           int(outside.sum()))  # fmt: skip
+            for col in LAYER_CRITERIA[layer]:
+                out.loc[outside, col] = np.nan
+
+
 def compute_criteria(
     sites: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame | None],
@@ -154,8 +281,10 @@ def compute_criteria(
         - ``dist_freight_station_m``: :func:`~foncier.geo.overlay.distance_to` the ``rail_stations`` with
           ``fret`` true (fallback: hubs of kind "freight_station");
         - ``dist_zone_activite_m``: distance to the nearest zone d'activite (0 inside);
-        - ``share_brownfield``, ``share_flood_red``, ``share_flood_blue``, ``share_protected``: area shares;
-        - ``zoning_class``: :func:`~foncier.geo.overlay.dominant_zoning`;
+        - ``share_brownfield``: area share;
+        - PPR shares (:func:`hazard_shares`), ecology criteria (:func:`ecology_criteria`), PLU prescriptions
+          (:func:`prescription_shares`);
+        - ``zoning_class``, ``zoning_presumed``: :func:`~foncier.geo.overlay.dominant_zoning_detail`;
         - ``slope_mean_pct``, ``slope_max_pct``: :func:`~foncier.geo.terrain.zonal_slope` of the Horn slope;
         - ``area_m2``: the site's ``area_m2`` column, else its geometry area;
         - ``labour_pool``: :func:`~foncier.geo.labour.labour_pool` with distance decay, over ``communes``
@@ -285,6 +414,12 @@ def compute_criteria(
     protected = _layer(layers, "protected")
     if protected is not None:
         out["share_protected"] = share_protected(sites, protected).to_numpy()
+        for col, values in ecology_criteria(sites, protected).items():
+            out[col] = values.to_numpy()
+    prescriptions = _layer(layers, "prescriptions")
+    if prescriptions is not None:
+        for col, values in prescription_shares(sites, prescriptions).items():
+            out[col] = values.to_numpy()
     step("protected areas", t0)
 
     t0 = time.perf_counter()
@@ -292,6 +427,9 @@ def compute_criteria(
     if plu is not None:
         out["zoning_class"] = dominant_zoning(sites, plu).to_numpy()
     step("zoning", t0)
+
+    if coverage:
+        _blank_uncovered(sites, out, coverage)
 
     t0 = time.perf_counter()
     if dem is None:

@@ -18,13 +18,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from foncier.geo.zoning import ZONING_CLASSES
+
 logger = logging.getLogger(__name__)
 
 Direction = Literal["benefit", "cost"]
 Kind = Literal["numeric", "categorical"]
-
-ZONING_CLASSES: tuple[str, ...] = ("economic_U", "economic_AU", "U", "AU", "A", "N", "none")
-"""Values of ``zoning_class``: dominant PLU zoning of the site (economic urban/to-urbanise zones first)."""
 
 
 @dataclass(frozen=True)
@@ -140,12 +139,153 @@ _CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "share_protected",
-        "Part en espace protégé",
-        "Protected area share",
+        "Part en zones à enjeux écologiques",
+        "Share in areas of ecological interest",
         "0..1",
         "cost",
         "numeric",
-        "Share of the site area in protected natural areas (Natura 2000 SIC/ZPS, ZNIEFF 1 and 2).",
+        "Share of the site area in zones à enjeux écologiques (Natura 2000 habitats and birds, ZNIEFF 1 and 2; "
+        "overlaps counted once). An inventory or a Natura 2000 site does not forbid building by itself.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_natura2000_habitats",
+        "Part en Natura 2000 (directive Habitats)",
+        "Natura 2000 habitats share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in Natura 2000 sites of the Habitats directive (SIC/ZSC): an incidence "
+        "assessment is due (Code de l'environnement L414-4).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_natura2000_birds",
+        "Part en Natura 2000 (directive Oiseaux)",
+        "Natura 2000 birds share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in Natura 2000 sites of the Birds directive (ZPS): an incidence assessment is due.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_znieff1",
+        "Part en ZNIEFF de type 1",
+        "ZNIEFF type 1 share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in ZNIEFF type 1 (inventory of remarkable habitats: no ban, but strong "
+        "stakes in any impact study).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_znieff2",
+        "Part en ZNIEFF de type 2",
+        "ZNIEFF type 2 share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in ZNIEFF type 2 (large natural ensembles: an inventory, no ban).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "dist_natura2000_m",
+        "Distance au site Natura 2000 le plus proche",
+        "Distance to the nearest Natura 2000 site",
+        "m",
+        "benefit",
+        "numeric",
+        "Straight-line distance to the nearest Natura 2000 site (0 inside). A project near a site, not only "
+        "inside it, may need an incidence assessment.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "share_strict_protection",
+        "Part en protection forte (réserve, cœur de parc, APB)",
+        "Strict protection share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in protections that forbid or strictly regulate building: national and "
+        "regional nature reserves, national park cores, biotope protection orders (APB).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_ebc",
+        "Part en espace boisé classé (EBC)",
+        "Classified woodland (EBC) share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in espaces boisés classés of the PLU (CNIG typepsc 01): clearing forbidden, "
+        "building impossible.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_no_build_prescription",
+        "Part en secteur inconstructible du PLU",
+        "No-build PLU sector share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in PLU prescriptions forbidding building (inconstructible sectors, natural "
+        "or landscape protection, risks: CNIG typepsc 07, 15, 19, 22, 23...).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_reserved_location",
+        "Part en emplacement réservé",
+        "Reserved location share",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in emplacements réservés of the PLU (CNIG typepsc 05): land earmarked for a "
+        "public project.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_ppr_to_read",
+        "Part en zone de PPR à lire",
+        "Share in PPR zones to read",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in PPR regulation zones whose rule could not be classified (code other than "
+        "interdiction or prescriptions, or unreadable): the rule must be read.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_other_hazard_red",
+        "Part en zone rouge d'un PPR (autre qu'inondation)",
+        "Red zone share of other PPR (non-flood)",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in red (interdiction) zones of PPR other than flood: ground movement, "
+        "technological (PPRT).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "share_other_hazard_blue",
+        "Part en zone bleue d'un PPR (autre qu'inondation)",
+        "Blue zone share of other PPR (non-flood)",
+        "0..1",
+        "cost",
+        "numeric",
+        "Share of the site area in blue (prescriptions) zones of PPR other than flood.",
         minimum=0.0,
         maximum=1.0,
     ),
@@ -156,8 +296,20 @@ _CRITERIA: tuple[Criterion, ...] = (
         "class",
         "benefit",
         "categorical",
-        "Dominant PLU zoning of the site: economic_U, economic_AU, U, AU, A, N or none.",
+        "Dominant zoning of the site on the CNIG standards (PLU destdomi/typezone, carte communale typesect, "
+        "RNU): " + ", ".join(ZONING_CLASSES) + "; 'none' when no zoning is known there.",
         categories=ZONING_CLASSES,
+    ),
+    Criterion(
+        "zoning_presumed",
+        "Zonage présumé (d'après le libellé)",
+        "Zoning presumed (from the label)",
+        "0..1",
+        "cost",
+        "numeric",
+        "1 when the dominant zoning class was read from the zone label only (CNIG destdomi 00, 99 or missing), else 0.",
+        minimum=0.0,
+        maximum=1.0,
     ),
     Criterion(
         "slope_mean_pct",

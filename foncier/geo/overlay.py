@@ -20,18 +20,14 @@ import shapely
 
 from foncier.errors import CRSError, Problem
 from foncier.geo.crs import LAMBERT93, is_lambert93
+from foncier.geo.zoning import ZONING_CLASSES, classify_zones, destdomi_code
+from foncier.geo.zoning import zoning_class as _zoning_class
 
 logger = logging.getLogger(__name__)
 
 Where: TypeAlias = pd.Series | np.ndarray | Callable[[gpd.GeoDataFrame], Any] | None
 """A row filter: a boolean Series/array aligned on the layer, or a function of the layer returning one."""
 
-ZONING_CLASSES = ("economic_U", "economic_AU", "U", "AU", "A", "N", "none")
-"""Classes of the ``zoning_class`` criterion (docs/CONTRACTS.md)."""
-
-_ECONOMIC_LETTERS = "XEIYZ"
-_U_ECONOMIC_RE = re.compile(rf"^\d*U[{_ECONOMIC_LETTERS}]")
-_AU_ECONOMIC_RE = re.compile(rf"^\d*AU[{_ECONOMIC_LETTERS}]")
 _POLYGONAL_TYPE_IDS = (3, 6)  # Polygon, MultiPolygon
 MAX_PIECE_VERTICES = 256
 """Targets with more vertices than this are subdivided before overlays (see :func:`subdivide`)."""
@@ -352,51 +348,15 @@ def _normalise(text: Any) -> str:
 
 
 def _is_activity_destination(destdomi: Any) -> bool:
-    """True when a PLU ``destdomi`` means economic activity.
-
-    Accepts the words ("activite", "activites economiques", ...; not "activite agricole") and the CNIG
-    PLU standard code ``"02"`` (activite).
-    """
-    d = _normalise(destdomi)
-    return d == "02" or ("ACTIVIT" in d and "AGRIC" not in d)
+    """True when a PLU ``destdomi`` is the CNIG code 02 (activité) or its label ("activités économiques");
+    not "activité agricole" (07) nor "mixte" (03). See :func:`foncier.geo.zoning.destdomi_code`."""
+    return destdomi_code(destdomi) == "02"
 
 
 def zoning_class(plu: gpd.GeoDataFrame) -> pd.Series:
-    """Classify PLU zones into the ``zoning_class`` vocabulary of docs/CONTRACTS.md.
-
-    Rules (``typezone`` first, then ``destdomi`` and ``libelle``, case- and accent-insensitive):
-
-    - ``typezone`` U: "economic_U" when ``destdomi`` is activity (word "activite" or CNIG code "02") or
-      the ``libelle`` starts (after optional digits) with UX, UE, UI, UY or UZ; else "U";
-    - ``typezone`` AU, AUc, AUs: "economic_AU" when ``destdomi`` is activity or the ``libelle`` is AU
-      followed by an economic marker letter (x, e, i, y, z: "1AUx", "AUe", "2AUi", ...); else "AU";
-    - ``typezone`` A -> "A", N -> "N"; anything else -> "none".
-
-    Returns
-    -------
-    pandas.Series
-        Class names aligned on ``plu.index``.
-    """
-    n = len(plu)
-    typezone = plu["typezone"].astype("object").to_numpy() if "typezone" in plu else np.full(n, None, object)
-    destdomi = plu["destdomi"].astype("object").to_numpy() if "destdomi" in plu else np.full(n, None, object)
-    libelle = plu["libelle"].astype("object").to_numpy() if "libelle" in plu else np.full(n, None, object)
-    out = []
-    for tz, dd, lib in zip(typezone, destdomi, libelle, strict=True):
-        t = _normalise(tz)
-        label = _normalise(lib)
-        activity = _is_activity_destination(dd)
-        if t.startswith("AU"):
-            out.append("economic_AU" if activity or _AU_ECONOMIC_RE.match(label) else "AU")
-        elif t.startswith("U"):
-            out.append("economic_U" if activity or _U_ECONOMIC_RE.match(label) else "U")
-        elif t.startswith("A"):
-            out.append("A")
-        elif t.startswith("N"):
-            out.append("N")
-        else:
-            out.append("none")
-    return pd.Series(out, index=plu.index, name="zoning_class", dtype=object)
+    """Classify PLU zones into :data:`foncier.geo.zoning.ZONING_CLASSES` (see
+    :func:`foncier.geo.zoning.classify_zones` for the CNIG rules)."""
+    return _zoning_class(plu)
 
 
 def class_areas(
@@ -422,38 +382,68 @@ def class_areas(
     return names, areas
 
 
-def dominant_zoning(sites: gpd.GeoDataFrame, plu: gpd.GeoDataFrame) -> pd.Series:
-    """Dominant zoning class of each site, by largest intersection area.
+def dominant_zoning_detail(sites: gpd.GeoDataFrame, plu: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Dominant zoning class of each site and whether that class is presumed (read from a label only).
 
     Parameters
     ----------
     sites : geopandas.GeoDataFrame
         EPSG:2154.
     plu : geopandas.GeoDataFrame
-        PLU zones (``typezone``, ``destdomi``, ``libelle``), classified by :func:`zoning_class`.
+        PLU zones, carte communale sectors and RNU communes (``typezone``, ``destdomi``, ``libelle``,
+        optionally ``typesect``), classified by :func:`foncier.geo.zoning.classify_zones`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned on ``sites.index``: ``zoning_class``, one of :data:`ZONING_CLASSES`,
+        :math:`\\arg\\max_c |S_i \\cap Z_c|`, where the part of the site covered by no zone competes as
+        "none" (nothing known there); ties go to the first class in :data:`ZONING_CLASSES` order.
+        ``zoning_presumed``: 1.0 when the zones of that class covering the site were classified from their
+        label only (CNIG ``destdomi`` 00/99/missing), else 0.0.
+    """
+    require_lambert93(sites, "sites")
+    require_lambert93(plu, "plu")
+    detail = classify_zones(plu)
+    classes = detail["zoning_class"].to_numpy()
+    # a presumed class is a class of its own for the area count, merged back after
+    keyed = np.where(detail["presumed"].to_numpy(dtype=bool), classes.astype(str) + "\x00p", classes.astype(str))
+    geoms = _geoms(plu)
+    keep = np.isin(shapely.get_type_id(geoms), _POLYGONAL_TYPE_IDS) & ~shapely.is_empty(geoms)
+    polys = _polygonal(geoms[keep], "plu")
+    names, areas = class_areas(sites, polys, keyed[keep])
+    total = shapely.area(_geoms(sites))
+    full = np.zeros((len(sites), len(ZONING_CLASSES)), dtype=float)
+    presumed_area = np.zeros((len(sites), len(ZONING_CLASSES)), dtype=float)
+    for j, name in enumerate(names):
+        base, _, flag = str(name).partition("\x00")
+        full[:, ZONING_CLASSES.index(base)] += areas[:, j]
+        if flag:
+            presumed_area[:, ZONING_CLASSES.index(base)] += areas[:, j]
+    none_col = ZONING_CLASSES.index("none")
+    full[:, none_col] += np.maximum(total - areas.sum(axis=1), 0.0)
+    best = np.argmax(full, axis=1)
+    rows = np.arange(len(sites))
+    presumed = (presumed_area[rows, best] > 0.5 * full[rows, best]).astype(float)
+    return pd.DataFrame(
+        {
+            "zoning_class": np.asarray(ZONING_CLASSES, dtype=object)[best],
+            "zoning_presumed": presumed,
+        },
+        index=sites.index,
+    )
+
+
+def dominant_zoning(sites: gpd.GeoDataFrame, plu: gpd.GeoDataFrame) -> pd.Series:
+    """Dominant zoning class of each site, by largest intersection area (see :func:`dominant_zoning_detail`).
 
     Returns
     -------
     pandas.Series
-        One of :data:`ZONING_CLASSES` per site: :math:`\\arg\\max_c |S_i \\cap Z_c|`, where the part of the
-        site covered by no zone competes as "none" (a site mostly outside any PLU, e.g. under the RNU, is
-        "none"). Ties go to the first class in :data:`ZONING_CLASSES` order.
+        One of :data:`ZONING_CLASSES` per site: :math:`\\arg\\max_c |S_i \\cap Z_c|`, the part of the site
+        covered by no zone competing as "none".
     """
-    require_lambert93(sites, "sites")
-    require_lambert93(plu, "plu")
-    classes = zoning_class(plu).to_numpy()
-    geoms = _geoms(plu)
-    keep = np.isin(shapely.get_type_id(geoms), _POLYGONAL_TYPE_IDS) & ~shapely.is_empty(geoms)
-    polys = _polygonal(geoms[keep], "plu")
-    names, areas = class_areas(sites, polys, classes[keep])
-    total = shapely.area(_geoms(sites))
-    full = np.zeros((len(sites), len(ZONING_CLASSES)), dtype=float)
-    for j, name in enumerate(names):
-        full[:, ZONING_CLASSES.index(name)] += areas[:, j]
-    none_col = ZONING_CLASSES.index("none")
-    full[:, none_col] += np.maximum(total - areas.sum(axis=1), 0.0)
-    best = np.argmax(full, axis=1)
-    return pd.Series(np.asarray(ZONING_CLASSES, dtype=object)[best], index=sites.index, name="zoning_class")
+    return dominant_zoning_detail(sites, plu)["zoning_class"].rename("zoning_class")
 
 
 def dominant_value(

@@ -39,7 +39,9 @@ from pydantic import ValidationError as PydanticValidationError
 from foncier.errors import AHPConsistencyError, Problem, ProfileError, ValidationError
 from foncier.geo import standardise
 from foncier.geo.ahp import AHPResult, ahp_weights, matrix_problems
+from foncier.geo.constraints import CONSTRAINT_POLICIES, ConstraintPolicy
 from foncier.geo.criteria_catalogue import CATALOGUE, Criterion, Direction, known_criteria_text
+from foncier.geo.zoning import LEGACY_CLASS_EQUIVALENTS
 
 logger = logging.getLogger(__name__)
 
@@ -339,6 +341,11 @@ class Profile(BaseModel):
         Sites smaller than this are excluded (0 = no minimum); needs ``area_m2`` in the criteria table.
     missing_values : {"zero", "exclude", "error"}
         Missing-value policy for scoring (see :mod:`foncier.geo.scoring`).
+    unverified_constraints : {"unverified", "exclude", "error"} or None
+        What a constraint (exclusion rule) that cannot be checked for a site does: ``unverified`` keeps the
+        site flagged as unverified (never passed), ``exclude`` excludes it, ``error`` refuses to score.
+        Default (None): ``unverified`` when ``missing_values`` is ``zero``, else the same as
+        ``missing_values``. See :attr:`constraint_policy`.
     ahp : AHPBlock or None
         When given, the weights come from this pairwise matrix and the rules carry no weight.
     """
@@ -353,10 +360,32 @@ class Profile(BaseModel):
     exclusions: list[Exclusion] = Field(default_factory=list)
     min_site_area_m2: float = 0.0
     missing_values: str = "zero"
+    unverified_constraints: str | None = None
     ahp: AHPBlock | None = None
 
     _weights: pd.Series = PrivateAttr()
     _ahp_result: AHPResult | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_zoning_classes(cls, data: Any) -> Any:
+        """Profiles written for the former 7-class zoning vocabulary (economic_AU, AU) keep working: each new
+        class missing from the mapping takes the value of its legacy equivalent
+        (:data:`foncier.geo.zoning.LEGACY_CLASS_EQUIVALENTS`), and the legacy keys are dropped."""
+        if not isinstance(data, Mapping):
+            return data
+        criteria = data.get("criteria")
+        rule = criteria.get("zoning_class") if isinstance(criteria, Mapping) else None
+        mapping = rule.get("mapping") if isinstance(rule, Mapping) else None
+        legacy = {"economic_AU", "AU"}
+        if not isinstance(mapping, Mapping) or not legacy & set(mapping):
+            return data
+        new = {k: v for k, v in mapping.items() if k not in legacy}
+        for cls_name, old in LEGACY_CLASS_EQUIVALENTS.items():
+            if cls_name not in new and old in mapping:
+                new[cls_name] = mapping[old]
+        logger.info("profile %s: zoning_class mapping of the former vocabulary expanded", data.get("name", "?"))
+        return {**data, "criteria": {**criteria, "zoning_class": {**rule, "mapping": new}}}
 
     @model_validator(mode="after")
     def _validate_all(self) -> Self:
@@ -456,6 +485,8 @@ class Profile(BaseModel):
         rescored with the weights of the other.
         """
         data = self.model_dump(mode="json", include={"criteria", "exclusions", "min_site_area_m2", "missing_values"})
+        if self.unverified_constraints is not None:
+            data["unverified_constraints"] = self.unverified_constraints
         for rule in data["criteria"].values():
             rule.pop("weight", None)
         text = json.dumps(data, sort_keys=True, ensure_ascii=True)
@@ -471,6 +502,13 @@ class Profile(BaseModel):
     def ahp_result(self) -> AHPResult | None:
         """The AHP weights and consistency when the profile has an ``ahp`` block."""
         return self._ahp_result
+
+    @property
+    def constraint_policy(self) -> ConstraintPolicy:
+        """What an unverified constraint does (see ``unverified_constraints``): never "passed"."""
+        if self.unverified_constraints is not None:
+            return self.unverified_constraints  # type: ignore[return-value]
+        return "unverified" if self.missing_values == "zero" else self.missing_values  # type: ignore[return-value]
 
     @property
     def missing_policy(self) -> MissingPolicy:
@@ -531,6 +569,10 @@ def _profile_problems(p: Profile) -> tuple[list[str], pd.Series | None, AHPResul
         problems.append(f"min_site_area_m2 must be a non-negative number, got {p.min_site_area_m2}")
     if p.missing_values not in MISSING_POLICIES:
         problems.append(f"missing_values must be one of {', '.join(MISSING_POLICIES)}, got '{p.missing_values}'")
+    if p.unverified_constraints is not None and p.unverified_constraints not in CONSTRAINT_POLICIES:
+        problems.append(
+            f"unverified_constraints must be one of {', '.join(CONSTRAINT_POLICIES)}, got '{p.unverified_constraints}'"
+        )
 
     weights: pd.Series | None = None
     ahp_result: AHPResult | None = None

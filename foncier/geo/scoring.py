@@ -22,9 +22,14 @@ A score is never silently NaN. For a criterion with a positive weight, a missing
 - ``"exclude"``: the site is excluded, with the reason "missing value for X".
 - ``"error"``: nothing is scored; :class:`~foncier.errors.ScoringError` lists every case.
 
-For a criterion tested by an exclusion rule (or ``area_m2`` for the minimum area), a missing value means
-the rule cannot be checked: ``"zero"`` keeps the site (not excluded) with a warning, ``"exclude"``
-excludes it, ``"error"`` raises. Missing values of zero-weight criteria are valued 0 without a warning.
+For a criterion tested by an exclusion rule (a *constraint*, or ``area_m2`` for the minimum area), a missing
+value -- or a value meaning "unknown", such as zoning ``none`` (:data:`foncier.geo.constraints.UNKNOWN_VALUES`)
+-- means the rule cannot be checked: the site is **unverified** for that constraint, never passed. The
+profile's constraint policy (:attr:`Profile.constraint_policy`) decides what follows: ``"unverified"`` (the
+default when ``missing_values`` is ``"zero"``) keeps the site, lists the constraint in its ``unverified``
+column and warns; ``"exclude"`` excludes it; ``"error"`` raises. Every site gets a state per constraint
+(passed / failed / unverified: :attr:`ScoreResult.constraints`). Missing values of zero-weight criteria are
+valued 0 without a warning.
 
 Ranking
 -------
@@ -43,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from foncier.errors import ScoringError
+from foncier.geo.constraints import constraint_state_matrix, unknown_mask
 from foncier.geo.criteria_catalogue import CATALOGUE, criteria_table_problems
 from foncier.geo.profile import MISSING_POLICIES, MissingPolicy, Profile
 
@@ -80,6 +86,12 @@ class PreparedCriteria:
         Position of each site in ascending ``site_id`` order (the tie-break key).
     reasons_en, reasons_fr, warnings : ndarray of str
         "; "-joined exclusion reasons (English, French) and data warnings, per site.
+    constraint_rules, constraint_criteria, constraint_labels_en, constraint_labels_fr : tuple of str
+        The constraints (exclusion rules, then the minimum area): rule text, criterion tested, reasons.
+    states : ndarray of str
+        Shape (n, m): "passed", "failed" or "unverified" per site and constraint.
+    unverified_en, unverified_fr : ndarray of str
+        "; "-joined reasons of the constraints each site is unverified for (empty when none).
     problems : list of str
         Human-readable summary of missing values (one message per criterion and rule).
     profile_key : str
@@ -103,6 +115,13 @@ class PreparedCriteria:
     problems: list[str] = field(default_factory=list)
     profile_key: str = ""
     policy: str = "zero"
+    constraint_rules: tuple[str, ...] = ()
+    constraint_criteria: tuple[str, ...] = ()
+    constraint_labels_en: tuple[str, ...] = ()
+    constraint_labels_fr: tuple[str, ...] = ()
+    states: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=object))
+    unverified_en: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    unverified_fr: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
 
     @property
     def n_sites(self) -> int:
@@ -140,7 +159,13 @@ class ScoreResult:
     scores : DataFrame
         Index ``site_id``, sorted by rank; columns ``score`` (0..1, 0 when excluded), ``rank`` (1 = best,
         excluded after all others), ``excluded`` (bool), ``reasons`` (English, "; "-joined, empty when
-        none), ``reasons_fr`` (French), ``warnings`` (missing-value notes, empty when none).
+        none), ``reasons_fr`` (French), ``warnings`` (missing-value notes, empty when none),
+        ``unverified`` / ``unverified_fr`` ("; "-joined constraints that could not be checked for the site:
+        never passed) and ``n_unverified``.
+    constraints : DataFrame
+        Long table, one row per site and constraint, sites in rank order: ``site_id``, ``constraint`` (rule
+        text, e.g. ``share_flood_red > 0.05``), ``criterion``, ``state`` (passed / failed / unverified),
+        ``label_en``, ``label_fr``.
     breakdown : DataFrame
         Long table, one row per site and criterion, sites in rank order: ``site_id``, ``criterion``,
         ``raw_value`` (float, or str for categorical criteria), ``value`` (0..1), ``weight``,
@@ -156,6 +181,7 @@ class ScoreResult:
     breakdown: pd.DataFrame
     problems: list[str]
     weights: pd.Series
+    constraints: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def top(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` best sites (excluded ones never make it unless fewer than ``n`` remain)."""
@@ -172,7 +198,8 @@ class ScoreResult:
         s = self.scores.reset_index()
         s.insert(0, "profile", self.profile)
         s["excluded"] = s["excluded"].astype("int64")
-        s = s[["profile", "site_id", "rank", "score", "excluded", "reasons", "reasons_fr", "warnings"]]
+        cols = ["profile", "site_id", "rank", "score", "excluded", "reasons", "reasons_fr", "warnings"]
+        s = s[cols + [c for c in ("unverified", "unverified_fr", "n_unverified") if c in s.columns]]
         b = self.breakdown.copy()
         b.insert(0, "profile", self.profile)
         raw = b["raw_value"]
@@ -181,6 +208,13 @@ class ScoreResult:
         b["raw_value"] = numeric
         b.insert(list(b.columns).index("raw_value") + 1, "raw_label", raw.where(is_label, "").astype(object))
         return s, b
+
+    def constraints_table(self) -> pd.DataFrame:
+        """The workspace table ``site_constraints`` (docs/CONTRACTS.md): profile, site_id, constraint,
+        criterion, state, label_en, label_fr."""
+        c = self.constraints.copy()
+        c.insert(0, "profile", self.profile)
+        return c.reset_index(drop=True)
 
 
 def rank_scores(scores: np.ndarray, excluded: np.ndarray, id_order: np.ndarray) -> np.ndarray:
@@ -309,14 +343,20 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
     rule_en: list[str] = []
     rule_fr: list[str] = []
     unchecked: list[tuple[str, np.ndarray]] = []
+    c_rules: list[str] = []
+    c_criteria: list[str] = []
+    c_unknown: list[np.ndarray] = []
     for excl in profile.exclusions:
         col = table[excl.criterion]
-        rule_masks.append(excl.mask(col))
+        unknown = unknown_mask(excl.criterion, col)
+        rule_masks.append(excl.mask(col) & ~unknown)
         rule_en.append(excl.reason("en"))
         rule_fr.append(excl.reason("fr"))
-        nan = col.isna().to_numpy()
-        if nan.any():
-            unchecked.append((excl.rule_text(), nan))
+        c_rules.append(excl.rule_text())
+        c_criteria.append(excl.criterion)
+        c_unknown.append(unknown)
+        if unknown.any():
+            unchecked.append((excl.rule_text(), unknown))
     if profile.min_site_area_m2 > 0:
         area = table["area_m2"].to_numpy(dtype="float64")
         with np.errstate(invalid="ignore"):
@@ -325,20 +365,32 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
         rule_en.append(f"site smaller than the minimum of {m} m2 (area_m2 < {m})")
         rule_fr.append(f"site plus petit que le minimum de {m} m2 (area_m2 < {m})")
         nan = np.isnan(area)
+        c_rules.append(f"area_m2 >= {m}")
+        c_criteria.append("area_m2")
+        c_unknown.append(nan)
         if nan.any():
             unchecked.append((f"area_m2 >= {m}", nan))
+    n_rules = len(c_rules)
+    c_failed = np.column_stack(rule_masks[:n_rules]) if n_rules else np.zeros((n, 0), dtype=bool)
+    c_unverified = np.column_stack(c_unknown) if n_rules else np.zeros((n, 0), dtype=bool)
+    states = constraint_state_matrix(c_failed, c_unverified)
+    c_en = tuple(rule_en[:n_rules])
+    c_fr = tuple(rule_fr[:n_rules])
+    constraint_policy = profile.constraint_policy if missing is None else _constraint_policy_for(policy, profile)
 
     problems: list[str] = []
     warn_masks: list[np.ndarray] = []
     warn_texts: list[str] = []
-    if policy == "error" and (missing_flags or unchecked):
+    if (policy == "error" and missing_flags) or (constraint_policy == "error" and unchecked):
         lines = [
             f"criterion '{nm}': missing value for site(s) {_ids_text(ids, f)}"
             for nm, f in zip(missing_names, missing_flags, strict=True)
+            if policy == "error"
         ]
         lines += [
             f"exclusion rule '{rule}' cannot be checked (missing value) for site(s) {_ids_text(ids, f)}"
             for rule, f in unchecked
+            if constraint_policy == "error"
         ]
         raise ScoringError(
             f"missing values with profile '{profile.name}' (policy 'error'):\n"
@@ -359,12 +411,12 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
             problems.append(f"criterion '{nm}': {count} site(s) with a missing value, excluded ({_ids_text(ids, f)})")
     for rule, f in unchecked:
         count = int(f.sum())
-        if policy == "zero":
+        if constraint_policy == "unverified":
             warn_masks.append(f)
-            warn_texts.append(f"exclusion rule '{rule}' not checked (missing value)")
+            warn_texts.append(f"exclusion rule '{rule}' not checked (missing value): unverified")
             problems.append(
-                f"exclusion rule '{rule}': {count} site(s) with a missing value, not checked, "
-                f"kept ({_ids_text(ids, f)})"
+                f"exclusion rule '{rule}': {count} site(s) with a missing or unknown value, not checked, "
+                f"kept as unverified ({_ids_text(ids, f)})"
             )
         else:
             rule_masks.append(f)
@@ -394,7 +446,21 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
         problems=problems,
         profile_key=profile.structure_key(),
         policy=policy,
+        constraint_rules=tuple(c_rules),
+        constraint_criteria=tuple(c_criteria),
+        constraint_labels_en=c_en,
+        constraint_labels_fr=c_fr,
+        states=states,
+        unverified_en=_join_flags(c_unverified, list(c_en)),
+        unverified_fr=_join_flags(c_unverified, list(c_fr)),
     )
+
+
+def _constraint_policy_for(policy: str, profile: Profile) -> str:
+    """The constraint policy when the missing-value policy is overridden by the caller."""
+    if profile.unverified_constraints is not None:
+        return profile.unverified_constraints
+    return "unverified" if policy == "zero" else policy
 
 
 def score_sites(
@@ -444,6 +510,7 @@ def score_sites(
     order = np.argsort(ranks, kind="stable")
 
     ids_sorted = prep.site_ids[order]
+    n_all = prep.n_sites
     scores = pd.DataFrame(
         {
             "score": score[order],
@@ -452,6 +519,9 @@ def score_sites(
             "reasons": prep.reasons_en[order],
             "reasons_fr": prep.reasons_fr[order],
             "warnings": prep.warnings[order],
+            "unverified": _or_empty(prep.unverified_en, n_all)[order],
+            "unverified_fr": _or_empty(prep.unverified_fr, n_all)[order],
+            "n_unverified": _n_unverified(prep.states, n_all)[order],
         },
         index=ids_sorted,
     )
@@ -470,10 +540,34 @@ def score_sites(
             "contribution": contrib[order].ravel(),
         }
     )
+    m = len(prep.constraint_rules)
+    constraints = pd.DataFrame(
+        {
+            "site_id": pd.Series(np.repeat(ids_sorted.to_numpy(dtype=object), m), dtype=object, copy=False),
+            "constraint": pd.Series(np.tile(np.array(prep.constraint_rules, dtype=object), n), dtype=object),
+            "criterion": pd.Series(np.tile(np.array(prep.constraint_criteria, dtype=object), n), dtype=object),
+            "state": pd.Series(prep.states[order].ravel() if m else [], dtype=object),
+            "label_en": pd.Series(np.tile(np.array(prep.constraint_labels_en, dtype=object), n), dtype=object),
+            "label_fr": pd.Series(np.tile(np.array(prep.constraint_labels_fr, dtype=object), n), dtype=object),
+        }
+    )
     return ScoreResult(
         profile=profile.name,
         scores=scores,
         breakdown=breakdown,
         problems=list(prep.problems),
         weights=pd.Series(weights, index=list(prep.names), name="weight"),
+        constraints=constraints,
     )
+
+
+def _or_empty(texts: np.ndarray, n: int) -> np.ndarray:
+    """``texts``, or n empty strings for criteria prepared before constraint states existed."""
+    return texts if len(texts) == n else np.full(n, "", dtype=object)
+
+
+def _n_unverified(states: np.ndarray, n: int) -> np.ndarray:
+    """Number of unverified constraints per site."""
+    if states.shape[0] != n or states.shape[1] == 0:
+        return np.zeros(n, dtype="int64")
+    return np.asarray((states == "unverified").sum(axis=1), dtype="int64")

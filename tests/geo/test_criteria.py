@@ -29,6 +29,7 @@ CONTRACT_COLUMNS = [
     "share_flood_blue",
     "share_protected",
     "zoning_class",
+    "zoning_presumed",
     "slope_mean_pct",
     "slope_max_pct",
     "area_m2",

@@ -69,8 +69,21 @@ def check_invariants(res: ScoreResult, n: int) -> None:
         assert s.loc[~s["excluded"], "rank"].max() < ex["rank"].min()
 
 
+def _contract_criteria() -> list[str]:
+    """Criterion names of the table under "## Criteria" in docs/CONTRACTS.md."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "CONTRACTS.md").read_text(encoding="utf-8")
+    lines = text.split("## Criteria", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    rows = [line.split("|")[1].strip() for line in lines[start:end]]
+    return [r for r in rows if r and r != "name" and not r.startswith("---")]
+
+
 def test_catalogue_covers_the_contract() -> None:
-    assert CRITERIA_NAMES[0] == "time_to_roissy_min" and len(CRITERIA_NAMES) == 13
+    assert CRITERIA_NAMES[0] == "time_to_roissy_min" and len(set(CRITERIA_NAMES)) == len(CRITERIA_NAMES)
+    assert set(CRITERIA_NAMES) <= set(_contract_criteria()), "every criterion is documented in docs/CONTRACTS.md"
     frame = catalogue_frame()
     assert set(frame.columns) >= {"label_fr", "label_en", "unit", "direction", "kind", "description"}
     assert frame.loc["zoning_class", "kind"] == "categorical"
@@ -233,7 +246,7 @@ def test_with_weights_and_prepared_fast_path() -> None:
 
 
 def test_builtin_like_full_profile_scores_every_criterion() -> None:
-    weights = {name: 1 / 12 for name in CRITERIA_NAMES if name != "share_flood_red"}
+    weights = {name: 1 / (len(CRITERIA_NAMES) - 1) for name in CRITERIA_NAMES if name != "share_flood_red"}
     criteria: dict[str, Any] = {}
     for name in weights:
         c = CATALOGUE[name]
