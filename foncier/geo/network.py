@@ -552,6 +552,27 @@ def _junction_delays(
     return np.where(junction & access, delay, 0.0)
 
 
+def build_vehicle_graphs(
+    roads: gpd.GeoDataFrame | None,
+    *,
+    communes: gpd.GeoDataFrame | None = None,
+    speed_model: SpeedModel | None = None,
+) -> dict[str, RoadGraph]:
+    """The calibrated car and heavy-goods-vehicle graphs of a roads layer (empty dict without roads).
+
+    Built-up areas come from the ``communes`` (:func:`foncier.geo.speeds.built_up_areas`) when they carry a
+    population; see :func:`build_road_graph` for the rest.
+    """
+    from foncier.geo.speeds import VEHICLES, built_up_areas
+
+    if roads is None or len(roads) == 0:
+        return {}
+    built_up = None
+    if communes is not None and len(communes) and "population" in communes:
+        built_up = built_up_areas(communes)
+    return {v: build_road_graph(roads, vehicle=v, speed_model=speed_model, built_up=built_up) for v in VEHICLES}
+
+
 def _points_xy(points: Any) -> np.ndarray:
     """``(k, 2)`` coordinates of points given as an array, a GeoSeries or a GeoDataFrame.
 
