@@ -23,7 +23,7 @@ import pandas as pd
 
 from foncier.errors import LayerNotFoundError
 from foncier.geo.criteria import compute_criteria
-from foncier.geo.network import build_road_graph, isochrones, roissy_hub
+from foncier.geo.network import build_vehicle_graphs, isochrones, roissy_hub
 from foncier.geo.overlay import dominant_value
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 #: Layers the criteria depend on (their provenance fingerprints the criteria table).
 CRITERIA_INPUTS = (
     "parcels", "communes", "zones", "roads", "interchanges", "rail_stations", "hubs", "plu", "flood",
-    "protected", "friches", "dem",
+    "protected", "friches", "dem", "rail_lines", "labour_communes",
 )  # fmt: skip
 ISOCHRONE_MINUTES = (15, 30, 45, 60)
 
@@ -165,11 +165,14 @@ def run_pipeline(
         lap("parcel zoning")
 
     step("building the road graph")
-    graph = build_road_graph(layers["roads"]) if layers["roads"] is not None and len(layers["roads"]) else None
+    if "labour_communes" in stored:  # neighbouring departments' communes, for the labour pool only
+        layers["labour_communes"] = ws.read_layer("labour_communes")
+    graphs = build_vehicle_graphs(layers["roads"], communes=layers["communes"])  # calibrated car and HGV speeds
+    graph = graphs.get("car")
     lap("graph")
 
     step("computing criteria (travel times, overlays, slopes, labour pool)")
-    criteria = compute_criteria(sites, layers, dem, graph=graph)
+    criteria = compute_criteria(sites, layers, dem, graph=graph, hgv_graph=graphs.get("hgv"))
     lap("criteria")
 
     iso = None
