@@ -28,7 +28,7 @@ from foncier.geo.network import (
 )
 from foncier.geo.overlay import (
     distance_to,
-    dominant_zoning,
+    dominant_zoning_detail,
     require_lambert93,
     share_brownfield,
     share_in,
@@ -234,6 +234,7 @@ def compute_criteria(
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     labour_minutes: float = 45.0,
     roissy_hub_id: str = "CDG",
+    coverage: Mapping[str, Any] | None = None,
     hgv_graph: RoadGraph | None = None,
     speed_model: SpeedModel | None = None,
     labour_full_minutes: float = 20.0,
@@ -269,6 +270,10 @@ def compute_criteria(
         there are no roads to build it from).
     speed_model : SpeedModel, optional
         The speed calibration of the graphs built here.
+    coverage : mapping of str to shapely geometry, optional
+        Area (EPSG:2154) each constraint layer actually covers (``flood``, ``protected``, ``prescriptions``,
+        ``plu``), e.g. the communes whose fetch succeeded. The criteria of that layer are NaN -- the
+        constraint unverified -- for sites not wholly inside it (:data:`LAYER_CRITERIA`).
 
     Returns
     -------
@@ -406,14 +411,13 @@ def compute_criteria(
     t0 = time.perf_counter()
     flood = _layer(layers, "flood")
     if flood is not None:
-        out["share_flood_red"] = share_flood(sites, flood, level="red").to_numpy()
-        out["share_flood_blue"] = share_flood(sites, flood, level="blue").to_numpy()
+        for col, values in hazard_shares(sites, flood).items():
+            out[col] = values.to_numpy()
     step("flood", t0)
 
     t0 = time.perf_counter()
     protected = _layer(layers, "protected")
     if protected is not None:
-        out["share_protected"] = share_protected(sites, protected).to_numpy()
         for col, values in ecology_criteria(sites, protected).items():
             out[col] = values.to_numpy()
     prescriptions = _layer(layers, "prescriptions")
@@ -425,7 +429,9 @@ def compute_criteria(
     t0 = time.perf_counter()
     plu = _layer(layers, "plu")
     if plu is not None:
-        out["zoning_class"] = dominant_zoning(sites, plu).to_numpy()
+        zoning = dominant_zoning_detail(sites, plu)
+        out["zoning_class"] = zoning["zoning_class"].to_numpy()
+        out["zoning_presumed"] = zoning["zoning_presumed"].to_numpy()
     step("zoning", t0)
 
     if coverage:

@@ -535,6 +535,9 @@ def criteria_table_problems(criteria: pd.DataFrame, required: Iterable[str]) -> 
     return problems
 
 
+_ZONING_DRAW = [0.28, 0.1, 0.05, 0.05, 0.15, 0.05, 0.05, 0.03, 0.02, 0.02, 0.1, 0.1, 0.0]  # "none" never drawn
+
+
 def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.DataFrame:
     """A made-up criteria table of ``n`` sites with plausible values for the Soissonnais, for tests, benchmarks
     and examples (ids ``S0000000000``...; seeded). ``nan_share`` blanks that share of three criteria."""
@@ -549,7 +552,20 @@ def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.D
             "share_flood_red": rng.choice([0.0] * 9 + [0.2], n),
             "share_flood_blue": rng.choice([0.0, 0.0, 0.1, 0.6], n),
             "share_protected": rng.choice([0.0] * 8 + [0.1, 0.8], n),
-            "zoning_class": rng.choice(list(ZONING_CLASSES), n, p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.1, 0.05]),
+            "share_natura2000_habitats": rng.choice([0.0] * 9 + [0.5], n),
+            "share_natura2000_birds": rng.choice([0.0] * 9 + [0.3], n),
+            "share_znieff1": rng.choice([0.0] * 9 + [0.4], n),
+            "share_znieff2": rng.choice([0.0] * 7 + [0.2, 0.9], n),
+            "dist_natura2000_m": rng.uniform(0, 15000, n),
+            "share_strict_protection": rng.choice([0.0] * 19 + [0.6], n),
+            "share_ebc": rng.choice([0.0] * 14 + [0.2], n),
+            "share_no_build_prescription": rng.choice([0.0] * 19 + [0.3], n),
+            "share_reserved_location": rng.choice([0.0] * 14 + [0.1], n),
+            "share_ppr_to_read": rng.choice([0.0] * 19 + [0.4], n),
+            "share_other_hazard_red": rng.choice([0.0] * 19 + [0.2], n),
+            "share_other_hazard_blue": rng.choice([0.0] * 14 + [0.3], n),
+            "zoning_class": rng.choice(list(ZONING_CLASSES), n, p=_ZONING_DRAW),
+            "zoning_presumed": rng.choice([0.0] * 4 + [1.0], n),
             "slope_mean_pct": rng.gamma(2.0, 1.5, n),
             "slope_max_pct": rng.gamma(3.0, 3.0, n),
             "area_m2": rng.lognormal(10.3, 0.8, n),
