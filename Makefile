@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 WORKSPACE ?= workspace
 SIZE ?= small
+ASSETS_MANIFEST := foncier/maps/_assets/manifest.json
 
 .PHONY: help setup system-deps assets demo test lint typecheck bench clean
 
@@ -16,7 +17,7 @@ help:
 	@echo "make test   - install everything and run the whole test suite (lint, types, tests)"
 	@echo "make bench  - run the benchmarks (figures in docs/BENCHMARKS.md)"
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml setup.py $(ASSETS_MANIFEST)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
@@ -38,11 +39,15 @@ system-deps:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-15-postgis-3 >/dev/null; \
 	fi
 
-# Leaflet and the Folium plugins' assets, from the npm registry (never committed), for offline maps.
-assets: node_modules/.installed
+# Leaflet, the Folium plugins' assets, Swagger UI and ReDoc, from the npm registry at the versions of
+# package-lock.json, copied into foncier/maps/_assets/ (package data of the wheel; never committed): offline
+# maps, the served maps and /docs need no network. setup.py does the same copy when a wheel or sdist is built.
+assets: $(ASSETS_MANIFEST)
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+$(ASSETS_MANIFEST): node_modules/.installed foncier/maps/assets.py
+	$(PYTHON) -c 'import sys; sys.path.insert(0, "."); from foncier.maps.assets import build_assets; build_assets()'
 
 demo: setup
 	$(VENV)/bin/foncier demo --workspace $(WORKSPACE) --size $(SIZE)
@@ -61,4 +66,4 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules foncier/maps/_assets build dist .pytest_cache .mypy_cache .ruff_cache

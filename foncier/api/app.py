@@ -19,6 +19,7 @@ from foncier._version import __version__
 from foncier.api.errors import install_error_handlers
 from foncier.api.results import Rankings
 from foncier.api.routers import health, maps, ogc, parcels, profiles, scores, sites, tiles, zones
+from foncier.api.routers.docs import install_docs
 from foncier.api.settings import SYNTHETIC_NOTICE, ApiSettings
 from foncier.api.store import GeoPackageStore
 from foncier.errors import WorkspaceError
@@ -99,6 +100,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         title=settings.title,
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,  # /docs and /redoc from the package's own Swagger UI / ReDoc (routers/docs.py)
+        redoc_url=None,
         openapi_tags=[
             {"name": "service", "description": "Health"},
             {"name": "parcels", "description": "Cadastral parcels"},
@@ -118,6 +121,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, parcels, sites, scores, profiles, zones, maps, tiles, ogc):
         app.include_router(module.build_router(settings))
+    install_docs(app)
     assets_dir = maps.local_assets_dir(settings)
     if assets_dir is not None:
         app.mount(maps.ASSETS_URL, StaticFiles(directory=assets_dir), name="map_assets")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ import geopandas as gpd
 from foncier.errors import NotFoundError
 from foncier.layers.results import ScoredSites, scored_sites
 from foncier.layers.workspace import Workspace
+from foncier.maps.assets import inline_assets
 from foncier.maps.compare import MAX_SITES, MIN_SITES, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
@@ -293,8 +295,14 @@ def write_demo_maps(
 @click.option(
     "--offline",
     is_flag=True,
-    help="No basemap, Leaflet and plugins from a local assets/ folder written beside FILE (needs "
-    "'make assets'): the file then opens without network.",
+    help="No basemap, Leaflet and plugins from a local assets/ folder written beside FILE (copies shipped "
+    "with foncier): the file then opens without network.",
+)
+@click.option(
+    "--single-file",
+    is_flag=True,
+    help="With --offline: one self-contained HTML file (Leaflet, styles and images inlined, no assets/ folder) "
+    "that still opens when e-mailed.",
 )
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="Number of best sites listed.")
 @click.option(
@@ -316,6 +324,7 @@ def map_command(
     tiles_url: str,
     lang: str,
     offline: bool,
+    single_file: bool,
     top: int,
     output: Path,
 ) -> None:
@@ -323,7 +332,14 @@ def map_command(
     sites or the parcel map."""
     if sum(bool(x) for x in (parcel_map, site_id, compare_ids)) > 1:
         raise click.UsageError("--site, --compare and --parcels make different maps: give one of them")
+    if single_file and not offline:
+        raise click.UsageError("--single-file inlines the offline assets: use it with --offline")
     ws = Workspace.open(workspace)
+    final_output = output
+    staging = tempfile.TemporaryDirectory(prefix="foncier-map-") if single_file else None
+    if staging is not None:  # write the offline map and its assets aside, then inline them into one file
+        output = Path(staging.name) / output.name
+    allow: list[str] = []  # URL prefixes an offline map may use as data sources (the parcel map's tile server)
     if compare_ids:
         path = save_html(comparison_for(ws, compare_ids, profile, lang=lang, offline=offline), output, offline=offline)
         what = f"comparison of sites {', '.join(compare_ids)}"
@@ -351,8 +367,13 @@ def map_command(
     else:
         path = save_map(site_map_for(ws, profile, lang=lang, offline=offline, top=top), output, offline=offline)
         what = f"site map (profile {profile})"
+    if staging is not None:
+        with staging:
+            inlined = inline_assets(path.read_text(encoding="utf-8"), path.parent)
+            path = save_html(inlined, final_output, offline=True, allow=allow)
     size = path.stat().st_size / 1e6
-    extra = f", assets in {path.parent / 'assets'}" if offline else ""
+    extra = f", assets in {path.parent / 'assets'}" if offline and not single_file else ""
+    extra += ", one self-contained file" if single_file else ""
     click.echo(f"Wrote the {what}: {path} ({size:.2f} MB{extra})")
     if ws.synthetic:
         click.echo("Note: synthetic sample - not real land (the map says so too).")
