@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from foncier.errors import FetchError, FoncierError, ValidationError, WorkspaceError
@@ -36,8 +37,11 @@ from foncier.layers.fetch.sources import (
     territory_hubs,
 )
 from foncier.layers.fetch.territory import Territory, load_territory
+from foncier.layers.merge import commune_column, merge_by_commune
+from foncier.layers.schemas import SCHEMAS
+from foncier.layers.statuses import HISTORY_TABLE, carry_statuses, ensure_status_triggers
 from foncier.layers.validate import validate_layer
-from foncier.layers.workspace import GPKG_NAME, Workspace
+from foncier.layers.workspace import GPKG_NAME, Provenance, Workspace, frame_checksum
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +99,20 @@ class LayerReport:
     status : str
         ``stored`` (complete), ``partial`` (stored, but some items failed or are missing: run again),
         ``empty`` (the source has nothing in the territory: an empty layer is stored), ``failed`` or
-        ``missing`` (offline, not in the cache): nothing stored.
+        ``missing`` (offline, not in the cache): nothing stored; ``kept``: the fetch was incomplete and the
+        layer already stored is kept unchanged (``kept`` features from ``kept_from``).
     features : int
         Features stored (cells with data for the DEM).
     source : str
         URL (pattern) it came from.
     failures, missing, warnings : list of str
         Items that failed, URLs not in the cache (offline), remarks.
+    state : str
+        State recorded in the provenance: ``complete`` or ``partial: <missing items>``.
+    kept, kept_from : int or None, str
+        Features and date of the stored layer kept instead of an incomplete download.
+    notes : list of str
+        What happened to the stored layer ("kept: N features from <date>", "merged by commune: ...").
     """
 
     layer: str
@@ -111,6 +122,10 @@ class LayerReport:
     failures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    state: str = ""
+    kept: int | None = None
+    kept_from: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,7 +172,12 @@ class FetchReport:
                 notes.append(f"{len(r.missing)} not in cache")
             if r.warnings:
                 notes.append(f"{len(r.warnings)} warning(s)")
-            rows.append({"layer": r.layer, "status": r.status, "features": r.features, "notes": "; ".join(notes)})
+            if r.kept is not None:
+                notes.insert(0, f"kept: {r.kept} features from {r.kept_from}")
+            elif r.status == "partial" and r.state:
+                notes.insert(0, r.state)
+            features = r.kept if r.kept is not None else r.features
+            rows.append({"layer": r.layer, "status": r.status, "features": features, "notes": "; ".join(notes)})
         return pd.DataFrame(rows, columns=["layer", "status", "features", "notes"])
 
     def render(self, *, limit: int = 20) -> str:
@@ -252,6 +272,41 @@ def _belongs(message: str, layer: str, produced: tuple[str, ...]) -> bool:
     return not any(message.startswith(f"{other}:") for other in produced if other != layer)
 
 
+def _stored_state(ws: Workspace, name: str, prov: pd.DataFrame) -> tuple[int, str] | None:
+    """(features, date) of the layer stored now, or None when there is none."""
+    if not ws.has_layer(name):
+        return None
+    row = prov[prov["layer"] == name]
+    date = str(row["retrieved"].iloc[0])[:10] if len(row) else "an unknown date"
+    if name == "dem":
+        count = int(pd.to_numeric(row["feature_count"], errors="coerce").fillna(0).iloc[0]) if len(row) else 0
+    else:
+        count = ws.feature_count(name)
+    return count, date
+
+
+def _item_label(message: str) -> str:
+    """The item a failure message is about (the part before the first ': ')."""
+    return message.split(": ", 1)[0]
+
+
+def _partial_state(rep: LayerReport) -> str:
+    items = [_item_label(f) for f in rep.failures] + [f"not in cache: {u}" for u in rep.missing]
+    shown = "; ".join(items[:5]) + (f"; and {len(items) - 5} more" if len(items) > 5 else "")
+    return f"partial: {len(items)} item(s) missing ({shown})"
+
+
+def _keep(rep: LayerReport, stored: tuple[int, str] | None, why: str) -> None:
+    """Keep the stored layer untouched and say so."""
+    if stored is None:
+        rep.status = "missing" if rep.missing and not rep.failures else "failed"
+        return
+    rep.status = "kept"
+    rep.kept = stored[0]
+    rep.kept_from = stored[1]
+    rep.notes.append(f"kept: {stored[0]} features from {stored[1]} ({why})")
+
+
 def _store(
     ws: Workspace,
     result: SourceResult,
@@ -259,32 +314,92 @@ def _store(
     reports: dict[str, LayerReport],
     produced: tuple[str, ...],
 ) -> None:
-    layers = {name: gdf for name, gdf in result.layers.items() if name in wanted}
-    provenance = [p for name, p in result.provenance.items() if name in layers]
-    if layers:
-        ws.write_layers(layers, provenance)
+    """Store each layer of ``result`` only when it is a complete, validated version of itself.
+
+    A complete layer replaces the stored one. An incomplete one (an item failed or was missing from the
+    cache) never replaces a stored layer: it is merged per commune when the source is fetched commune by
+    commune (the communes fetched replace their own features, the others keep theirs), else the stored layer
+    is kept as it is. With nothing stored yet, the incomplete layer is stored, marked partial.
+    """
+    prov = ws.provenance()
+    writes: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
+    records: list[Provenance] = []
     for name in wanted:
         rep = reports[name]
         rep.failures = [f for f in result.failures if _belongs(f, name, produced)]
         rep.missing = list(result.missing)
         rep.warnings = [w for w in result.warnings if _belongs(w, name, produced)]
         complete = not rep.failures and not rep.missing
+        stored = _stored_state(ws, name, prov)
         if name == "dem":
             dem = result.dem
-            if dem is not None and dem.array is not None and dem.transform is not None:
-                ws.write_dem(dem.array, dem.transform, crs=dem.crs, provenance=result.provenance.get("dem"))
-                rep.features = int(result.provenance["dem"].feature_count)
-                rep.source = result.provenance["dem"].source
+            if dem is not None and dem.array is not None and dem.transform is not None and (complete or not stored):
+                p = result.provenance["dem"]
+                state = "complete" if complete else _partial_state(rep)
+                ws.write_dem(dem.array, dem.transform, crs=dem.crs, provenance=replace(p, state=state))
+                rep.features = int(p.feature_count)
+                rep.source = p.source
                 rep.status = "stored" if complete else "partial"
+                rep.state = state
             else:
-                rep.status = "missing" if rep.missing and not rep.failures else "failed"
-        elif name in layers:
-            rep.features = len(layers[name])
-            rep.source = result.provenance[name].source
-            rep.status = "partial" if not complete else ("empty" if rep.features == 0 else "stored")
+                _keep(rep, stored, "the DEM download is incomplete" if dem is not None else "nothing downloaded")
+            continue
+        if name not in result.layers:
+            _keep(rep, stored, "nothing new could be fetched")
+            continue
+        fresh = result.layers[name]
+        p = result.provenance[name]
+        rep.source = p.source
+        if complete:
+            rep.state = "complete"
+            frame: gpd.GeoDataFrame = fresh
+            record = replace(p, state="complete")
+            rep.status = "empty" if len(fresh) == 0 else "stored"
+        elif stored is None:
+            rep.state = _partial_state(rep)
+            frame, record = fresh, replace(p, state=rep.state)
+            rep.status = "partial"
+        elif name in result.communes_done and commune_column(name) and result.communes_done[name]:
+            column = commune_column(name)
+            assert column is not None
+            done = result.communes_done[name]
+            merged = merge_by_commune(ws.read_layer(name), fresh, column, done, id_column=SCHEMAS[name].id_column)
+            not_done = [c for c in result.communes_wanted.get(name, []) if c not in set(done)]
+            covered = [c for c in not_done if c in set(merged.kept_communes)]
+            absent = [c for c in not_done if c not in set(merged.kept_communes)]
+            parts = []
+            if covered:
+                parts.append(f"communes {', '.join(covered)} not refreshed (features of {stored[1]} kept)")
+            if absent:
+                parts.append(f"missing communes {', '.join(absent)}")
+            rep.state = "partial: " + "; ".join(parts) if parts else _partial_state(rep)
+            frame = merged.frame
+            record = replace(
+                p, state=rep.state, feature_count=len(frame), checksum=frame_checksum(frame),
+                vintage=f"{p.vintage} (communes refreshed: {len(done)}; others kept from {stored[1]})",
+            )  # fmt: skip
+            rep.status = "partial"
+            rep.notes.append(
+                f"merged by commune: {len(done)} commune(s) refreshed ({merged.removed} -> {merged.added} features), "
+                f"{merged.kept} features of {len(merged.kept_communes)} other commune(s) kept from {stored[1]}"
+            )
         else:
-            rep.status = "missing" if rep.missing and not rep.failures else "failed"
-        logger.info("%s: %s (%d features)", name, rep.status, rep.features)
+            _keep(rep, stored, "the new version is incomplete")
+            continue
+        if name == "parcels":
+            carried = carry_statuses(ws, frame, source="foncier fetch")
+            frame = carried.parcels
+            writes[HISTORY_TABLE] = carried.history
+            rep.warnings.extend(f"parcels: {line}" for line in carried.describe())
+        writes[name] = frame
+        records.append(replace(record, feature_count=len(frame)))
+        rep.features = len(frame)
+    if writes:
+        ws.write_layers(writes, records)
+        if "parcels" in writes:
+            ensure_status_triggers(ws)
+    for name in wanted:
+        logger.info("%s: %s (%d features)", name, reports[name].status, reports[name].features)
 
 
 def check_workspace(ws: Workspace, layers: Iterable[str]) -> list[str]:
@@ -410,11 +525,12 @@ def fetch_territory(
                 continue
             blocked = ctx.communes is None and (bool(set(produced) & NEEDS_OUTLINES) or not terr.communes)
             if blocked and produced != ("hubs",):
+                prov = workspace.provenance()
                 for name in todo:
                     rep = report.layers[name]
-                    rep.status = "missing" if communes.missing else "failed"
                     rep.failures.append(f"{name}: needs the commune outlines, which could not be fetched")
                     rep.missing = list(communes.missing)
+                    _keep(rep, _stored_state(workspace, name, prov), "the commune outlines could not be fetched")
                 continue
             try:
                 result = runner(ctx, todo)

@@ -143,6 +143,10 @@ class SourceResult:
     warnings: list[str] = field(default_factory=list)
     entries: list[CacheEntry] = field(default_factory=list)
     dem: dem_mod.DemResult | None = None
+    communes_done: dict[str, list[str]] = field(default_factory=dict)
+    """For sources fetched commune by commune: layer -> INSEE codes whose file was read (even empty)."""
+    communes_wanted: dict[str, list[str]] = field(default_factory=dict)
+    """For sources fetched commune by commune: layer -> every INSEE code asked for."""
 
     @property
     def complete(self) -> bool:
