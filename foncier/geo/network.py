@@ -497,7 +497,7 @@ def _urban_pieces(
     """Whether each road piece (vertices ``a..b``) is in a built-up area.
 
     A boolean ``urban`` column of ``roads`` decides where it is not null; otherwise the piece is urban when
-    the vertex nearest to its middle lies in ``built_up``.
+    the point half-way along it lies in ``built_up``.
     """
     out = np.zeros(len(row), dtype=bool)
     known = np.zeros(len(row), dtype=bool)
@@ -516,13 +516,16 @@ def _urban_pieces(
         area = built_up
     if area is None or shapely.is_empty(area):
         return out
-    # vertex nearest to the middle of each piece (by length along the line)
+    # the point half-way along each piece
     half = (cum[a] + cum[b]) / 2.0
-    mid_vertex = np.clip(np.searchsorted(cum, half), a, b)
+    k = np.clip(np.searchsorted(cum, half, side="right") - 1, a, np.maximum(b - 1, a))
+    k1 = np.minimum(k + 1, b)
+    span = cum[k1] - cum[k]
+    frac = np.divide(half - cum[k], span, out=np.zeros_like(half), where=span > 0)
+    mid = coords[k] + frac[:, None] * (coords[k1] - coords[k])
     todo = np.flatnonzero(~known)
     shapely.prepare(area)
-    inside = shapely.contains_xy(area, coords[mid_vertex[todo], 0], coords[mid_vertex[todo], 1])
-    out[todo] = inside
+    out[todo] = shapely.contains_xy(area, mid[todo, 0], mid[todo, 1])
     return out
 
 

@@ -278,3 +278,16 @@ def built_up_areas(
     pop = pd.to_numeric(communes[population_column], errors="coerce").fillna(0).to_numpy(dtype=float)
     radius = base_m + per_sqrt_inhabitant_m * np.sqrt(np.maximum(pop, 0.0))
     return gpd.GeoSeries(shapely.buffer(centre, radius, quad_segs=8), index=communes.index, crs=communes.crs)
+
+
+REFERENCE_TRIPS: dict[str, dict[str, tuple[float, float]]] = {
+    # INSEE code: {vehicle: (min, max) minutes to Roissy-CDG, off-peak}
+    "02722": {"car": (55.0, 65.0), "hgv": (63.0, 80.0)},  # Soissons, ~80 km by the N2
+    "02810": {"car": (40.0, 46.0), "hgv": (45.0, 56.0)},  # Villers-Cotterêts, ~60 km by the N2
+    "02580": {"car": (62.0, 75.0), "hgv": (70.0, 92.0)},  # Oulchy-le-Château, ~75-80 km
+}
+"""Windows the calibrated network must land in, from commune centre to Paris-CDG (sources in docs/ACCESS.md):
+car times from public route-planner orders of magnitude (Soissons 55-65 min / ~80 km, Villers-Cotterêts
+40-45 min / ~60 km; Oulchy = ~25 min of departmental roads to the N2 at Villers-Cotterêts + that trip);
+lorry = car x 1.10-1.30 (90/80 km/h limits against 110 for cars on the N2's dual carriageways, slower
+junctions), rounded."""

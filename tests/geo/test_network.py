@@ -310,3 +310,200 @@ def test_isochrones_do_not_leave_motorways_between_interchanges() -> None:
     assert iso.contains(shapely.Point(10_000, 0))  # the interchange, reached after 5 min
     assert iso.contains(shapely.Point(10_000, 1500))  # the local road after it, 1.5 min later
     assert not iso.contains(shapely.Point(10_000, 2900))  # beyond the 7 minutes
+
+
+# --- calibrated speeds (issue 12) ------------------------------------------------------------------------
+from foncier.geo.network import build_vehicle_graphs, route_to_hub, routes_to  # noqa: E402
+from foncier.geo.speeds import DEFAULT_SPEED_MODEL, SpeedModel, built_up_areas  # noqa: E402
+
+_CLASSES = ["trunk", "primary", "tertiary", "residential"]
+_LIMITED = {"trunk"}
+
+
+def _expected_speed(cls: str, limit: float, urban: bool, vehicle: str, m: SpeedModel) -> float:
+    """The documented formula, written out independently of SpeedModel.edge_speeds."""
+    lim = limit if limit == limit and limit > 0 else m.legal_limit_kmh[cls]
+    v = lim * m.free_flow_factor[cls]
+    if vehicle == "hgv":
+        cap = m.hgv_limit_motorway_kmh if cls.startswith("motorway") else m.hgv_limit_other_kmh
+        v = min(v, min(lim, cap) * m.hgv_factor.get(cls, m.free_flow_factor[cls]))
+    if urban and cls not in _LIMITED:
+        town = m.urban_speed_kmh.get(cls, m.urban_default_kmh)
+        if vehicle == "hgv":
+            town = min(town, m.hgv_limit_other_kmh)
+        v = min(v, town)
+    return v
+
+
+@st.composite
+def calibrated_grids(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, list[tuple]]:
+    """A grid of separate two-point lines with random class, legal limit, one-way and urban flags."""
+    nx_, ny_ = draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    rows = []
+    for j in range(ny_):
+        for i in range(nx_):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di >= nx_ or j + dj >= ny_ or draw(st.integers(0, 5)) == 0:
+                    continue
+                p, q = (100.0 * i, 100.0 * j), (100.0 * (i + di), 100.0 * (j + dj))
+                if draw(st.booleans()):
+                    p, q = q, p
+                rows.append(
+                    (
+                        p,
+                        q,
+                        draw(st.sampled_from(_CLASSES)),
+                        draw(st.sampled_from([float("nan"), 30.0, 50.0, 90.0, 110.0])),
+                        draw(st.booleans()),
+                        draw(st.booleans()),
+                    )
+                )
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": [f"r{k}" for k in range(len(rows))],
+            "class": [r[2] for r in rows],
+            "speed_kmh": [r[3] for r in rows],
+            "oneway": [r[4] for r in rows],
+            "urban": [r[5] for r in rows],
+        },
+        geometry=[shapely.LineString([r[0], r[1]]) for r in rows],
+        crs=L93,
+    )
+    return roads, rows
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calibrated_grids(), st.integers(0, 10_000), st.sampled_from(["car", "hgv"]))
+def test_calibrated_times_match_networkx(net: tuple[gpd.GeoDataFrame, list[tuple]], pick: int, vehicle: str) -> None:
+    """Vehicle speeds, town speeds and junction penalties, against networkx on the same rules."""
+    roads, rows = net
+    assume(len(rows) > 0)
+    m = DEFAULT_SPEED_MODEL
+    und = nx.Graph()
+    urban_node: dict[tuple, bool] = {}
+    for p, q, _cls, _lim, _one, urb in rows:
+        und.add_edge(p, q)
+        urban_node[p] = urban_node.get(p, False) or urb
+        urban_node[q] = urban_node.get(q, False) or urb
+    ref = nx.DiGraph()
+    for p, q, cls, lim, one, urb in rows:
+        v = _expected_speed(cls, lim, urb, vehicle, m)
+        for a, b in [(p, q)] if one else [(p, q), (q, p)]:
+            w = 100.0 / (v * 1000 / 60)
+            if und.degree(b) >= 3 and cls not in _LIMITED:
+                sec = m.junction_penalty_s["urban" if urban_node[b] else "rural"]
+                w += sec * (m.hgv_junction_multiplier if vehicle == "hgv" else 1.0) / 60
+            ref.add_edge(a, b, weight=w)
+    g = build_road_graph(roads, vehicle=vehicle)  # type: ignore[arg-type]
+    nodes = sorted(und.nodes)
+    source = nodes[pick % len(nodes)]
+    ours = travel_times_from(g, [source], main_component=False)
+    expected = nx.single_source_dijkstra_path_length(ref, source, weight="weight")
+    for n in nodes:
+        got = ours[node_at(g, *n)]
+        if n in expected:
+            assert got == pytest.approx(expected[n], rel=1e-9, abs=1e-9)
+        else:
+            assert np.isinf(got)
+
+
+def test_route_lengths_follow_the_fastest_route_like_networkx() -> None:
+    """Road distance = length of the time-shortest path (not the shortest path), as networkx finds it."""
+    rng = np.random.default_rng(7)
+    rows = []
+    ref = nx.DiGraph()
+    for j in range(6):
+        for i in range(6):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di > 5 or j + dj > 5:
+                    continue
+                p = (100.0 * i, 100.0 * j)
+                q = (100.0 * (i + di), 100.0 * (j + dj))
+                bend = ((p[0] + q[0]) / 2 + rng.uniform(0, 30) * dj, (p[1] + q[1]) / 2 + rng.uniform(0, 30) * di)
+                speed = float(rng.uniform(20, 110))
+                rows.append(([p, bend, q], speed, False))  # uneven lengths
+    roads = roads_gdf(rows)
+    g = build_road_graph(roads)
+    for coords, speed, _ in rows:
+        length = float(shapely.LineString(coords).length)
+        for a, b in ((coords[0], coords[-1]), (coords[-1], coords[0])):
+            ref.add_edge(tuple(a), tuple(b), weight=length / (speed * 1000 / 60), length=length)
+    target = min(ref.nodes, key=lambda n: np.hypot(n[0] - 500, n[1] - 500))
+    minutes, metres = routes_to(g, [target])
+    for n in ref.nodes:
+        path = nx.dijkstra_path(ref, n, target, weight="weight")
+        t = sum(ref[a][b]["weight"] for a, b in itertools.pairwise(path))
+        km = sum(ref[a][b]["length"] for a, b in itertools.pairwise(path))
+        k = node_at(g, *n)
+        assert minutes[k] == pytest.approx(t, rel=1e-9, abs=1e-6)  # the virtual source edge weighs 1e-9
+        assert metres[k] == pytest.approx(km, rel=1e-9, abs=1e-6)
+    # a site off the network: access leg at both ends, in time and in distance
+    site = gpd.GeoDataFrame(geometry=[shapely.Point(0, -300)], crs=L93)
+    r = route_to_hub(site, g, [target])
+    k0 = node_at(g, 0.0, 0.0)
+    assert r["km"].iloc[0] == pytest.approx((metres[k0] + 300) / 1000)
+    assert r["minutes"].iloc[0] == pytest.approx(minutes[k0] + 300 / 500)
+
+
+def test_lorry_is_slower_than_car_by_the_code_de_la_route() -> None:
+    """R413-8: 90 km/h on motorways, 80 elsewhere for > 3.5 t; the car keeps its free-flow factor."""
+    m = DEFAULT_SPEED_MODEL
+    cls = np.array(["motorway", "trunk", "primary", "tertiary"])
+    lim = np.array([130.0, 110.0, 80.0, np.nan])
+    rural = np.zeros(4, dtype=bool)
+    car = m.edge_speeds(cls, lim, rural, "car")
+    hgv = m.edge_speeds(cls, lim, rural, "hgv")
+    assert car.tolist() == pytest.approx([130 * 0.91, 110 * 0.88, 80 * 0.85, 80 * 0.72])
+    assert hgv[0] == pytest.approx(90 * 0.94) and hgv[1] == pytest.approx(80 * 0.94)
+    assert (hgv <= car).all() and (hgv[:2] <= [90, 80]).all()
+    town = m.edge_speeds(cls, lim, np.ones(4, dtype=bool), "car")
+    assert town[0] == car[0] and town[1] == car[1]  # motorways and expressways bypass towns
+    assert town[2] == m.urban_speed_kmh["primary"] and town[3] == m.urban_speed_kmh["tertiary"]
+    with pytest.raises(ValueError, match="vehicle"):
+        m.edge_speeds(cls, lim, rural, "bike")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="free_flow_factor"):
+        SpeedModel(free_flow_factor={"primary": 1.5})
+
+
+def test_built_up_areas_slow_roads_through_towns() -> None:
+    """A road crossing a town's built-up disc is slower there than the same road in open country."""
+    roads = gpd.GeoDataFrame(
+        {"road_id": ["a", "b"], "class": ["secondary", "secondary"], "speed_kmh": [80.0, 80.0], "oneway": [False] * 2},
+        geometry=[shapely.LineString([(0, 0), (5000, 0)]), shapely.LineString([(5000, 0), (10000, 0)])],
+        crs=L93,
+    )
+    town = gpd.GeoDataFrame({"population": [10_000]}, geometry=[shapely.Point(2500, 0)], crs=L93)
+    area = built_up_areas(town)
+    assert area.iloc[0].contains(shapely.Point(2500 + 250 + 12 * 100 - 1, 0))
+    g = build_road_graph(roads, vehicle="car", built_up=area)
+    free = build_road_graph(roads, vehicle="car")
+    t = travel_times_from(g, [(0, 0)])
+    t_free = travel_times_from(free, [(0, 0)])
+    k = node_at(g, 5000, 0)
+    # the first piece's middle is in town: urban speed over its 5 km
+    assert t[k] == pytest.approx(5000 / (DEFAULT_SPEED_MODEL.urban_speed_kmh["secondary"] * 1000 / 60))
+    assert t_free[k] == pytest.approx(5000 / (80 * 0.80 * 1000 / 60))
+    graphs = build_vehicle_graphs(roads, communes=town)
+    assert set(graphs) == {"car", "hgv"} and graphs["hgv"].vehicle == "hgv"
+    assert build_vehicle_graphs(None) == {}
+
+
+def test_sample_network_lands_in_the_reference_windows() -> None:
+    """Soissons, Villers-Cotterêts and Oulchy-le-Château to Roissy-CDG, car and lorry (docs/ACCESS.md)."""
+    from foncier.geo.network import roissy_hub
+    from foncier.geo.speeds import REFERENCE_TRIPS
+    from foncier.layers.sample.communes import commune_centres as sample_centres
+    from foncier.layers.sample.territory import build_sample_territory
+
+    sample = build_sample_territory("small")
+    centres = sample_centres()
+    towns = centres[centres["insee"].isin(list(REFERENCE_TRIPS))].set_index("insee")
+    graphs = build_vehicle_graphs(sample.layers["roads"], communes=sample.layers["communes"])
+    cdg = roissy_hub(sample.layers["hubs"])
+    for vehicle, g in graphs.items():
+        r = route_to_hub(towns, g, cdg)
+        for insee, windows in REFERENCE_TRIPS.items():
+            lo, hi = windows[vehicle]
+            assert lo <= r.loc[insee, "minutes"] <= hi, (insee, vehicle, r.loc[insee, "minutes"])
+    soissons = route_to_hub(towns.loc[["02722"]], graphs["car"], cdg)
+    assert 70 <= soissons["km"].iloc[0] <= 90  # ~80 km via the N2
