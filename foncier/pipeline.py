@@ -12,6 +12,7 @@ tells whether the stored criteria still match the stored layers.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,12 +23,13 @@ import geopandas as gpd
 import pandas as pd
 
 from foncier.errors import LayerNotFoundError
+from foncier.geo.availability import DEFAULT_BUILT_THRESHOLD, parcel_availability, state_counts
 from foncier.geo.criteria import compute_criteria
 from foncier.geo.network import build_vehicle_graphs, isochrones, roissy_hub
 from foncier.geo.overlay import dominant_value
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
-from foncier.geo.sites import available_parcels, candidate_sites
+from foncier.geo.sites import candidate_sites
 from foncier.layers.profile_store import dump_profile, list_profiles, load_profile
 from foncier.layers.schemas import SCHEMAS
 from foncier.layers.workspace import Provenance, Workspace, frame_checksum
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 CRITERIA_INPUTS = (
     "parcels", "communes", "zones", "roads", "interchanges", "rail_stations", "hubs", "plu", "flood",
     "protected", "friches", "dem", "rail_lines", "labour_communes",
+    "buildings", "terrains",
 )  # fmt: skip
 ISOCHRONE_MINUTES = (15, 30, 45, 60)
 
@@ -70,7 +73,17 @@ def inputs_fingerprint(ws: Workspace) -> str:
     digest.update("|".join(f"{r.layer}:{r.checksum}:{r.feature_count}" for r in prov.itertuples()).encode())
     if "parcels" in ws.list_layers():
         digest.update(ws.statuses_digest().encode())
+    digest.update(f"built_threshold={built_threshold(ws):g}".encode())
     return digest.hexdigest()
+
+
+def built_threshold(ws: Workspace) -> float:
+    """The built share above which a parcel counts as built, as set for the workspace (``foncier score
+    --built-threshold``, stored in the metadata as ``built_threshold``), else 0.10."""
+    try:
+        return float(ws.metadata.get("built_threshold", DEFAULT_BUILT_THRESHOLD))
+    except ValueError:
+        return DEFAULT_BUILT_THRESHOLD
 
 
 def criteria_are_current(ws: Workspace) -> bool:
@@ -150,7 +163,11 @@ def run_pipeline(
     lap("read")
 
     step("finding available parcels and candidate sites")
-    available = available_parcels(parcels, layers["plu"], layers["zones"], layers["friches"])
+    availability = parcel_availability(
+        parcels, buildings=layers.get("buildings"), plu=layers["plu"], zones=layers["zones"],
+        friches=layers["friches"], terrains=layers.get("terrains"), built_threshold=built_threshold(ws),
+    )  # fmt: skip
+    available = availability["candidate"].astype(bool)
     report.n_available = int(available.sum())
     sites, site_parcels = candidate_sites(parcels[available.to_numpy()], gap_m=gap_m, min_area_m2=min_area_m2)
     report.n_sites = len(sites)
@@ -214,6 +231,7 @@ def run_pipeline(
         "sites": sites,
         "site_parcels": site_parcels,
         "criteria": criteria_table,
+        "parcel_availability": pd.DataFrame(availability).assign(candidate=available.astype("int64").to_numpy()),
     }
     if score_tables:
         outputs["scores"] = pd.concat(score_tables, ignore_index=True)
@@ -228,6 +246,8 @@ def run_pipeline(
     meta["criteria_computed"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     meta["site_gap_m"] = f"{gap_m:g}"
     meta["site_min_area_m2"] = f"{min_area_m2:g}"
+    meta["built_threshold"] = f"{built_threshold(ws):g}"
+    meta["availability_counts"] = json.dumps(state_counts(availability))
     outputs["metadata"] = pd.DataFrame({"key": list(meta), "value": list(meta.values())})
     provenance = [
         Provenance(

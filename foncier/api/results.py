@@ -25,6 +25,7 @@ from foncier.api.store import Feature, GeoPackageStore
 from foncier.errors import NotFoundError
 from foncier.geo.profile import Profile
 from foncier.layers import results
+from foncier.layers.availability import availability_record
 from foncier.layers.profile_store import list_profiles, load_profile
 from foncier.layers.workspace import Workspace
 
@@ -171,6 +172,11 @@ def parcel_detail(
         "contenance_m2": props.get("contenance_m2"),
         "area_m2": round(float(geom.area), 1) if geom is not None else None,
         "status": props.get("status"),
+        "availability": availability_record(
+            next(iter(store.rows("parcel_availability", equals={"parcel_id": parcel_id}, limit=1)), None)
+            if store.has("parcel_availability")
+            else None
+        ),
         "zoning": zoning,
         "flood": _shares(geom, _overlay(store, "flood", geom), "level") if geom is not None else {},
         "protected": _shares(geom, _overlay(store, "protected", geom), "kind") if geom is not None else {},

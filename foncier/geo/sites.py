@@ -19,26 +19,16 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from foncier.geo.availability import DEFAULT_BUILT_THRESHOLD, ECONOMIC_ZONING, parcel_availability
 from foncier.geo.crs import LAMBERT93
-from foncier.geo.overlay import (
-    _geoms,
-    _pairs,
-    _polygonal,
-    class_areas,
-    covered_area,
-    require_lambert93,
-    zoning_class,
-)
+from foncier.geo.overlay import _geoms, require_lambert93
 
 logger = logging.getLogger(__name__)
 
 SITE_COLUMNS = ("site_id", "area_m2", "n_parcels", "min_lot_m2", "max_lot_m2", "communes", "parcel_ids")
 """Attribute columns of the ``sites`` layer (docs/CONTRACTS.md), besides ``geometry``."""
 
-UNAVAILABLE_STATUSES = ("sold", "not_for_sale")
-"""Land officers' statuses that take a parcel off the market."""
-
-ECONOMIC_ZONING = ("economic_U", "economic_AU")
+__all__ = ["ECONOMIC_ZONING", "SITE_COLUMNS", "available_parcels", "candidate_sites", "parcel_groups", "site_id"]
 
 
 def site_id(parcel_ids: Collection[str]) -> str:
@@ -51,98 +41,51 @@ def site_id(parcel_ids: Collection[str]) -> str:
     return "S" + hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]
 
 
-def _economic_dominant(parcels: gpd.GeoDataFrame, plu: gpd.GeoDataFrame) -> np.ndarray:
-    """True for parcels whose dominant zoning class is economic_U or economic_AU.
-
-    Only parcels meeting an economic zone can be economic-dominant, so the full class balance (including the
-    uncovered share, which competes as "none") is only computed for them.
-    """
-    require_lambert93(plu, "plu")
-    out = np.zeros(len(parcels), dtype=bool)
-    classes = zoning_class(plu).to_numpy()
-    geoms = _geoms(plu)
-    keep = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
-    geoms, classes = _polygonal(geoms[keep], "plu"), classes[keep]
-    eco = np.isin(classes, ECONOMIC_ZONING)
-    if not eco.any():
-        return out
-    _, ti = _pairs(parcels, geoms[eco], "intersects")
-    cand = np.unique(ti)
-    if len(cand) == 0:
-        return out
-    sub = parcels.iloc[cand]
-    names, areas = class_areas(sub, geoms, classes)
-    uncovered = np.maximum(shapely.area(_geoms(sub)) - areas.sum(axis=1), 0.0)
-    eco_cols = np.isin(names, ECONOMIC_ZONING)
-    best_eco = areas[:, eco_cols].max(axis=1)
-    other = areas[:, ~eco_cols]
-    best_other = np.maximum(other.max(axis=1) if other.shape[1] else 0.0, uncovered)
-    out[cand] = best_eco > best_other
-    return out
-
-
 def available_parcels(
     parcels: gpd.GeoDataFrame,
     plu: gpd.GeoDataFrame | None = None,
     zones: gpd.GeoDataFrame | None = None,
     friches: gpd.GeoDataFrame | None = None,
     *,
-    unavailable_statuses: Collection[str] = UNAVAILABLE_STATUSES,
+    buildings: gpd.GeoDataFrame | None = None,
+    terrains: gpd.GeoDataFrame | None = None,
+    built_threshold: float = DEFAULT_BUILT_THRESHOLD,
     zone_share: float = 0.5,
 ) -> pd.Series:
-    """Which parcels are available for industry.
+    """Which parcels are candidates for industry: those whose availability state is ``available``.
 
     Parameters
     ----------
     parcels : geopandas.GeoDataFrame
         Canonical parcels (EPSG:2154); an optional ``status`` column holds land officers' statuses.
-    plu, zones, friches : geopandas.GeoDataFrame, optional
-        PLU zoning, zones d'activite and brownfields; a missing layer simply contributes nothing.
-    unavailable_statuses : collection of str, default ("sold", "not_for_sale")
-        Statuses that take a parcel off the market ("available" and "under_option" stay available).
+    plu, zones, friches, buildings, terrains : geopandas.GeoDataFrame, optional
+        PLU zoning, zones d'activite, brownfields, cadastre buildings and CNIG TERRAIN-ECO terrains; a missing
+        layer simply contributes nothing.
+    built_threshold : float, default 0.10
+        Built share above which a parcel (not a brownfield) is ``built``.
     zone_share : float, default 0.5
         Minimum share of the parcel inside zones d'activite (strictly more than this).
 
     Returns
     -------
     pandas.Series of bool
-        Aligned on ``parcels.index``. A parcel is available when
-
-        (dominant zoning is economic_U or economic_AU, see :func:`foncier.geo.overlay.dominant_zoning`
-        OR more than ``zone_share`` of it lies in zones d'activite
-        OR it contains or meets a friche)
-        AND its ``status`` (if any) is not in ``unavailable_statuses``.
+        Aligned on ``parcels.index``: the ``candidate`` column of
+        :func:`foncier.geo.availability.parcel_availability` (the rules and their order are there). In short:
+        declared available by an officer, or offered for sale unoccupied by the inventory, or a brownfield
+        (built or not; not reconverted nor with a project), or free land (built share at most the threshold)
+        in economic zoning or mostly in a zone d'activite; never under option, sold, not for sale, occupied.
     """
-    require_lambert93(parcels, "parcels")
-    n = len(parcels)
-    ok = np.zeros(n, dtype=bool)
-    if n == 0:
-        return pd.Series(ok, index=parcels.index, name="available")
-    if plu is not None and len(plu):
-        eco = _economic_dominant(parcels, plu)
-        logger.debug("available: %d parcels with economic dominant zoning", int(eco.sum()))
-        ok |= eco
-    if zones is not None and len(zones):
-        require_lambert93(zones, "zones")
-        zgeoms = _polygonal(_geoms(zones), "zones")
-        covered = covered_area(parcels, zgeoms)
-        area = shapely.area(_geoms(parcels))
-        in_zone = covered > zone_share * area
-        logger.debug("available: %d parcels mostly in zones d'activite", int(in_zone.sum()))
-        ok |= in_zone
-    if friches is not None and len(friches):
-        require_lambert93(friches, "friches")
-        fgeoms = _geoms(friches)
-        fgeoms = fgeoms[~shapely.is_empty(fgeoms)]
-        _, ti = _pairs(parcels, fgeoms, "intersects")
-        on_friche = np.zeros(n, dtype=bool)
-        on_friche[ti] = True
-        logger.debug("available: %d parcels on friches", int(on_friche.sum()))
-        ok |= on_friche
-    if "status" in parcels:
-        status = parcels["status"].astype("string").fillna("").to_numpy(dtype=object)
-        ok &= ~np.isin(status, list(unavailable_statuses))
-    return pd.Series(ok, index=parcels.index, name="available")
+    table = parcel_availability(
+        parcels,
+        buildings=buildings,
+        plu=plu,
+        zones=zones,
+        friches=friches,
+        terrains=terrains,
+        built_threshold=built_threshold,
+        zone_share=zone_share,
+    )
+    return table["candidate"].astype(bool).rename("available")
 
 
 def _empty_sites() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

@@ -22,6 +22,7 @@ import shapely
 from foncier.errors import NotFoundError, ValidationError
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import ScoreResult, score_sites
+from foncier.layers.availability import parcel_availability_record
 from foncier.layers.profile_store import load_profile
 from foncier.layers.schemas import PARCEL_ID_RE
 from foncier.layers.workspace import Workspace
@@ -281,6 +282,7 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
         "contenance_m2": _jsonable(parcel["contenance_m2"]),
         "area_m2": round(float(geom.area), 1),
         "status": _jsonable(status),
+        "availability": parcel_availability_record(ws, parcel_id),
         "zoning": zoning,
         "flood": _shares(geom, around("flood"), "level"),
         "protected": _shares(geom, around("protected"), "kind"),

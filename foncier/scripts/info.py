@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from foncier.layers.availability import availability_counts
 from foncier.layers.statuses import invalid_statuses
 from foncier.layers.workspace import Workspace
 from foncier.scripts._errors import handle_errors
@@ -23,6 +24,11 @@ def info(workspace: Path) -> None:
     banner = "  [SYNTHETIC SAMPLE - not real land]" if ws.synthetic else ""
     click.echo(f"Workspace {ws.path} - {meta.get('territory', '?')}{banner}")
     click.echo(ws.summary().to_string(index=False))
+    counts = availability_counts(ws)
+    if counts is not None:
+        threshold = ws.metadata.get("built_threshold", "0.1")
+        click.echo("\nParcel availability (built above " + f"{float(threshold):.0%}" + " of the parcel): "
+                   + ", ".join(f"{state} {n}" for state, n in counts.items()))  # fmt: skip
     prov = ws.provenance()
     if len(prov):
         click.echo("\nProvenance:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,6 +36,7 @@ def parcel(workspace: Path, parcel_id: str, profile: str, output_format: str) ->
         f"  area: {info['area_m2']:,.0f} m2 (cadastre: {info['contenance_m2'] or '?'} m2); status: "
         f"{info['status'] or 'unknown'}",
         f"  zoning: {zoning.get('libelle') or '-'} ({zoning.get('typezone') or 'none'})",
+        _availability_line(info.get("availability")),
         f"  flood: {info['flood'] or 'none'}; protected: {info['protected'] or 'none'}",
         f"  zones d'activité: {', '.join(info['zones_activite']) or 'none'}; friches: "
         f"{', '.join(info['friches']) or 'none'}",
@@ -51,3 +53,12 @@ def parcel(workspace: Path, parcel_id: str, profile: str, output_format: str) ->
     if info["synthetic"]:
         lines.append("  (synthetic sample: not real land)")
     click.echo("\n".join(lines))
+
+
+def _availability_line(av: dict[str, Any] | None) -> str:
+    """The availability state, its reason, the built share and the flags (or why unknown)."""
+    if av is None:
+        return "  availability: not computed yet (run 'foncier score')"
+    share = "unknown (no buildings layer)" if av["built_share"] is None else f"{av['built_share']:.0%}"
+    flags = f"; flags: {', '.join(av['flags_fr'])}" if av["flags"] else ""
+    return f"  availability: {av['state']} ({av['reason_fr']}); built share {share}{flags}"

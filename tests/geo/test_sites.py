@@ -174,11 +174,13 @@ def test_available_parcels_rules() -> None:
     avail = available_parcels(parcels, plu, zones, friches)
     assert avail.dtype == bool
     assert list(avail.index) == list(parcels.index)
-    # 0, 1: economic U (0 available, 1 no status); 2: economic U but sold; 3: 70 % economic U -> dominant,
-    # 4: A zoning but 60 % in a zone d'activite; 5: holds a friche; 6: not for sale; 7: 90 % economic AU
-    assert avail.tolist() == [True, True, False, True, True, True, False, True]
-    assert available_parcels(parcels, plu, None, None).tolist() == [True, True, False, True, False, False, False, True]
-    assert not available_parcels(parcels, None, None, None).any()
+    # 0, 1: economic U (0 declared available, 1 no status); 2: economic U but sold; 3: 70 % economic U ->
+    # dominant, but under option (committed); 4: A zoning but 60 % in a zone d'activite; 5: holds a friche;
+    # 6: not for sale; 7: 90 % economic AU
+    assert avail.tolist() == [True, True, False, False, True, True, False, True]
+    assert available_parcels(parcels, plu, None, None).tolist() == [True, True, False, False, False, False, False, True]
+    # without any layer, only the parcel an officer declared available is a candidate
+    assert available_parcels(parcels, None, None, None).tolist() == [True] + [False] * 7
     no_status = parcels.drop(columns="status")
     assert available_parcels(no_status, plu, None, None).tolist()[2] is True
     # zones: strictly more than half

@@ -1,9 +1,10 @@
 """Buildings of the sample territory, in the shape of the Etalab cadastre ``batiments`` files.
 
 Plausible, not real: houses (type ``01``, hard materials) on most village and town plots, with a garden shed
-(type ``02``, light) behind some of them; sheds, workshops and factories on about half of the plots of the
+(type ``02``, light) behind some of them; sheds, workshops and factories on 40 % of the plots of the
 zones d'activite (``UX``/``UI``/``UE``), none on their extension zones (``1AUx``/``2AUx``); old buildings on
-most brownfield plots (they stay candidates, flagged "demolition / reconversion"); a farm building on a few
+most brownfield plots (they stay candidates, flagged "demolition / reconversion"); none on the plots a land
+officer declared available (the sample's statuses: vacant plots); a farm building on a few
 fields near the villages; nothing in woods, natural zones and housing extension zones. The footprint of a
 house is a 9-14 m by 8-12 m rectangle at the plot's representative point; a shed or a factory is the plot
 shrunk inwards (a negative mitred buffer) to cover a drawn share of it. Every footprint is clipped to its plot.
@@ -26,7 +27,7 @@ _CREATED = "2019-04-15"
 _UPDATED = "2024-01-19"
 
 #: probability that a plot of each land use holds a main building, and the built share drawn for it
-_P_MAIN = {"urban": 0.85, "eco": 0.55, "friche": 0.6, "agri": 0.012}
+_P_MAIN = {"urban": 0.85, "eco": 0.4, "friche": 0.6, "agri": 0.012}
 _SHARE = {"eco": (0.25, 0.6), "friche": (0.2, 0.5)}
 _P_SHED = 0.3  # garden shed (light) behind a house
 _AGRI_MAX_DIST_M = 600.0  # farm buildings only on fields this close to a built-up zone
@@ -57,7 +58,7 @@ def _houses(geoms: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     w = rng.uniform(4.5, 7.0, len(geoms))
     h = rng.uniform(4.0, 6.0, len(geoms))
-    return shapely.intersection(shapely.box(x - w, y - h, x + w, y + h), geoms)
+    return np.asarray(shapely.intersection(shapely.box(x - w, y - h, x + w, y + h), geoms), dtype=object)
 
 
 def _sheds(geoms: np.ndarray, houses: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -65,7 +66,7 @@ def _sheds(geoms: np.ndarray, houses: np.ndarray, rng: np.random.Generator) -> n
     b = shapely.bounds(houses)
     x, y = b[:, 0] - 3.0, b[:, 1] - 3.0
     shed = shapely.box(x - 4.0, y - 5.0, x, y)
-    return shapely.intersection(shed, geoms)
+    return np.asarray(shapely.intersection(shed, geoms), dtype=object)
 
 
 def _shrunk(geoms: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -78,11 +79,35 @@ def _shrunk(geoms: np.ndarray, share: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.simplify(inner, 1.0), dtype=object)
 
 
+def _zone_fill(geoms: np.ndarray, eco: np.ndarray, zones: gpd.GeoDataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Which economic plots are built: a zone d'activité fills from its centre (where its access road arrives)
+    outwards, so the plots nearest the centre are built, up to a drawn share of its plots (35-65 %), and the
+    outer ones are vacant, in one piece; an economic plot outside every zone is built with probability 0.4."""
+    out = np.zeros(len(geoms), dtype=bool)
+    idx = np.flatnonzero(eco)
+    if not len(idx):
+        return out
+    pts = shapely.point_on_surface(geoms[idx])
+    pi, zi = shapely.STRtree(zones.geometry.to_numpy()).query(pts, predicate="within")
+    in_zone = np.full(len(idx), -1, dtype=np.int64)
+    in_zone[pi] = zi
+    out[idx[in_zone < 0]] = rng.random(int((in_zone < 0).sum())) < _P_MAIN["eco"]
+    centres = shapely.centroid(zones.geometry.to_numpy())
+    fill = rng.uniform(0.35, 0.65, len(zones))
+    for z in np.unique(in_zone[in_zone >= 0]):
+        members = np.flatnonzero(in_zone == z)
+        dist = shapely.distance(pts[members], centres[z])
+        rank = np.argsort(np.argsort(dist, kind="stable"), kind="stable")
+        out[idx[members[rank < fill[z] * len(members)]]] = True
+    return out
+
+
 def build_buildings(
     parcels: gpd.GeoDataFrame,
     plu: gpd.GeoDataFrame,
     friches: gpd.GeoDataFrame,
     rng: np.random.Generator,
+    zones: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Plausible buildings on the sample parcels (Etalab ``batiments`` columns).
 
@@ -96,6 +121,9 @@ def build_buildings(
         Brownfields.
     rng : numpy.random.Generator
         Random source.
+    zones : geopandas.GeoDataFrame, optional
+        Zones d'activité: each fills from its centre outwards (:func:`_zone_fill`); without them an economic
+        plot is built with probability 0.4.
 
     Returns
     -------
@@ -107,6 +135,8 @@ def build_buildings(
     communes = parcels["commune"].astype(str).to_numpy(dtype=object)
     use = _land_use(parcels, plu, friches)
     draw = rng.random(len(parcels))
+    if "status" in parcels:  # plots an officer declared available are the vacant ones
+        draw[parcels["status"].astype("string").fillna("").to_numpy() == "available"] = 1.0
     parts: list[tuple[np.ndarray, np.ndarray, str]] = []  # (footprints, communes, type)
 
     urban = np.flatnonzero((use == "urban") & (draw < _P_MAIN["urban"]))
@@ -115,8 +145,10 @@ def build_buildings(
     with_shed = rng.random(len(urban)) < _P_SHED
     parts.append((_sheds(geoms[urban[with_shed]], houses[with_shed], rng), communes[urban[with_shed]], "02"))
 
+    eco_built = _zone_fill(geoms, use == "eco", zones, rng) if zones is not None else draw < _P_MAIN["eco"]
     for kind in ("eco", "friche"):
-        sel = np.flatnonzero((use == kind) & (draw < _P_MAIN[kind]))
+        chosen = eco_built & (draw < 1.0) if kind == "eco" else draw < _P_MAIN[kind]
+        sel = np.flatnonzero((use == kind) & chosen)
         lo, hi = _SHARE[kind]
         parts.append((_shrunk(geoms[sel], rng.uniform(lo, hi, len(sel))), communes[sel], "01"))
 

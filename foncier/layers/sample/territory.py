@@ -146,7 +146,7 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
     parcels = build_parcels(
         plu, centres, nets.roads, land.friches, _rng(seed, "parcels"), window=window, public_domain=river_beds(rivers)
     )
-    buildings = build_buildings(parcels, plu, land.friches, _rng(seed, "buildings"))
+    buildings = build_buildings(parcels, plu, land.friches, _rng(seed, "buildings"), land.zones)
     t2 = time.perf_counter()
     dem, transform = build_dem(outline.bounds, rivers, _rng(seed, "dem"), cell=_DEM_CELL_M[size])
     t3 = time.perf_counter()
