@@ -54,6 +54,8 @@ class PipelineReport:
     n_parcels: int = 0
     n_available: int = 0
     n_sites: int = 0
+    n_unverified: dict[str, int] = field(default_factory=dict)
+    """Per profile, the number of sites with at least one constraint not checked (unverified, never passed)."""
     profiles: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -203,12 +205,15 @@ def run_pipeline(
 
     step("scoring the profiles")
     score_tables, breakdown_tables, profile_rows = [], [], []
+    constraint_tables: list[pd.DataFrame] = []
     for prof in profiles if profiles is not None else list_profiles():
         profile = prof if isinstance(prof, Profile) else load_profile(prof)
         result = score_sites(criteria, profile)
         s, b = result.to_tables()
         score_tables.append(s)
         breakdown_tables.append(b)
+        constraint_tables.append(result.constraints_table())
+        report.n_unverified[profile.name] = int((result.scores["n_unverified"] > 0).sum())
         report.profiles.append(profile.name)
         profile_rows.append(profile_record(profile))
         report.problems += [f"{profile.name}: {p}" for p in result.problems]
@@ -237,6 +242,7 @@ def run_pipeline(
         outputs["scores"] = pd.concat(score_tables, ignore_index=True)
         outputs["score_breakdown"] = pd.concat(breakdown_tables, ignore_index=True)
         outputs["score_profiles"] = pd.DataFrame(profile_rows)
+        outputs["site_constraints"] = pd.concat(constraint_tables, ignore_index=True)
     if iso is not None:
         outputs["isochrones"] = iso
     if parcel_zoning is not None:

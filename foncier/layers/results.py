@@ -163,6 +163,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _hazards(geom: shapely.Geometry, flood: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """PPR zones touching ``geom``: hazard kind (flood, ground_movement, technological), level (red, blue,
+    to_read: rule not classified, to read in the plan) and the share of ``geom`` they cover."""
+    if flood.empty or geom.area <= 0:
+        return []
+    out = []
+    for _, zone in flood.iterrows():
+        share = float(shapely.intersection(geom, zone.geometry).area / geom.area)
+        if share > 0:
+            out.append(
+                {
+                    "hazard": _jsonable(zone.get("hazard")) or "flood",
+                    "level": _jsonable(zone.get("level")),
+                    "typereglement": _jsonable(zone.get("typereglement")),
+                    "label": _jsonable(zone.get("nom") if "nom" in zone else zone.get("libelle")),
+                    "share": round(share, 4),
+                }
+            )
+    return out
+
+
 def _shares(geom: shapely.Geometry, layer: gpd.GeoDataFrame, column: str) -> dict[str, float]:
     """Share of ``geom``'s area in each value of ``column`` of the polygons of ``layer``."""
     if layer.empty or geom.area <= 0:
@@ -173,6 +194,31 @@ def _shares(geom: shapely.Geometry, layer: gpd.GeoDataFrame, column: str) -> dic
         if covered > 0:
             out[str(value)] = round(float(covered / geom.area), 4)
     return out
+
+
+def _site_constraints(scored: ScoredSites, site_id: str) -> list[dict[str, Any]]:
+    """The state (passed / failed / unverified) of each constraint of the profile for one site."""
+    table = getattr(scored.result, "constraints", None)
+    if table is None or table.empty:
+        return []
+    rows = table[table["site_id"] == site_id]
+    return [{k: _jsonable(v) for k, v in rec.items() if k != "site_id"} for rec in rows.to_dict("records")]
+
+
+def _plan_info(zone: pd.Series) -> dict[str, Any]:
+    """Class, basis and document of the zone (CNIG ``datappro`` approval date, ``urlfic`` rules link)."""
+    from foncier.geo.zoning import classify_zones
+
+    detail = classify_zones(pd.DataFrame([zone.drop(labels="geometry", errors="ignore")])).iloc[0]
+    return {
+        "zoning_class": str(detail["zoning_class"]),
+        "presumed": bool(detail["presumed"]),
+        "basis": str(detail["basis"]),
+        "typesect": _jsonable(zone.get("typesect")),
+        "datappro": _jsonable(zone.get("datappro")),
+        "urlfic": _jsonable(zone.get("urlfic")),
+        "idurba": _jsonable(zone.get("idurba")),
+    }
 
 
 def site_detail(ws: Workspace, site_id: str, profile: ProfileLike = "default") -> dict[str, Any]:
@@ -200,6 +246,9 @@ def site_detail(ws: Workspace, site_id: str, profile: ProfileLike = "default") -
         "reasons": [r for r in str(row["reasons"]).split("; ") if r],
         "reasons_fr": [r for r in str(row.get("reasons_fr", "")).split("; ") if r],
         "warnings": [r for r in str(row.get("warnings", "")).split("; ") if r],
+        "unverified": [r for r in str(row.get("unverified", "") or "").split("; ") if r],
+        "unverified_fr": [r for r in str(row.get("unverified_fr", "") or "").split("; ") if r],
+        "constraints": _site_constraints(scored, site_id),
         "area_m2": float(row["area_m2"]),
         "n_parcels": int(row["n_parcels"]),
         "min_lot_m2": float(row["min_lot_m2"]),
@@ -249,6 +298,7 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
             "libelle": _jsonable(best.get("libelle")),
             "destdomi": _jsonable(best.get("destdomi")),
             "share": round(float(inter.max() / geom.area), 4),
+            **_plan_info(best),
         }
     zones = around("zones")
     friches = around("friches")
@@ -268,6 +318,8 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
                     "score",
                     "excluded",
                     "reasons",
+                    "unverified",
+                    "constraints",
                     "area_m2",
                     "n_parcels",
                     "criteria",
@@ -285,6 +337,8 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
         "availability": parcel_availability_record(ws, parcel_id),
         "zoning": zoning,
         "flood": _shares(geom, around("flood"), "level"),
+        "hazards": _hazards(geom, around("flood")),
+        "prescriptions": _shares(geom, around("prescriptions"), "kind"),
         "protected": _shares(geom, around("protected"), "kind"),
         "zones_activite": [str(z) for z in zones["nom"]] if not zones.empty else [],
         "friches": [str(f) for f in friches["site_id"]] if not friches.empty else [],

@@ -35,7 +35,11 @@ def parcel(workspace: Path, parcel_id: str, profile: str, output_format: str) ->
         f"Parcel {info['parcel_id']} - commune {info['commune']}, section {info['section']} n° {info['numero']}",
         f"  area: {info['area_m2']:,.0f} m2 (cadastre: {info['contenance_m2'] or '?'} m2); status: "
         f"{info['status'] or 'unknown'}",
-        f"  zoning: {zoning.get('libelle') or '-'} ({zoning.get('typezone') or 'none'})",
+        f"  zoning: {zoning.get('libelle') or '-'} ({zoning.get('typezone') or 'none'}; "
+        f"{zoning.get('zoning_class') or 'unknown: not checked'}"
+        f"{', presumed from the label' if zoning.get('presumed') else ''})"
+        + (f"; plan approved {zoning['datappro']}" if zoning.get("datappro") else "")
+        + (f"; rules: {zoning['urlfic']}" if zoning.get("urlfic") else ""),
         _availability_line(info.get("availability")),
         f"  flood: {info['flood'] or 'none'}; protected: {info['protected'] or 'none'}",
         f"  zones d'activité: {', '.join(info['zones_activite']) or 'none'}; friches: "
@@ -50,6 +54,8 @@ def parcel(workspace: Path, parcel_id: str, profile: str, output_format: str) ->
             f"  site {site['site_id']} ({site['area_m2'] / 10_000:.1f} ha, {site['n_parcels']} parcels): "
             f"rank {site['rank']}/{site['n_sites']} for '{site['profile']}', {state}"
         )
+        if site.get("unverified"):
+            lines.append("  NOT CHECKED (unverified, never passed): " + "; ".join(site["unverified"]))
     if info["synthetic"]:
         lines.append("  (synthetic sample: not real land)")
     click.echo("\n".join(lines))

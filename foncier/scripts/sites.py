@@ -14,7 +14,8 @@ from foncier.scripts.options import format_option, profile_option, workspace_opt
 from foncier.scripts.score import ensure_criteria
 
 COLUMNS = [
-    "rank", "site_id", "score", "excluded", "reasons", "area_m2", "n_parcels", "min_lot_m2", "max_lot_m2",
+    "rank", "site_id", "score", "excluded", "reasons", "n_unverified", "unverified", "area_m2", "n_parcels",
+    "min_lot_m2", "max_lot_m2",
     "communes", "time_to_roissy_min", "time_to_interchange_min", "dist_freight_station_m", "zoning_class",
     "share_flood_red", "share_protected", "slope_mean_pct", "labour_pool",
 ]  # fmt: skip
@@ -38,6 +39,8 @@ def sites(workspace: Path, profile: str, top: int, include_excluded: bool, outpu
     frame = frame.head(top)
     table = frame[[c for c in COLUMNS if c in frame.columns]].reset_index(drop=True)
     extra = {"profile": scored.profile.name, "n_sites": len(scored.sites), "synthetic": scored.synthetic}
+    if "n_unverified" in scored.sites.columns:  # nothing unchecked passes: say how many sites were not fully checked
+        extra["n_sites_unverified"] = int((scored.sites["n_unverified"] > 0).sum())
     if scored.synthetic:
         extra["notice"] = SYNTHETIC_NOTICE_EN
     echo_frame(table, output_format, extra=extra)
