@@ -118,6 +118,10 @@ def run_pipeline(
 ) -> PipelineReport:
     """Compute and store sites, criteria, isochrones and the scores of ``profiles`` (default: all built-ins).
 
+    The whole read-compute-write cycle holds the workspace lock (no other foncier writer interleaves), and
+    the stored ``criteria_inputs`` fingerprint is taken BEFORE the layers are read: an edit made meanwhile
+    by another program (a status changed in QGIS) makes the criteria stale, so the next run recomputes.
+
     Parameters
     ----------
     ws : Workspace
@@ -136,8 +140,21 @@ def run_pipeline(
     foncier.errors.LayerNotFoundError
         When the workspace has no parcels.
     """
+    with ws.lock():
+        return _run_pipeline_locked(ws, profiles=profiles, gap_m=gap_m, min_area_m2=min_area_m2, on_step=on_step)
+
+
+def _run_pipeline_locked(
+    ws: Workspace,
+    *,
+    profiles: Sequence[str | Path | Profile] | None,
+    gap_m: float,
+    min_area_m2: float,
+    on_step: StepCallback | None,
+) -> PipelineReport:
     report = PipelineReport()
     stored = set(ws.list_layers())
+    fingerprint = inputs_fingerprint(ws)  # of the inputs read below, not of those present at the end
     if "parcels" not in stored:
         raise LayerNotFoundError(f"workspace {ws.path} has no parcels: ingest or fetch them first")
 
@@ -248,7 +265,7 @@ def run_pipeline(
     if parcel_zoning is not None:
         outputs["parcel_zoning"] = parcel_zoning
     meta = ws.metadata
-    meta["criteria_inputs"] = inputs_fingerprint(ws)
+    meta["criteria_inputs"] = fingerprint
     meta["criteria_computed"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     meta["site_gap_m"] = f"{gap_m:g}"
     meta["site_min_area_m2"] = f"{min_area_m2:g}"

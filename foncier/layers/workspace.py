@@ -4,38 +4,59 @@ A workspace is a directory holding ``foncier.gpkg`` (every vector layer, the der
 sites, criteria, scores, breakdowns, isochrones; a ``provenance`` table and a ``metadata`` table) and
 ``dem.tif``. The GeoPackage opens in QGIS as it is; see docs/CONTRACTS.md for its tables.
 
-Writes are atomic: the GeoPackage is copied to a temporary file in the same directory, changed there and
-moved over the original with :func:`os.replace` only when every write succeeded. An interrupted or failed
-write leaves the previous content intact, and readers (the API) keep a consistent file. A lock file
-serialises concurrent writers.
+Write model (in place, transactional; see docs/CONTRACTS.md "Writing to a workspace")
+-------------------------------------------------------------------------------------
+- The GeoPackage is in SQLite WAL mode and is never copied or replaced: readers (the API, QGIS) keep
+  reading during a write and see the state before or after it, never an error or a mix; edits committed in
+  place by other programs (QGIS) are never lost.
+- foncier's writers take ONE workspace lock (``.foncier.lock``, :func:`workspace_lock`, cross-platform with
+  :mod:`filelock`; the CLI and the API use the same). A writer waiting for it says so after 2 s and gives
+  up with a :class:`~foncier.errors.WorkspaceError` after ``FONCIER_LOCK_TIMEOUT`` seconds (default 600).
+- :meth:`Workspace.write_session` is the unit of work: GDAL writes each new layer under a temporary table
+  name (``foncier_tmp_*``, invisible to foncier's readers), then ONE SQLite transaction swaps every staged
+  layer in with its GeoPackage registrations (``gpkg_contents``, ``gpkg_geometry_columns``, R-tree,
+  ``gpkg_extensions``, ``gpkg_ogr_contents``), upserts provenance and metadata, runs the session's SQL, and
+  commits. A failure or a kill before the commit changes nothing visible: at most orphan temporary tables
+  stay, dropped by the next write (with ``.foncier-*.gpkg`` copies left by the old copy-and-replace model).
+- A read-compute-write cycle (``foncier score``, the pipeline) runs inside one ``write_session``: the lock is
+  held from the first read to the commit, so concurrent foncier writers cannot interleave.
+- A file that is not a sound GeoPackage (truncated, failing ``PRAGMA quick_check``) is refused, never
+  overwritten.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import logging
 import os
-import shutil
+import secrets
 import sqlite3
-import struct
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import filelock
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from foncier._version import __version__
 from foncier.errors import LayerNotFoundError, WorkspaceError
 from foncier.geo.crs import LAMBERT93
+from foncier.layers import gpkg as _gpkg
+from foncier.layers.gpkg import gpkg_envelope as _gpkg_envelope
+from foncier.layers.gpkg import register_gpkg_functions
 from foncier.layers.schemas import SCHEMAS
+
+__all__ = [
+    "DEM_NAME", "GPKG_NAME", "LOCK_NAME", "PROVENANCE_COLUMNS", "Provenance", "Workspace", "WriteSession",
+    "file_checksum", "frame_checksum", "lock_timeout", "register_gpkg_functions", "workspace_lock",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +64,111 @@ GPKG_NAME = "foncier.gpkg"
 DEM_NAME = "dem.tif"
 LOCK_NAME = ".foncier.lock"
 DEM_NODATA = -9999.0
+#: Seconds a writer waits for the workspace lock before it says so.
+LOCK_NOTICE_S = 2.0
+#: Default seconds a writer waits for the workspace lock before giving up (``FONCIER_LOCK_TIMEOUT``).
+DEFAULT_LOCK_TIMEOUT_S = 600.0
+#: Seconds an SQLite statement waits for another program's write transaction (QGIS) to end.
+SQLITE_BUSY_TIMEOUT_S = 60.0
 
 PROVENANCE_COLUMNS = ("layer", "source", "licence", "retrieved", "vintage", "feature_count", "checksum", "state")
+_PROVENANCE_TYPES = {"layer": "TEXT", "source": "TEXT", "licence": "TEXT", "retrieved": "TEXT",
+                     "vintage": "TEXT", "feature_count": "INTEGER", "checksum": "TEXT", "state": "TEXT"}  # fmt: skip
+_RECOVERY_HINT = (
+    "foncier will not write to it. Restore it from a backup, or recover what SQLite can still read "
+    "('sqlite3 foncier.gpkg .recover | sqlite3 recovered.gpkg'), or move it aside and rebuild the workspace "
+    "with 'foncier ingest' / 'foncier fetch'"
+)
+_unused = (_gpkg_envelope,)  # re-exported for older callers
+_GEOMETRY_NAMES = {"POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon", "MULTIPOINT": "MultiPoint",
+                   "MULTILINESTRING": "MultiLineString", "MULTIPOLYGON": "MultiPolygon",
+                   "GEOMETRYCOLLECTION": "GeometryCollection", "GEOMETRY": "Unknown"}  # fmt: skip
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for the workspace lock: ``FONCIER_LOCK_TIMEOUT`` or 600."""
+    raw = os.environ.get("FONCIER_LOCK_TIMEOUT", "")
+    try:
+        value = float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT_S
+    except ValueError:
+        logger.warning("FONCIER_LOCK_TIMEOUT=%r is not a number of seconds; using %g", raw, DEFAULT_LOCK_TIMEOUT_S)
+        return DEFAULT_LOCK_TIMEOUT_S
+    return max(0.0, value)
+
+
+_LOCKS: dict[str, filelock.FileLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(directory: Path) -> filelock.FileLock:
+    key = str((directory / LOCK_NAME).resolve())
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            # thread_local: re-entrant within a thread, exclusive between threads and processes
+            lock = filelock.FileLock(key, thread_local=True, preserve_lock_file=True)
+            _LOCKS[key] = lock
+        return lock
+
+
+@contextlib.contextmanager
+def workspace_lock(directory: str | Path, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold the workspace writers' lock of ``directory`` (re-entrant in a thread; the CLI and the API share it).
+
+    Parameters
+    ----------
+    directory : str or Path
+        The workspace directory (the lock file is ``DIR/.foncier.lock``).
+    timeout : float, optional
+        Seconds to wait (default :func:`lock_timeout`). After :data:`LOCK_NOTICE_S` seconds a warning says
+        who is waiting for what.
+
+    Raises
+    ------
+    foncier.errors.WorkspaceError
+        When the lock is still held by another writer after ``timeout`` seconds.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create workspace directory {directory}: {exc.strerror}") from None
+    lock = _lock_for(directory)
+    wait = lock_timeout() if timeout is None else max(0.0, timeout)
+    try:
+        lock.acquire(timeout=min(LOCK_NOTICE_S, wait))
+    except filelock.Timeout:
+        if wait <= LOCK_NOTICE_S:
+            raise _locked_error(directory, wait) from None
+        logger.warning(
+            "waiting for the workspace lock of %s: another foncier command is writing to it "
+            "(giving up after %g s; set FONCIER_LOCK_TIMEOUT to change)", directory, wait,
+        )  # fmt: skip
+        try:
+            lock.acquire(timeout=wait - LOCK_NOTICE_S)
+        except filelock.Timeout:
+            raise _locked_error(directory, wait) from None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot take the workspace lock {directory / LOCK_NAME}: {exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _locked_error(directory: Path, wait: float) -> WorkspaceError:
+    return WorkspaceError(
+        f"workspace {directory} is locked by another foncier command (still writing after {wait:g} s); "
+        f"try again when it has finished, or raise FONCIER_LOCK_TIMEOUT (a crashed command never holds the "
+        f"lock: it is released by the system when its process ends)"
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A read-write connection for foncier's writers (waits for other programs' write transactions)."""
+    con = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
+    register_gpkg_functions(con)
+    return con
 
 
 @dataclass(frozen=True)
@@ -156,6 +280,8 @@ class Workspace:
     ----------
     path : str or Path
         The workspace directory.
+    lock_timeout : float, optional
+        Seconds a writer waits for the workspace lock (default ``FONCIER_LOCK_TIMEOUT`` or 600).
 
     Examples
     --------
@@ -164,10 +290,13 @@ class Workspace:
     >>> ws.read_layer("parcels", bbox=(700000, 6900000, 701000, 6901000))  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float | None = None) -> None:
         self.path = Path(path)
         self.gpkg = self.path / GPKG_NAME
         self.dem_path = self.path / DEM_NAME
+        self.lock_timeout = lock_timeout
+        self._sessions: dict[int, WriteSession] = {}
+        self._checked = False
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -225,6 +354,7 @@ class Workspace:
                 f"no workspace at {ws.path} (missing {GPKG_NAME}); create one with 'foncier demo --workspace "
                 f"{ws.path}' or 'foncier ingest'"
             )
+        ws.check(quick_check=False)
         return ws
 
     # ------------------------------------------------------------------ reading
@@ -232,10 +362,29 @@ class Workspace:
         """Names of every layer and table in the GeoPackage."""
         if not self.gpkg.exists():
             return []
+        with self._reader() as con:
+            return [name for name, _ in _gpkg.list_tables(con)]
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read with: this thread's open write session's (it sees its own changes), else a
+        new read-only one (WAL: never blocked by a writer, sees the last committed state)."""
+        session = self._sessions.get(threading.get_ident())
+        if session is not None and session._con is not None:
+            yield session._con
+            return
+        if not self.gpkg.exists():
+            raise WorkspaceError(f"no workspace at {self.path} (missing {GPKG_NAME})")
         try:
-            return [str(name) for name, _ in pyogrio.list_layers(self.gpkg)]
-        except pyogrio.errors.DataSourceError as exc:
-            raise WorkspaceError(f"{self.gpkg} is not a readable GeoPackage: {exc}") from None
+            con = sqlite3.connect(f"{self.gpkg.resolve().as_uri()}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot open {self.gpkg}: {exc}") from None
+        try:
+            yield con
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{self.gpkg} is not a readable GeoPackage ({exc}). {_RECOVERY_HINT}") from None
+        finally:
+            con.close()
 
     def has_layer(self, name: str) -> bool:
         """Whether ``name`` is stored (``dem`` means the raster)."""
@@ -251,7 +400,8 @@ class Workspace:
         where: str | None = None,
         columns: list[str] | None = None,
     ) -> gpd.GeoDataFrame:
-        """Read a vector layer, optionally filtered by a Lambert-93 ``bbox`` (uses the spatial index).
+        """Read a vector layer, optionally filtered by a Lambert-93 ``bbox`` (uses the spatial index; keeps
+        the features whose envelope meets it) and an SQLite ``where`` expression.
 
         Raises
         ------
@@ -259,13 +409,17 @@ class Workspace:
             When the layer is not in the workspace.
         """
         self._require(name)
-        frame = pyogrio.read_dataframe(self.gpkg, layer=name, bbox=bbox, where=where, columns=columns, use_arrow=True)
+        with self._reader() as con:
+            frame = _gpkg.read_frame(con, name, bbox=bbox, where=where, columns=columns)
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise WorkspaceError(f"'{name}' is an attribute table, not a vector layer: use read_table")
         return _restore_kinds(name, frame)
 
     def read_table(self, name: str, *, where: str | None = None) -> pd.DataFrame:
-        """Read an attribute (non-spatial) table as a DataFrame."""
+        """Read an attribute (non-spatial) table as a DataFrame (``where``: an SQLite expression)."""
         self._require(name)
-        frame = pyogrio.read_dataframe(self.gpkg, layer=name, where=where, read_geometry=False, use_arrow=True)
+        with self._reader() as con:
+            frame = _gpkg.read_frame(con, name, where=where, read_geometry=False)
         return pd.DataFrame(frame)
 
     def _require(self, name: str) -> None:
@@ -291,49 +445,107 @@ class Workspace:
         """The provenance table (one row per stored layer)."""
         if "provenance" not in self.list_layers():
             return pd.DataFrame(columns=list(PROVENANCE_COLUMNS))
-        return self.read_table("provenance")
+        return self.read_table("provenance").sort_values("layer").reset_index(drop=True)
 
     def feature_count(self, name: str) -> int:
-        """Number of features in a layer, from GDAL's metadata (no full read)."""
+        """Number of features in a layer, from ``gpkg_ogr_contents`` (no full read)."""
         self._require(name)
-        info = pyogrio.read_info(self.gpkg, layer=name)
-        return int(info["features"])
+        with self._reader() as con:
+            return _gpkg.count_rows(con, name)
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.path.mkdir(parents=True, exist_ok=True)
-        with (self.path / LOCK_NAME).open("w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def lock(self, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold this workspace's writers' lock (see :func:`workspace_lock`)."""
+        with workspace_lock(self.path, timeout=timeout if timeout is not None else self.lock_timeout):
+            yield
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Path]:
-        """Yield a temporary copy of the GeoPackage; it replaces the original only if the block succeeds."""
-        with self._lock():
-            fd, tmp_name = tempfile.mkstemp(prefix=".foncier-", suffix=".gpkg", dir=self.path)
-            os.close(fd)
-            os.chmod(tmp_name, _default_file_mode())
-            tmp = Path(tmp_name)
+    def write_session(self) -> Iterator[WriteSession]:
+        """The unit of work of every write: lock, stage, then ONE transaction (see :class:`WriteSession`).
+
+        Under the workspace lock for the whole block (a read-compute-write cycle placed inside cannot
+        interleave with another foncier writer). On entry, the file is checked (a corrupt workspace is
+        refused, never written to) and what a killed writer left behind is removed (orphan ``foncier_tmp_*``
+        tables, ``.foncier-*.gpkg``/``.dem-*.tif`` files). Sessions nest: an inner ``write_session`` (or a
+        :meth:`write_layers`, :meth:`set_parcel_statuses`... call) inside an outer one of the same thread
+        joins it and commits with it.
+
+        Yields
+        ------
+        WriteSession
+
+        Raises
+        ------
+        foncier.errors.WorkspaceError
+            When the lock cannot be taken in time, the file is corrupt, or the commit fails (then nothing
+            was changed).
+
+        Examples
+        --------
+        >>> with ws.write_session() as s:  # doctest: +SKIP
+        ...     scores = ws.read_table("scores")            # read under the lock
+        ...     s.stage("scores", recompute(scores))        # GDAL writes a temporary table
+        ...     s.add_provenance([Provenance("scores", "foncier score")])
+        ...     s.connection.execute("UPDATE parcels SET status = 'sold' WHERE parcel_id = ?", ("02...",))
+        ... # committed here, all or nothing
+        """
+        current = self._sessions.get(threading.get_ident())
+        if current is not None:
+            yield current
+            return
+        with self.lock():
+            self._prepare_for_write()
+            session = WriteSession(self)
+            self._sessions[threading.get_ident()] = session
             try:
-                if self.gpkg.exists():
-                    shutil.copyfile(self.gpkg, tmp)
-                else:
-                    tmp.unlink()
-                yield tmp
-                if tmp.exists():
-                    with open(tmp, "rb+") as fh:
-                        os.fsync(fh.fileno())
-                    os.replace(tmp, self.gpkg)
+                yield session
+                session._commit()
             except BaseException:
-                logger.debug("write to %s failed; previous content kept", self.gpkg)
+                session._abort()
                 raise
             finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+                self._sessions.pop(threading.get_ident(), None)
+                session._close()
+
+    def transaction(self) -> contextlib.AbstractContextManager[WriteSession]:
+        """Alias of :meth:`write_session` (kept for older callers; it no longer yields a file copy)."""
+        return self.write_session()
+
+    def check(self, *, quick_check: bool = True) -> None:
+        """Refuse a GeoPackage that is unreadable, truncated or fails ``PRAGMA quick_check``.
+
+        Raises
+        ------
+        foncier.errors.WorkspaceError
+            With what is wrong and how to recover.
+        """
+        if not self.gpkg.exists():
+            return
+        problem = _gpkg.check_file(self.gpkg, quick_check=quick_check)
+        if problem is not None:
+            raise WorkspaceError(f"workspace file {self.gpkg} {problem}: it looks corrupt. {_RECOVERY_HINT}")
+
+    def _prepare_for_write(self) -> None:
+        for leftover in [*self.path.glob(".foncier-*.gpkg"), *self.path.glob(".dem-*.tif")]:
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+                logger.info("removed %s, left by an interrupted write", leftover)
+        if not self.gpkg.exists():
+            return
+        self.check(quick_check=not self._checked)
+        self._checked = True
+        con = _connect(self.gpkg)
+        try:
+            if _gpkg.staged_tables(con):
+                con.execute("BEGIN IMMEDIATE")
+                dropped = _gpkg.drop_orphans(con)
+                con.execute("COMMIT")
+                logger.info("dropped %d temporary table(s) left by an interrupted write: %s", len(dropped), dropped)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot clean up {self.gpkg}: {exc}") from None
+        finally:
+            con.close()
 
     def write_layers(
         self,
@@ -357,11 +569,11 @@ class Workspace:
         for name, frame in layers.items():
             if isinstance(frame, gpd.GeoDataFrame) and (frame.crs is None or frame.crs.to_epsg() != 2154):
                 raise WorkspaceError(f"layer '{name}' must be in EPSG:2154 before it is stored (got {frame.crs})")
-        with self.transaction() as tmp:
+        with self.write_session() as session:
             for name, frame in layers.items():
-                self._write_one(tmp, name, frame)
+                session.stage(name, frame)
             if provenance:
-                self._write_one(tmp, "provenance", self._merged_provenance(tmp, provenance))
+                session.add_provenance(provenance)
 
     def write_tables(self, tables: Mapping[str, pd.DataFrame]) -> None:
         """Write attribute tables atomically (alias of :meth:`write_layers` for plain DataFrames)."""
@@ -369,39 +581,15 @@ class Workspace:
 
     def delete_layers(self, names: list[str]) -> None:
         """Remove layers/tables atomically (missing names are ignored)."""
-        with self.transaction() as tmp:
-            if not tmp.exists():
-                return
-            con = sqlite3.connect(tmp)
-            try:
-                present = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
-            finally:
-                con.close()
-            for name in names:
-                if name in present:
-                    _drop_gpkg_table(tmp, name)
-
-    @staticmethod
-    def _write_one(path: Path, name: str, frame: pd.DataFrame) -> None:
-        prepared = _prepare_for_gpkg(frame)
-        kwargs: dict[str, Any] = {}
-        if isinstance(prepared, gpd.GeoDataFrame):
-            kwargs["promote_to_multi"] = False
-            geom_types = set(prepared.geom_type.dropna().unique())
-            if geom_types and geom_types <= {"Polygon", "MultiPolygon"} and len(geom_types) > 1:
-                kwargs["geometry_type"] = "MultiPolygon"
-                kwargs["promote_to_multi"] = True
-            elif geom_types and geom_types <= {"LineString", "MultiLineString"} and len(geom_types) > 1:
-                kwargs["geometry_type"] = "MultiLineString"
-                kwargs["promote_to_multi"] = True
-        try:
-            pyogrio.write_dataframe(prepared, path, layer=name, driver="GPKG", **kwargs)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
-            raise WorkspaceError(f"cannot write layer '{name}': {exc}") from None
+        if not self.gpkg.exists():
+            return
+        with self.write_session() as session:
+            session.delete(names)
 
     def _merged_provenance(self, path: Path, records: list[Provenance]) -> pd.DataFrame:
-        if path.exists() and "provenance" in {str(n) for n, _ in pyogrio.list_layers(path)}:
-            current = pd.DataFrame(pyogrio.read_dataframe(path, layer="provenance", read_geometry=False))
+        """Current provenance with ``records`` upserted (by layer), as one frame sorted by layer."""
+        if path.exists() and "provenance" in self.list_layers():
+            current = self.read_table("provenance")
         else:
             current = pd.DataFrame(columns=list(PROVENANCE_COLUMNS))
         new = pd.DataFrame([asdict(r) for r in records], columns=list(PROVENANCE_COLUMNS))
@@ -415,9 +603,14 @@ class Workspace:
     def _has_column(self, con: sqlite3.Connection, table: str, column: str) -> bool:
         return any(row[1] == column for row in con.execute(f'PRAGMA table_info("{table}")'))
 
-    def statuses_digest(self) -> str:
-        """SHA-256 of the parcels' (id, status) pairs: changes whenever a status is edited."""
-        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True)
+    def statuses_digest(self, con: sqlite3.Connection | None = None) -> str:
+        """SHA-256 of the parcels' (id, status) pairs: changes whenever a status is edited.
+
+        ``con``: read through this connection (e.g. a session's, to see its uncommitted changes).
+        """
+        own = con is None
+        if con is None:
+            con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         try:
             if not self._has_column(con, "parcels", "status"):
                 return ""
@@ -428,7 +621,8 @@ class Workspace:
                 digest.update(f"{pid}={status};".encode())
             return digest.hexdigest()
         finally:
-            con.close()
+            if own:
+                con.close()
 
     def set_parcel_status(self, parcel_ids: list[str], status: str | None) -> int:
         """Give ``parcel_ids`` the availability ``status`` (atomically); returns how many parcels changed.
@@ -438,7 +632,7 @@ class Workspace:
         return self.set_parcel_statuses(dict.fromkeys(parcel_ids, status))
 
     def set_parcel_statuses(self, mapping: Mapping[str, str | None]) -> int:
-        """Set many parcels' availability statuses in one transaction; returns how many parcels changed.
+        """Set many parcels' availability statuses in one transaction, in place; returns how many changed.
 
         Parameters
         ----------
@@ -470,52 +664,47 @@ class Workspace:
                 title="invalid parcel statuses",
             )
         today = dt.date.today().isoformat()
-        with self.transaction() as tmp:
-            if not tmp.exists():
-                raise WorkspaceError(f"no workspace at {self.path}")
-            con = sqlite3.connect(tmp)
-            register_gpkg_functions(con)
-            try:
-                tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
-                if "parcels" not in tables:
-                    raise WorkspaceError(f"workspace {self.path} has no parcels layer")
-                for column in ("status", "status_date"):
-                    if not self._has_column(con, "parcels", column):
-                        con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" TEXT')
-                con.execute("CREATE TEMP TABLE foncier_new_status (parcel_id TEXT PRIMARY KEY, status TEXT)")
-                con.executemany("INSERT OR REPLACE INTO foncier_new_status VALUES (?, ?)", list(mapping.items()))
-                missing = [r[0] for r in con.execute(
-                    "SELECT n.parcel_id FROM foncier_new_status n WHERE NOT EXISTS (SELECT 1 FROM parcels p "
-                    "WHERE p.parcel_id = n.parcel_id) ORDER BY n.parcel_id LIMIT 11")]  # fmt: skip
-                if missing:
-                    raise NotFoundError(
-                        f"no parcel {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} "
-                        f"in workspace {self.path}"
-                    )
-                cur = con.execute(
-                    "UPDATE parcels SET status = n.status, status_date = ? FROM foncier_new_status n "
-                    "WHERE parcels.parcel_id = n.parcel_id AND parcels.status IS NOT n.status",
-                    [today],
+        if not self.gpkg.exists():
+            raise WorkspaceError(f"no workspace at {self.path}")
+        with self.write_session() as session:
+            con = session.connection
+            tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+            if "parcels" not in tables:
+                raise WorkspaceError(f"workspace {self.path} has no parcels layer")
+            for column in ("status", "status_date"):
+                if not self._has_column(con, "parcels", column):
+                    con.execute(f'ALTER TABLE parcels ADD COLUMN "{column}" TEXT')
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS foncier_new_status (parcel_id TEXT PRIMARY KEY, status TEXT)")
+            con.execute("DELETE FROM foncier_new_status")
+            con.executemany("INSERT OR REPLACE INTO foncier_new_status VALUES (?, ?)", list(mapping.items()))
+            missing = [r[0] for r in con.execute(
+                "SELECT n.parcel_id FROM foncier_new_status n WHERE NOT EXISTS (SELECT 1 FROM parcels p "
+                "WHERE p.parcel_id = n.parcel_id) ORDER BY n.parcel_id LIMIT 11")]  # fmt: skip
+            if missing:
+                raise NotFoundError(
+                    f"no parcel {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} in workspace {self.path}"
                 )
-                changed = int(cur.rowcount)
-                con.execute("DROP TABLE foncier_new_status")
-                con.commit()
-                return changed
-            finally:
-                con.close()
+            cur = con.execute(
+                "UPDATE parcels SET status = n.status, status_date = ? FROM foncier_new_status n "
+                "WHERE parcels.parcel_id = n.parcel_id AND parcels.status IS NOT n.status",
+                [today],
+            )
+            changed = int(cur.rowcount)
+            con.execute("DROP TABLE foncier_new_status")
+            return changed
 
     # ------------------------------------------------------------------ raster
     def write_dem(
         self, array: np.ndarray, transform: Any, *, crs: str = LAMBERT93, provenance: Provenance | None = None
     ) -> None:
-        """Store the DEM as a tiled, compressed GeoTIFF beside the GeoPackage (atomically)."""
+        """Store the DEM as a tiled, compressed GeoTIFF beside the GeoPackage (atomically: written to a
+        temporary file, then renamed; the DEM is a file of its own, the GeoPackage is never copied)."""
         import rasterio
 
         if array.ndim != 2:
             raise WorkspaceError(f"the DEM must be a 2-D array, got shape {array.shape}")
-        self.path.mkdir(parents=True, exist_ok=True)
         data = np.where(np.isfinite(array), array, DEM_NODATA).astype("float32")
-        with self._lock():
+        with self.write_session() as session:
             fd, tmp_name = tempfile.mkstemp(prefix=".dem-", suffix=".tif", dir=self.path)
             os.close(fd)
             os.chmod(tmp_name, _default_file_mode())
@@ -527,13 +716,14 @@ class Workspace:
                 }  # fmt: skip
                 with rasterio.open(tmp_name, "w", **profile) as dst:
                     dst.write(data, 1)
+                with open(tmp_name, "rb+") as fh:
+                    os.fsync(fh.fileno())
                 os.replace(tmp_name, self.dem_path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_name)
-        if provenance is not None:
-            with self.transaction() as tmp:
-                self._write_one(tmp, "provenance", self._merged_provenance(tmp, [provenance]))
+            if provenance is not None and self.gpkg.exists():
+                session.add_provenance([provenance])
 
     def read_dem(self) -> tuple[np.ndarray, Any]:
         """Return the DEM as (float32 array with NaN for nodata, affine transform)."""
@@ -549,9 +739,10 @@ class Workspace:
         """One row per stored layer/table with its feature count and geometry type."""
         rows = []
         if self.gpkg.exists():
-            for name, geom_type in pyogrio.list_layers(self.gpkg):
-                info = pyogrio.read_info(self.gpkg, layer=name)
-                rows.append({"layer": str(name), "features": int(info["features"]), "geometry": geom_type or "table"})
+            with self._reader() as con:
+                for name, geom_type in _gpkg.list_tables(con):
+                    kind = _GEOMETRY_NAMES.get(str(geom_type).upper(), str(geom_type)) if geom_type else "table"
+                    rows.append({"layer": name, "features": _gpkg.count_rows(con, name), "geometry": kind})
         if self.dem_path.exists():
             import rasterio
 
@@ -561,62 +752,186 @@ class Workspace:
         return pd.DataFrame(rows, columns=["layer", "features", "geometry"])
 
 
-def _gpkg_envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
-    """(minx, maxx, miny, maxy) of a GeoPackage geometry blob, None when empty or null."""
-    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
-        return None
-    flags = blob[3]
-    if (flags >> 4) & 1:
-        return None
-    order = "<" if flags & 1 else ">"
-    indicator = (flags >> 1) & 7
-    if indicator:
-        return struct.unpack(f"{order}4d", blob[8:40])
-    size = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(indicator, 0)
-    import shapely
+class WriteSession:
+    """One unit of work on a workspace, under its lock, committed in ONE SQLite transaction.
 
-    geom = shapely.from_wkb(bytes(blob[8 + size :]))
-    if geom is None or geom.is_empty:
-        return None
-    xmin, ymin, xmax, ymax = geom.bounds
-    return (xmin, xmax, ymin, ymax)
+    Obtain it from :meth:`Workspace.write_session` (never build it directly). Inside the block:
 
+    - :meth:`stage` writes a layer or table now under a temporary name (``foncier_tmp_*``; other readers do
+      not see it before the commit);
+    - :meth:`delete` marks layers to drop; :meth:`add_provenance` and :meth:`set_metadata` queue upserts;
+    - :attr:`connection` is the session's read-write :class:`sqlite3.Connection`, inside its transaction
+      (``BEGIN IMMEDIATE``; GeoPackage SQL functions registered): run any SQL there (UPDATE statuses,
+      INSERT rows...). The workspace's own readers (``read_table``...) called in the same thread read
+      through it, so they see the session's changes.
 
-def register_gpkg_functions(con: sqlite3.Connection) -> None:
-    """Register the SQL functions the GeoPackage R-tree triggers call (ST_IsEmpty, ST_MinX...), so that plain
-    sqlite3 can update rows of a spatial table (GDAL registers them in its own connections)."""
+    When the block ends without an exception, every staged layer is swapped in with its GeoPackage
+    registrations, deletions, provenance and metadata are applied, and the transaction commits: all or
+    nothing. On an exception (or a kill) nothing visible changes.
+    """
 
-    def envelope_part(i: int) -> Any:
-        def fn(blob: bytes | None) -> float | None:
-            env = _gpkg_envelope(blob)
-            return None if env is None else env[i]
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._staged: dict[str, str] = {}
+        self._deleted: set[str] = set()
+        self._provenance: dict[str, Provenance] = {}
+        self._metadata: dict[str, str] = {}
+        self._con: sqlite3.Connection | None = None
 
-        return fn
+    # ---------------------------------------------------------------- building the unit of work
+    def stage(self, name: str, frame: gpd.GeoDataFrame | pd.DataFrame) -> None:
+        """Write ``frame`` now under a temporary name; it replaces layer ``name`` at commit.
 
-    con.create_function("ST_IsEmpty", 1, lambda b: 1 if _gpkg_envelope(b) is None else 0, deterministic=True)
-    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
-        con.create_function(name, 1, envelope_part(i), deterministic=True)
-
-
-def _drop_gpkg_table(path: Path, name: str) -> None:
-    """Drop a table and its GeoPackage registrations (contents, geometry columns, spatial index, triggers)."""
-    con = sqlite3.connect(path)
-    try:
+        Raises
+        ------
+        foncier.errors.WorkspaceError
+            When the frame is not in Lambert-93, the name is reserved or SQLite cannot write.
+        """
+        if _gpkg.is_temporary(name) or not name or name.lower().startswith(("gpkg_", "rtree_", "sqlite_")):
+            raise WorkspaceError(f"'{name}' is not a valid layer name")
+        if isinstance(frame, gpd.GeoDataFrame) and (frame.crs is None or frame.crs.to_epsg() != 2154):
+            raise WorkspaceError(f"layer '{name}' must be in EPSG:2154 before it is stored (got {frame.crs})")
+        con = self.connection
+        tmp = f"{_gpkg.TEMP_PREFIX}{secrets.token_hex(4)}_{name}"
         try:
-            rtree = [r[0] for r in con.execute(
-                "SELECT 'rtree_' || table_name || '_' || column_name FROM gpkg_extensions "
-                "WHERE table_name = ? AND extension_name = 'gpkg_rtree_index'", (name,))]  # fmt: skip
-        except sqlite3.OperationalError:  # no gpkg_extensions table: no spatial index to drop
-            rtree = []
-        for idx in rtree:
-            con.execute(f'DROP TABLE IF EXISTS "{idx}"')
-        triggers = con.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name=?", (name,))
-        for trig in [r[0] for r in triggers]:
-            con.execute(f'DROP TRIGGER IF EXISTS "{trig}"')
-        con.execute(f'DROP TABLE IF EXISTS "{name}"')
-        for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
-            with contextlib.suppress(sqlite3.OperationalError):
-                con.execute(f"DELETE FROM {table} WHERE table_name = ?", (name,))
-        con.commit()
-    finally:
-        con.close()
+            con.execute("SAVEPOINT foncier_stage")
+            previous = self._staged.pop(name, None)
+            if previous is not None:
+                _gpkg.drop_table(con, previous)
+            _gpkg.write_table(con, tmp, _prepare_for_gpkg(frame))
+            con.execute("RELEASE foncier_stage")
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK TO foncier_stage")
+                con.execute("RELEASE foncier_stage")
+            raise WorkspaceError(f"cannot write layer '{name}': {exc}") from None
+        self._staged[name] = tmp
+        self._deleted.discard(name)
+
+    def delete(self, names: Sequence[str]) -> None:
+        """Drop these layers/tables at commit (missing names are ignored)."""
+        for name in names:
+            staged = self._staged.pop(name, None)
+            if staged is not None:
+                _gpkg.drop_table(self.connection, staged)
+            self._deleted.add(name)
+
+    def add_provenance(self, records: Sequence[Provenance]) -> None:
+        """Upsert these provenance records (by layer name) at commit."""
+        for record in records:
+            self._provenance[record.layer] = record
+
+    def set_metadata(self, values: Mapping[str, str]) -> None:
+        """Upsert these metadata keys at commit (other keys are kept)."""
+        self._metadata.update({str(k): str(v) for k, v in values.items()})
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The session's read-write connection, inside its transaction (opened on first use; creates the
+        GeoPackage of a new workspace)."""
+        if self._con is None:
+            new = not self.ws.gpkg.exists()
+            try:
+                con = _connect(self.ws.gpkg)
+            except sqlite3.Error as exc:
+                raise WorkspaceError(f"cannot open {self.ws.gpkg} for writing: {exc}") from None
+            try:
+                if new:
+                    os.chmod(self.ws.gpkg, _default_file_mode())
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("BEGIN IMMEDIATE")
+                _gpkg.ensure_geopackage(con)
+            except (sqlite3.Error, OSError) as exc:
+                con.close()
+                raise WorkspaceError(f"cannot start a write transaction on {self.ws.gpkg}: {exc}") from None
+            self._con = con
+        return self._con
+
+    # ---------------------------------------------------------------- commit / abort
+    def _commit(self) -> None:
+        if self._con is None and not (self._staged or self._deleted or self._provenance or self._metadata):
+            return
+        if "provenance" in self._staged and self._provenance:
+            raise WorkspaceError("provenance is both staged as a table and upserted: use one or the other")
+        con = self.connection
+        try:
+            for name in self._deleted:
+                _gpkg.drop_table(con, name)
+            for name, tmp in self._staged.items():
+                _gpkg.swap_in(con, tmp, name)
+            if self._provenance:
+                _upsert_provenance(con, list(self._provenance.values()))
+            if self._metadata:
+                _upsert_keys(con, "metadata", self._metadata)
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            raise WorkspaceError(f"cannot commit the write to {self.ws.gpkg}: {exc}; nothing was changed") from None
+        self._staged.clear()
+        with contextlib.suppress(sqlite3.Error):  # keep foncier.gpkg self-contained (people copy the file alone)
+            con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        logger.debug("committed a write session on %s", self.ws.gpkg)
+
+    def _abort(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+        self._staged.clear()
+        self._close()
+
+    def _close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._con.close()
+            self._con = None
+
+
+def _upsert_provenance(con: sqlite3.Connection, records: list[Provenance]) -> None:
+    rows = []
+    for r in records:
+        row = asdict(r)
+        row["retrieved"] = row["retrieved"] or _now()
+        row["feature_count"] = int(row["feature_count"])
+        rows.append(row)
+    _ensure_attributes_table(con, "provenance", _PROVENANCE_TYPES)
+    con.executemany("DELETE FROM provenance WHERE layer = ?", [(r["layer"],) for r in rows])
+    cols = ", ".join(f'"{c}"' for c in PROVENANCE_COLUMNS)
+    con.executemany(f"INSERT INTO provenance ({cols}) VALUES ({', '.join('?' * len(PROVENANCE_COLUMNS))})",
+                    [tuple(r[c] for c in PROVENANCE_COLUMNS) for r in rows])  # fmt: skip
+
+
+def _upsert_keys(con: sqlite3.Connection, table: str, values: Mapping[str, str]) -> None:
+    _ensure_attributes_table(con, table, {"key": "TEXT", "value": "TEXT"})
+    con.executemany(f'DELETE FROM "{table}" WHERE "key" = ?', [(k,) for k in values])
+    con.executemany(f'INSERT INTO "{table}" ("key", "value") VALUES (?, ?)', list(values.items()))
+
+
+def _ensure_attributes_table(con: sqlite3.Connection, name: str, columns: Mapping[str, str]) -> None:
+    """Create attribute table ``name`` (GeoPackage-registered, GDAL-style feature count) when missing; add
+    missing columns when present."""
+    exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+    q = _gpkg.quote(name)
+    if exists:
+        present = {r[1] for r in con.execute(f"PRAGMA table_info({q})")}
+        for col, kind in columns.items():
+            if col not in present:
+                con.execute(f"ALTER TABLE {q} ADD COLUMN {_gpkg.quote(col)} {kind}")
+        return
+    cols = ", ".join(f"{_gpkg.quote(c)} {k}" for c, k in columns.items())
+    con.execute(f"CREATE TABLE {q} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {cols})")
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+        "VALUES (?, 'attributes', ?, '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        (name, name),
+    )
+    has_counts = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gpkg_ogr_contents'").fetchone()
+    if has_counts:
+        con.execute("INSERT INTO gpkg_ogr_contents (table_name, feature_count) VALUES (?, 0)", (name,))
+        lit = name.replace("'", "''")
+        for event, sign in (("insert", "+"), ("delete", "-")):
+            con.execute(
+                f'CREATE TRIGGER "trigger_{event}_feature_count_{name}" AFTER {event.upper()} ON {q} BEGIN '
+                f"UPDATE gpkg_ogr_contents SET feature_count = feature_count {sign} 1 "
+                f"WHERE lower(table_name) = lower('{lit}'); END"
+            )

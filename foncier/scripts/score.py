@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
@@ -13,6 +14,10 @@ from foncier.layers.workspace import Workspace
 from foncier.pipeline import criteria_are_current, profile_record, run_pipeline
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import profile_option, workspace_option
+
+if TYPE_CHECKING:
+    from foncier.geo.profile import Profile
+    from foncier.geo.scoring import ScoreResult
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +58,26 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
     rescoring with another profile only reads the criteria table. The scores and their breakdown are stored
     in the `scores` and `score_breakdown` tables (replacing those of the same profile).
     """
-    from foncier.geo.scoring import score_sites
-
     ws = Workspace.open(workspace)
     prof = resolve_profile(profile)
+    with ws.lock():  # read-compute-write: concurrent `foncier score` runs never lose each other's profiles
+        result = _score_and_store(ws, prof, refresh=refresh)
+    n = len(result.scores)
+    n_excluded = int(result.scores["excluded"].sum())
+    click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if n:
+        top = result.scores.head(10).reset_index()[["rank", "site_id", "score"]]
+        click.echo(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if ws.synthetic:
+        click.echo("(synthetic sample: not real land)")
+
+
+def _score_and_store(ws: Workspace, prof: Profile, *, refresh: bool) -> ScoreResult:
+    """Score with ``prof`` and store its tables, replacing only this profile's rows (call under the lock)."""
+    from foncier.geo.scoring import score_sites
+
     ensure_criteria(ws, refresh=refresh)
     criteria = ws.read_table("criteria").set_index("site_id")
     result = score_sites(criteria, prof)
@@ -73,13 +94,4 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
         old_p = ws.read_table("score_profiles")
         profiles = pd.concat([old_p[old_p["profile"] != prof.name], profiles], ignore_index=True)
     ws.write_layers({"scores": scores, "score_breakdown": breakdown, "score_profiles": profiles})
-    n = len(result.scores)
-    n_excluded = int(result.scores["excluded"].sum())
-    click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")
-    for problem in result.problems:
-        click.echo(f"warning: {problem}", err=True)
-    if n:
-        top = result.scores.head(10).reset_index()[["rank", "site_id", "score"]]
-        click.echo(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    if ws.synthetic:
-        click.echo("(synthetic sample: not real land)")
+    return result

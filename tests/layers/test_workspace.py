@@ -72,15 +72,19 @@ def test_failed_write_keeps_previous_content(tmp_path: Path, parcels: gpd.GeoDat
         pass
 
     def interrupted_write() -> None:
-        with ws.transaction() as tmp:
-            ws._write_one(tmp, "parcels", parcels.iloc[:3])
+        with ws.write_session() as session:
+            session.stage("parcels", parcels.iloc[:3])
             raise InterruptedWriteError
 
     with pytest.raises(InterruptedWriteError):
         interrupted_write()
-    assert file_checksum(ws.gpkg) == before
     assert len(ws.read_layer("parcels")) == 18
-    assert not list(tmp_path.glob(".foncier-*.gpkg")), "temporary files are cleaned up"
+    assert sorted(ws.list_layers()) == ["metadata", "parcels"]
+    con = sqlite3.connect(ws.gpkg)
+    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE name LIKE '%foncier_tmp%'")]
+    con.close()
+    assert names == [], "staged tables of a failed write are dropped"
+    assert not list(tmp_path.glob(".foncier-*.gpkg")), "no file copies"
 
 
 def test_missing_layer_and_workspace_messages(tmp_path: Path) -> None:
