@@ -179,7 +179,8 @@ def swap_in(con: sqlite3.Connection, staged: str, name: str) -> None:
 
     The previous ``name`` (if any) is dropped with its registrations; ``staged`` is renamed with its R-tree,
     its triggers (re-created with the new names) and its rows of the GeoPackage registry tables; the user
-    indexes the previous table had are re-created when their columns still exist. Readers see either the
+    indexes and triggers the previous table had (serving indexes, status vocabulary triggers...) are
+    re-created when their columns still exist. Readers see either the
     old layer or the new one, never a mix, once the caller commits.
 
     Raises
@@ -192,6 +193,9 @@ def swap_in(con: sqlite3.Connection, staged: str, name: str) -> None:
     """
     if not is_temporary(staged) or is_temporary(name):
         raise ValueError(f"cannot swap '{staged}' in as '{name}'")
+    own_triggers = [r[0] for r in con.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT NULL "
+        "AND name NOT LIKE 'rtree_%' AND name NOT LIKE 'trigger_%_feature_count_%'", (name,))]  # fmt: skip
     old_indexes = drop_table(con, name)
     triggers = con.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (staged,)
@@ -211,7 +215,7 @@ def swap_in(con: sqlite3.Connection, staged: str, name: str) -> None:
         if sql:
             con.execute(sql.replace(staged, name))
     columns = {r[1] for r in con.execute(f"PRAGMA table_info({quote(name)})")}
-    for sql in old_indexes:
+    for sql in [*old_indexes, *own_triggers]:
         try:
             con.execute("SAVEPOINT foncier_index")
             con.execute(sql)
@@ -219,7 +223,7 @@ def swap_in(con: sqlite3.Connection, staged: str, name: str) -> None:
         except sqlite3.OperationalError as exc:  # a column of the index is gone: the index goes too
             con.execute("ROLLBACK TO foncier_index")
             con.execute("RELEASE foncier_index")
-            logger.info("index not re-created on the new '%s' (%s); columns now: %s", name, exc, sorted(columns))
+            logger.info("index/trigger not re-created on the new '%s' (%s); columns: %s", name, exc, sorted(columns))
 
 
 def staged_tables(con: sqlite3.Connection) -> list[str]:
