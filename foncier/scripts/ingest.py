@@ -23,6 +23,12 @@ from foncier.scripts.options import workspace_option
 @click.option("--crs", help="CRS of the coordinates when the file declares none (e.g. EPSG:2154).")
 @click.option("--licence", help="Licence to record in the provenance (default: the publisher's).")
 @click.option("--vintage", default="", help="Edition/date of the data, recorded in the provenance.")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the whole stored layer (default for parcels, buildings, communes: merge by commune, the "
+    "file's communes replacing their own features).",
+)
 @handle_errors
 def ingest(
     workspace: Path,
@@ -33,6 +39,7 @@ def ingest(
     crs: str | None,
     licence: str | None,
     vintage: str,
+    replace: bool,
 ) -> None:
     """Validate FILE as LAYER and store it in the workspace.
 
@@ -40,13 +47,20 @@ def ingest(
     WKT), maps the publisher's columns (Etalab cadastre, IGN, SNCF, Cartofriches, CNIG Sites économiques),
     reprojects to Lambert-93 and validates. On any problem, every problem is listed, the command exits
     non-zero and nothing is stored.
+
+    Parcels, buildings and communes of some communes are merged by commune into the stored layer (the
+    file's communes replace their own features, the other communes keep theirs); --replace replaces the
+    whole layer and says how many features go. Officers' parcel statuses are kept by parcel id; parcels
+    with a status that are no longer in the file are reported (their status history is kept).
     """
     gdf, report = read_layer(file, layer, sublayer=sublayer, encoding=encoding, crs=crs)
     if (workspace / GPKG_NAME).exists():
         ws = Workspace.open(workspace)
     else:
         ws = Workspace.create(workspace, territory="custom", synthetic=False)
-    store_layer(ws, layer, gdf, file, licence=licence, vintage=vintage)
+    result = store_layer(ws, layer, gdf, file, licence=licence, vintage=vintage, replace=replace)
     for repair in report.repairs:
         click.echo(f"repaired: {repair}", err=True)
-    click.echo(f"{layer}: {ws.feature_count(layer)} features stored in {ws.gpkg}")
+    for note in result.notes:
+        click.echo(f"{layer}: {note}", err=True)
+    click.echo(f"{result.describe()} in {ws.gpkg}")

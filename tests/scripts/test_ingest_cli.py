@@ -76,3 +76,127 @@ def test_bad_input_leaves_workspace_untouched(real_data: Path, tmp_path: Path, c
     assert "Traceback" not in result.output
     assert file_checksum(ws_dir / "foncier.gpkg") == before
     assert len(Workspace.open(ws_dir).read_layer("parcels")) == 18
+
+
+# ---------------------------------------------------------------------------------------------- merge / statuses
+def _layer_checksums(ws: Workspace, layer: str, communes: set[str]) -> str:
+    """Checksum of the stored features of ``communes`` (sorted by id, so that the order of the merge does not
+    matter)."""
+    from foncier.layers.workspace import frame_checksum
+
+    frame = ws.read_layer(layer)
+    part = frame[frame["commune"].isin(communes)].sort_values("parcel_id").reset_index(drop=True)
+    return frame_checksum(part[["parcel_id", "commune", "section", "numero", "contenance_m2", "geometry"]])
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "ws"
+    shutil.copytree(src, target)
+    return target
+
+
+def _commune_file(ws: Workspace, commune: str, path: Path, *, drop: list[str] | None = None) -> gpd.GeoDataFrame:
+    """The stored parcels of one commune written as an Etalab-shaped GeoJSON (``id`` at the top level)."""
+    parcels = ws.read_layer("parcels")
+    part = parcels[(parcels["commune"] == commune) & ~parcels["parcel_id"].isin(drop or [])].to_crs(4326)
+    features = [
+        {
+            "type": "Feature",
+            "id": r.parcel_id,
+            "properties": {
+                "id": r.parcel_id,
+                "commune": r.commune,
+                "prefixe": r.prefixe,
+                "section": r.section,
+                "numero": r.numero,
+                "contenance": int(r.contenance_m2),
+            },
+            "geometry": shapely.geometry.mapping(r.geometry),
+        }
+        for r in part.itertuples()
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
+    return part
+
+
+def test_one_commune_ingested_into_the_territory_is_merged(
+    small_sample_workspace: Path, real_data: Path, tmp_path: Path
+) -> None:
+    path = _copy(small_sample_workspace, tmp_path)
+    ws = Workspace.open(path)
+    before = ws.read_layer("parcels")
+    others = set(before["commune"])
+    kept_before = _layer_checksums(ws, "parcels", others)
+    statuses_before = before.dropna(subset=["status"]).set_index("parcel_id")["status"]
+    result = CliRunner().invoke(cli, ["ingest", "-w", str(path), "parcels", str(real_data / CADASTRE)])
+    assert result.exit_code == 0, result.output
+    after = ws.read_layer("parcels")
+    assert len(after) == len(before) + 18
+    assert _layer_checksums(ws, "parcels", others) == kept_before  # the other communes are untouched
+    assert (
+        after.dropna(subset=["status"])
+        .set_index("parcel_id")["status"]
+        .sort_index()
+        .equals(statuses_before.sort_index())
+    )
+    assert "merged by commune: 3 commune(s) replaced" in result.output
+    assert f"{len(before)} features of {len(others)} other commune(s) kept" in result.output
+    state = ws.provenance().set_index("layer").loc["parcels", "state"]
+    assert state.startswith("merged by commune")
+
+
+def test_a_commune_reingested_replaces_its_own_parcels_and_keeps_statuses(
+    small_sample_workspace: Path, tmp_path: Path
+) -> None:
+    path = _copy(small_sample_workspace, tmp_path)
+    ws = Workspace.open(path)
+    before = ws.read_layer("parcels")
+    villers = before[before["commune"] == "02810"]
+    keep_id, gone_id = villers["parcel_id"].iloc[0], villers["parcel_id"].iloc[1]
+    runner = CliRunner()
+    out = runner.invoke(cli, ["status", "-w", str(path), keep_id, "--set", "under_option"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["status", "-w", str(path), gone_id, "--set", "sold"])
+    assert out.exit_code == 0, out.output
+    others = set(before["commune"]) - {"02810"}
+    kept_before = _layer_checksums(ws, "parcels", others)
+    # the cadastre's new edition: one parcel of Villers-Cotterets merged away
+    file = tmp_path / "cadastre-02810-parcelles.json"
+    _commune_file(ws, "02810", file, drop=[gone_id])
+    result = runner.invoke(cli, ["ingest", "-w", str(path), "parcels", str(file)])
+    assert result.exit_code == 0, result.output
+    after = ws.read_layer("parcels").set_index("parcel_id")
+    assert len(after) == len(before) - 1 and gone_id not in after.index
+    assert after.loc[keep_id, "status"] == "under_option"
+    assert _layer_checksums(ws, "parcels", others) == kept_before
+    assert "no longer in the cadastre" in result.output and gone_id in result.output
+    from foncier.layers.statuses import status_history
+
+    history = status_history(ws, [gone_id, keep_id])
+    assert list(history.loc[history["parcel_id"] == gone_id, "status"]) == ["sold", "sold"]
+    assert history.loc[history["parcel_id"] == gone_id, "note"].iloc[-1] == "parcel no longer in the cadastre"
+    assert list(history.loc[history["parcel_id"] == keep_id, "status"]) == ["under_option"]
+
+    # the parcel comes back (the merge was undone): its status comes back with it
+    _commune_file(Workspace.open(small_sample_workspace), "02810", file)
+    again = runner.invoke(cli, ["ingest", "-w", str(path), "parcels", str(file)])
+    assert again.exit_code == 0, again.output
+    back = ws.read_layer("parcels").set_index("parcel_id")
+    assert back.loc[gone_id, "status"] == "sold" and back.loc[keep_id, "status"] == "under_option"
+
+
+def test_replace_replaces_the_whole_layer_and_says_how_many_go(
+    small_sample_workspace: Path, real_data: Path, tmp_path: Path
+) -> None:
+    path = _copy(small_sample_workspace, tmp_path)
+    n = Workspace.open(path).feature_count("parcels")
+    result = CliRunner().invoke(cli, ["ingest", "-w", str(path), "parcels", str(real_data / CADASTRE), "--replace"])
+    assert result.exit_code == 0, result.output
+    assert f"replaced: {n} stored features go; 18 features stored" in result.output
+    ws = Workspace.open(path)
+    assert len(ws.read_layer("parcels")) == 18
+    assert ws.provenance().set_index("layer").loc["parcels", "state"] == "complete"
+    # the sample's statuses are not lost: their parcels left, so they are reported and kept in the history
+    assert "no longer in the cadastre" in result.output
