@@ -16,7 +16,13 @@ Two ways of moving the weights, both pure and reproducible:
   :math:`\sqrt{w_i (1 - w_i) / (\kappa + 1)}`). Zero weights stay zero. Seeded.
 
 Both report, for each of the top N sites of the base ranking: the share of runs in which it stays in the
-top N, and its min, max and median rank over the runs. The criteria are standardised once
+top N, and its min, max and median rank over the runs.
+
+**Ties are ties** (:func:`rank_groups`): two sites next to each other in the base ranking are
+*indistinguishable* when the difference of their scores is smaller than its own standard deviation over the
+Monte Carlo draws, :math:`|\overline{d}| < \sigma_d` with :math:`d_r = S_{k,r} - S_{k+1,r}` (the order
+flips in roughly one draw in six or more); chains of such pairs form a rank group, reported as
+"indistinguishable from rank 3 to 7". The criteria are standardised once
 (:func:`~foncier.geo.scoring.prepare`); a run is one matrix product ``V @ w``, exclusions are fixed.
 """
 
@@ -40,6 +46,7 @@ __all__ = [
     "monte_carlo",
     "oat_weights",
     "one_at_a_time",
+    "rank_groups",
     "rank_stability",
     "run_ranks",
 ]
@@ -346,4 +353,69 @@ def monte_carlo(
             "profile": profile.name,
         }
     )
+    return out
+
+
+def rank_groups(
+    criteria: pd.DataFrame | PreparedCriteria,
+    profile: Profile,
+    *,
+    n_runs: int = 500,
+    concentration: float = 100.0,
+    seed: int = 0,
+    missing: MissingPolicy | None = None,
+) -> pd.DataFrame:
+    r"""Groups of consecutive eligible sites whose order is within the Monte Carlo noise of the weights.
+
+    For the eligible sites in base rank order and each pair :math:`(k, k+1)`, over the Dirichlet draws
+    :math:`r` (:func:`dirichlet_weights`): :math:`d_r = S_{k,r} - S_{k+1,r}`; the pair is tied when
+    :math:`|\overline{d}| < \sigma_d` (or both base scores are equal after rounding to
+    :data:`~foncier.geo.scoring.TIE_DECIMALS`). A group is a maximal chain of tied pairs.
+
+    Returns
+    -------
+    DataFrame
+        Index ``site_id`` (eligible sites, base rank order); columns ``rank``, ``score``, ``group_first``,
+        ``group_last`` (ranks of the group's ends), ``group_size``, ``rank_group`` (text, "3-7" or "3").
+        ``attrs`` hold ``n_runs``, ``concentration``, ``seed``, ``profile``.
+    """
+    prep, weights = _prepared(criteria, profile, missing)
+    runs = dirichlet_weights(weights, n_runs, concentration=concentration, seed=seed)
+    W = runs.reindex(columns=list(prep.names)).to_numpy(dtype="float64")
+    base = prep.score(weights.to_numpy(dtype="float64"))
+    ranks = prep.rank(base)
+    eligible = np.flatnonzero(~prep.excluded)
+    order = eligible[np.argsort(ranks[eligible], kind="stable")]
+    n = len(order)
+    tied = np.zeros(max(n - 1, 0), dtype=bool)
+    if n >= 2:
+        V = prep.values[order]
+        total = np.zeros(n - 1)
+        total_sq = np.zeros(n - 1)
+        for start in range(0, W.shape[0], _CHUNK):
+            S = V @ W[start : start + _CHUNK].T  # (n, runs)
+            d = S[:-1] - S[1:]
+            total += d.sum(axis=1)
+            total_sq += (d * d).sum(axis=1)
+        mean = total / W.shape[0]
+        sd = np.sqrt(np.maximum(total_sq / W.shape[0] - mean * mean, 0.0))
+        rounded = np.round(base[order], TIE_DECIMALS)
+        tied = (np.abs(mean) < sd) | (rounded[:-1] == rounded[1:])
+    group = np.concatenate([[0], np.cumsum(~tied)]) if n else np.empty(0, dtype="int64")
+    site_rank = ranks[order]
+    first = pd.Series(site_rank).groupby(group).transform("min").to_numpy() if n else site_rank
+    last = pd.Series(site_rank).groupby(group).transform("max").to_numpy() if n else site_rank
+    label = [f"{a}-{b}" if a != b else f"{a}" for a, b in zip(first, last, strict=True)]
+    out = pd.DataFrame(
+        {
+            "rank": site_rank.astype("int64"),
+            "score": base[order],
+            "group_first": np.asarray(first, dtype="int64"),
+            "group_last": np.asarray(last, dtype="int64"),
+            "group_size": (np.asarray(last) - np.asarray(first) + 1).astype("int64"),
+            "rank_group": label,
+        },
+        index=pd.Index(prep.site_ids[order], name="site_id"),
+    )
+    out.attrs.update({"n_runs": n_runs, "concentration": concentration, "seed": seed, "profile": profile.name})
     return out
