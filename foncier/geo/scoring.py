@@ -571,3 +571,56 @@ def _n_unverified(states: np.ndarray, n: int) -> np.ndarray:
     if states.shape[0] != n or states.shape[1] == 0:
         return np.zeros(n, dtype="int64")
     return np.asarray((states == "unverified").sum(axis=1), dtype="int64")
+
+
+def effective_weights(prepared: PreparedCriteria, weights: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
+    r"""Effective share of each criterion in the ranking, beside its nominal weight.
+
+    A weight only matters as much as the criterion's standardised values differ between the sites that
+    compete: a criterion weighing 0.30 on which every eligible site scores the same decides nothing. With
+    :math:`v_{s,i}` the standardised values of the eligible (not excluded) sites:
+
+    .. math::
+
+        \Delta_i = \max_s v_{s,i} - \min_s v_{s,i}, \qquad
+        e_i = \frac{w_i \Delta_i}{\sum_j w_j \Delta_j}
+
+    (the *swing* weighting of multi-attribute value theory). NaN shares when fewer than two sites are
+    eligible or no criterion varies.
+
+    Parameters
+    ----------
+    prepared : PreparedCriteria
+        :func:`prepare` output (a :class:`ScoreResult` run uses the same preparation).
+    weights : array or Series, optional
+        Weights in ``prepared.names`` order (a Series is reordered by name); default the profile's.
+
+    Returns
+    -------
+    DataFrame
+        One row per criterion of the profile: ``criterion``, ``weight``, ``swing``, ``effective_share``,
+        ``n_eligible``.
+    """
+    if weights is None:
+        w = np.asarray(prepared.weights, dtype="float64")
+    elif isinstance(weights, pd.Series):
+        w = weights.reindex(list(prepared.names)).to_numpy(dtype="float64")
+    else:
+        w = np.asarray(weights, dtype="float64")
+    eligible = ~np.asarray(prepared.excluded, dtype=bool)
+    values = np.asarray(prepared.values, dtype="float64")[eligible]
+    n_eligible = int(eligible.sum())
+    spread = values.max(axis=0) - values.min(axis=0) if n_eligible >= 2 else None
+    swing = spread if spread is not None else np.full(len(prepared.names), np.nan)
+    effect = w * swing
+    total = float(np.nansum(effect))
+    share = effect / total if n_eligible >= 2 and total > 0 else np.full(len(prepared.names), np.nan)
+    return pd.DataFrame(
+        {
+            "criterion": list(prepared.names),
+            "weight": w,
+            "swing": swing,
+            "effective_share": share,
+            "n_eligible": n_eligible,
+        }
+    )
