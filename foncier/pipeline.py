@@ -32,6 +32,7 @@ from foncier.geo.scoring import score_sites
 from foncier.geo.sites import candidate_sites
 from foncier.layers.profile_store import dump_profile, list_profiles, load_profile
 from foncier.layers.schemas import SCHEMAS
+from foncier.layers.statuses import require_valid_statuses
 from foncier.layers.workspace import Provenance, Workspace, frame_checksum
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def _run_pipeline_locked(
         clock = now
 
     step("reading layers")
+    require_valid_statuses(ws)  # a status typed outside the vocabulary is reported, never read as "available"
     layers: dict[str, gpd.GeoDataFrame | None] = {
         name: ws.read_layer(name) if name in stored else None for name in SCHEMAS
     }
