@@ -306,7 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._json(200, {
             "type": "FeatureCollection", "count": len(hits), "next": link(page + 1) if page < pages else None,
-            "previous": link(page - 1) if page > 1 else None, "features": hits[(page - 1) * size : page * size],
+            "previous": link(page - 1) if page > 1 else None,
+            "features": [_geofriches_feature(f) for f in hits[(page - 1) * size : page * size]],
         })  # fmt: skip
         return None
 
@@ -325,6 +326,15 @@ class _Handler(BaseHTTPRequestHandler):
         page = hits[start : start + count]
         self._json(200, {"type": "FeatureCollection", "numberMatched": len(hits), "numberReturned": len(page),
                          "features": page})  # fmt: skip
+
+
+def _geofriches_feature(feat: dict[str, Any]) -> dict[str, Any]:
+    """A Cartofriches file feature as the ``geofriches`` API serialises it (django-rest-framework-gis
+    ``GeoFeatureModelSerializer`` with ``id_field = "site_id"``): the site id is the feature's ``id`` and is
+    no longer among the properties."""
+    props = dict(feat["properties"])
+    site_id = props.pop("site_id")
+    return {"id": site_id, "type": "Feature", "geometry": feat["geometry"], "properties": props}
 
 
 # ---------------------------------------------------------------------------------------------- served tree

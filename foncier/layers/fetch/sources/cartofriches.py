@@ -44,6 +44,19 @@ def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+def _site_id_from_feature_id(gdf: pd.DataFrame) -> pd.DataFrame:
+    """The ``geofriches`` API gives the site id as the feature's ``id`` (django-rest-framework-gis
+    ``id_field``), not among the properties as the file exports do: take it from there when missing."""
+    if "_feature_id" not in gdf.columns:
+        return gdf
+    from_feature = gdf["_feature_id"].astype("string")
+    if "site_id" in gdf.columns:
+        gdf["site_id"] = gdf["site_id"].astype("string").fillna(from_feature)
+    else:
+        gdf["site_id"] = from_feature
+    return gdf.drop(columns=[c for c in ("_feature_id", "id") if c in gdf.columns])
+
+
 def fetch_friches(ctx: FetchContext) -> SourceResult:
     """Brownfields from Cerema Cartofriches (``geofriches``), following the ``next`` links."""
     result = SourceResult()
@@ -66,6 +79,7 @@ def fetch_friches(ctx: FetchContext) -> SourceResult:
             url = _rebase(str(nxt), base, "/geofriches/") if nxt else None
     features = _dedupe(features, "site_id")
     gdf = frame_from_features(features)
+    gdf = _site_id_from_feature_id(gdf)
     if not gdf.empty and "comm_insee" in gdf.columns:
         gdf = gdf[gdf["comm_insee"].astype(str).isin(set(codes))]
     if not gdf.empty:
