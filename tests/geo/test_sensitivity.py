@@ -146,3 +146,49 @@ def test_prepared_criteria_with_other_weights() -> None:
     assert list(a.index) == list(score_sites(crit, other).scores.index[:5])
     with pytest.raises(ScoringError, match="prepare them again"):
         one_at_a_time(prep, make_profile(min_site_area_m2=1))
+
+
+# --- rank groups: ties are ties (issue 12) ----------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from foncier.geo.sensitivity import rank_groups  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([5.0, 50.0, 500.0]))
+def test_rank_groups_partition_the_eligible_ranking(seed: int, concentration: float) -> None:
+    crit = synthetic_criteria(120, seed=seed)
+    profile = make_profile()
+    groups = rank_groups(crit, profile, n_runs=200, concentration=concentration, seed=seed)
+    scores = score_sites(crit, profile).scores
+    eligible = scores[~scores["excluded"]]
+    assert list(groups.index) == list(eligible.index)  # eligible sites, in rank order
+    assert groups["rank"].tolist() == list(range(1, len(groups) + 1))
+    assert (groups["group_first"] <= groups["rank"]).all() and (groups["rank"] <= groups["group_last"]).all()
+    # groups are contiguous blocks: every site of a block names the same ends
+    for (first, last), block in groups.groupby(["group_first", "group_last"]):
+        assert block["rank"].tolist() == list(range(first, last + 1))
+        assert (block["group_size"] == last - first + 1).all()
+
+
+def test_rank_groups_tie_identical_sites_and_split_clear_gaps() -> None:
+    profile = make_profile()
+    crit = synthetic_criteria(40, seed=5)
+    best = crit.index[:3]
+    crit.loc[best, ["time_to_roissy_min", "area_m2", "zoning_class"]] = [20.0, 1e6, "economic_U"]
+    crit.loc[best, ["share_flood_red", "slope_mean_pct"]] = 0.0
+    crit.loc[crit.index[3], ["time_to_roissy_min", "area_m2", "zoning_class"]] = [20.0, 1e6, "economic_U"]
+    crit.loc[crit.index[3], "time_to_roissy_min"] = 20.5  # a hair behind the three identical sites
+    crit.loc[crit.index[3], ["share_flood_red", "slope_mean_pct"]] = 0.0
+    g = rank_groups(crit, profile, n_runs=300, seed=1)
+    top = g.iloc[:3]
+    assert set(top.index) == set(best)
+    # identical criteria: always the same score, a tie whatever the weights
+    assert (top["group_first"] == 1).all() and (top["group_last"] >= 3).all()
+    # far from the noise, a single site forms its own group (concentration huge: draws = the weights)
+    tight = rank_groups(crit, profile, n_runs=50, concentration=1e9, seed=1)
+    singles = tight[tight["group_size"] == 1]
+    assert len(singles) >= len(tight) - 4
+    assert tight["rank_group"].iloc[0] == f"1-{tight['group_last'].iloc[0]}"
+    pd.testing.assert_frame_equal(g, rank_groups(crit, profile, n_runs=300, seed=1))  # seeded
