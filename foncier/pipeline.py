@@ -29,6 +29,7 @@ from foncier.geo.network import build_vehicle_graphs, isochrones, roissy_hub
 from foncier.geo.overlay import dominant_value
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
+from foncier.geo.sensitivity import ranking_diagnostics
 from foncier.geo.sites import candidate_sites
 from foncier.layers.profile_store import dump_profile, list_profiles, load_profile
 from foncier.layers.schemas import SCHEMAS
@@ -224,10 +225,15 @@ def _run_pipeline_locked(
 
     step("scoring the profiles")
     score_tables, breakdown_tables, profile_rows = [], [], []
+    effective_tables: list[pd.DataFrame] = []
+    group_tables: list[pd.DataFrame] = []
     constraint_tables: list[pd.DataFrame] = []
     for prof in profiles if profiles is not None else list_profiles():
         profile = prof if isinstance(prof, Profile) else load_profile(prof)
         result = score_sites(criteria, profile)
+        eff, groups = ranking_diagnostics(criteria, profile)  # effective weights, rank groups (issue 12)
+        effective_tables.append(eff)
+        group_tables.append(groups)
         s, b = result.to_tables()
         score_tables.append(s)
         breakdown_tables.append(b)
@@ -261,6 +267,8 @@ def _run_pipeline_locked(
         outputs["scores"] = pd.concat(score_tables, ignore_index=True)
         outputs["score_breakdown"] = pd.concat(breakdown_tables, ignore_index=True)
         outputs["score_profiles"] = pd.DataFrame(profile_rows)
+        outputs["effective_weights"] = pd.concat(effective_tables, ignore_index=True)
+        outputs["rank_groups"] = pd.concat(group_tables, ignore_index=True)
         outputs["site_constraints"] = pd.concat(constraint_tables, ignore_index=True)
     if iso is not None:
         outputs["isochrones"] = iso

@@ -419,3 +419,29 @@ def rank_groups(
     )
     out.attrs.update({"n_runs": n_runs, "concentration": concentration, "seed": seed, "profile": profile.name})
     return out
+
+
+def ranking_diagnostics(
+    criteria: pd.DataFrame | PreparedCriteria,
+    profile: Profile,
+    *,
+    n_runs: int = 500,
+    concentration: float = 100.0,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables stored beside a profile's scores: effective weights and rank groups.
+
+    Returns
+    -------
+    effective, groups : DataFrame
+        :func:`~foncier.geo.scoring.effective_weights` and :func:`rank_groups` (``site_id`` as a column), each
+        with a leading ``profile`` column (the workspace tables ``effective_weights`` and ``rank_groups``).
+    """
+    from foncier.geo.scoring import effective_weights
+
+    prep, _ = _prepared(criteria, profile, None)
+    eff = effective_weights(prep)
+    eff.insert(0, "profile", profile.name)
+    groups = rank_groups(prep, profile, n_runs=n_runs, concentration=concentration, seed=seed).reset_index()
+    groups.insert(0, "profile", profile.name)
+    return eff, groups
