@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foncier.errors import AHPConsistencyError, ValidationError
+from foncier.errors import AHPConsistencyError, Problem, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ __all__ = [
     "AHPResult",
     "ahp_weights",
     "consistent_matrix",
+    "matrix_from_table",
     "matrix_problems",
     "parse_judgement",
 ]
@@ -121,6 +122,87 @@ def parse_judgement(value: Any) -> float:
         except (ValueError, ZeroDivisionError):
             raise ValueError(f"not a judgement: {value!r} (write a number or a fraction like 1/3)") from None
     raise ValueError(f"not a judgement: {value!r}")
+
+
+def _is_judgement(cell: str) -> bool:
+    try:
+        parse_judgement(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def matrix_from_table(
+    cells: Sequence[Sequence[str]], source: str = "matrix"
+) -> tuple[list[list[str]], list[str] | None]:
+    """Split a table read from a file (CSV cells) into the pairwise matrix and its criterion names.
+
+    Four layouts are recognised: names in the first row and the first column (the usual spreadsheet), names in
+    the first row only, names in the first column only, or a bare matrix with no names (every cell a number or a
+    fraction). A row (column) holds names when every one of its cells, beyond the corner, is not a judgement.
+    The result must be square: a bare 3 x 3 matrix is read as 3 x 3, never as a 2 x 2 matrix with names.
+
+    Raises
+    ------
+    ValidationError
+        When the table is empty, mixes names and numbers in its first row or column, has row names that differ
+        from its column names, or is not square once the names are set aside (the message gives the shape found
+        and, for a cell that is not a judgement, its row (zero-based line of the file) and its column (the
+        criterion's name, or its 1-based number in a bare matrix)).
+    """
+    rows = [[str(c).strip() for c in r] for r in cells]
+    for r in rows:  # trailing separators ("1,3,5,")
+        while r and not r[-1]:
+            r.pop()
+    while rows and not any(rows[-1]):
+        rows.pop()
+    if not rows or not any(any(r) for r in rows):
+        raise ValidationError([Problem("the file holds no matrix", source=source)], title="invalid AHP matrix")
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    first_row = rows[0][1:]
+    first_col = [r[0] for r in rows[1:]]
+    row_names = bool(first_row) and not any(_is_judgement(c) for c in first_row)
+    col_names = bool(first_col) and not any(_is_judgement(c) for c in first_col)
+    problems: list[Problem] = []
+    if not row_names and any(not _is_judgement(c) for c in first_row if c) and any(_is_judgement(c) for c in first_row):
+        problems.append(Problem("the first row mixes criterion names and numbers", source=source, row=0))
+    if not col_names and any(not _is_judgement(c) for c in first_col if c) and any(_is_judgement(c) for c in first_col):
+        problems.append(Problem("the first column mixes criterion names and numbers", source=source, column="1"))
+    if problems:
+        raise ValidationError(problems, title="invalid AHP matrix")
+    corner = rows[0][0]
+    names: list[str] | None = None
+    top = left = 0
+    if row_names and col_names:  # the usual spreadsheet: names over the columns and along the rows
+        top, left, names = 1, 1, first_row
+    elif row_names:  # names over the columns only (the corner cell names the first column)
+        top, left, names = 1, (0 if corner else 1), (rows[0] if corner else first_row)
+    elif col_names:  # names along the rows only
+        left, names = 1, [r[0] for r in rows]
+    matrix = [r[left:] for r in rows[top:]]
+    n_rows, n_cols = len(matrix), len(matrix[0]) if matrix else 0
+    layouts = {(1, 1): "names in the first row and column", (1, 0): "names in the first row",
+               (0, 1): "names in the first column", (0, 0): "no names"}  # fmt: skip
+    layout = layouts[(top, left)]
+    if n_rows != n_cols:
+        raise ValidationError(
+            [Problem(f"the matrix is {n_rows} x {n_cols} ({layout}); a pairwise matrix must be square", source=source)],
+            title="invalid AHP matrix",
+        )
+    if top and left and first_col != names:
+        raise ValidationError(
+            [Problem(f"the row names {first_col} differ from the column names {names}", source=source)],
+            title="invalid AHP matrix",
+        )
+    bad = [
+        Problem(f"{cell!r} is not a judgement (write a number or a fraction like 1/3)", source=source,
+                row=i + top, column=names[j] if names is not None else str(j + 1))
+        for i, r in enumerate(matrix) for j, cell in enumerate(r) if not _is_judgement(cell)
+    ]  # fmt: skip
+    if bad:
+        raise ValidationError(bad, title="invalid AHP matrix")
+    return matrix, names
 
 
 def _to_array(matrix: Any, names: Sequence[str] | None = None) -> tuple[np.ndarray | None, list[str]]:

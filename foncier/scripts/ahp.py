@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import click
-import pandas as pd
 import yaml
 
 from foncier.errors import DataFormatError
-from foncier.geo.ahp import ahp_weights
+from foncier.geo.ahp import ahp_weights, matrix_from_table
 from foncier.scripts._errors import handle_errors
 from foncier.scripts._output import to_json
 
 
-def read_matrix(path: Path) -> tuple[list[list[str | float]], list[str] | None]:
-    """Read a pairwise matrix from YAML (``criteria: [...]``, ``matrix: [[...]]``) or CSV (header = names)."""
+def _read_table(path: Path) -> list[list[str]]:
+    """The cells of a CSV/TSV file (separator sniffed among ``,;`` tab and space)."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
+
+
+def read_matrix(path: Path) -> tuple[list[list[str]] | list[list[str | float]], list[str] | None]:
+    """Read a pairwise matrix from YAML (``criteria: [...]``, ``matrix: [[...]]``) or CSV.
+
+    A CSV may carry the criterion names in its first row and/or first column, or none at all (a bare numeric
+    matrix); see :func:`foncier.geo.ahp.matrix_from_table`.
+    """
     try:
         if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep=None, engine="python", index_col=0, dtype=str)
-            return frame.to_numpy().tolist(), [str(c) for c in frame.columns]
+            return matrix_from_table(_read_table(path), source=str(path))
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, pd.errors.ParserError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, csv.Error) as exc:
         raise DataFormatError(f"{path}: cannot read the matrix ({exc})") from None
     if isinstance(doc, dict) and "ahp" in doc:
         doc = doc["ahp"]
