@@ -61,7 +61,7 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
     ws = Workspace.open(workspace)
     prof = resolve_profile(profile)
     with ws.lock():  # read-compute-write: concurrent `foncier score` runs never lose each other's profiles
-        result = _score_and_store(ws, prof, refresh=refresh)
+        result, effective = _score_and_store(ws, prof, refresh=refresh)
     n = len(result.scores)
     n_excluded = int(result.scores["excluded"].sum())
     click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")
@@ -70,17 +70,44 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
     if n:
         top = result.scores.head(10).reset_index()[["rank", "site_id", "score"]]
         click.echo(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    _echo_effective(effective)
     if ws.synthetic:
         click.echo("(synthetic sample: not real land)")
 
 
-def _score_and_store(ws: Workspace, prof: Profile, *, refresh: bool) -> ScoreResult:
-    """Score with ``prof`` and store its tables, replacing only this profile's rows (call under the lock)."""
+def _echo_effective(effective: pd.DataFrame) -> None:
+    """Print each criterion's nominal weight beside its effective share over the eligible sites."""
+    if effective.empty:
+        return
+    n = int(effective["n_eligible"].iloc[0])
+    click.echo(f"\nWeights: nominal and effective (weight x swing of the value over the {n} eligible sites):")
+    table = effective[["criterion", "weight", "swing", "effective_share"]].sort_values(
+        "effective_share", ascending=False, na_position="last"
+    )
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
+
+
+def _replace_profile_rows(
+    ws: Workspace, stored: set[str], name: str, table: pd.DataFrame, profile: str
+) -> pd.DataFrame:
+    """``table`` (one profile's rows) with the other profiles' rows of the stored table ``name``."""
+    if name not in stored:
+        return table
+    old = ws.read_table(name)
+    return pd.concat([old[old["profile"] != profile], table], ignore_index=True)
+
+
+def _score_and_store(ws: Workspace, prof: Profile, *, refresh: bool) -> tuple[ScoreResult, pd.DataFrame]:
+    """Score with ``prof`` and store its tables, replacing only this profile's rows (call under the lock).
+
+    Returns the result and the profile's effective weights (also stored, with its rank groups)."""
     from foncier.geo.scoring import score_sites
+    from foncier.geo.sensitivity import ranking_diagnostics
 
     ensure_criteria(ws, refresh=refresh)
     criteria = ws.read_table("criteria").set_index("site_id")
     result = score_sites(criteria, prof)
+    effective, groups = ranking_diagnostics(criteria, prof)
     scores, breakdown = result.to_tables()
     stored = set(ws.list_layers())
     if "scores" in stored:
@@ -93,5 +120,13 @@ def _score_and_store(ws: Workspace, prof: Profile, *, refresh: bool) -> ScoreRes
     if "score_profiles" in stored:
         old_p = ws.read_table("score_profiles")
         profiles = pd.concat([old_p[old_p["profile"] != prof.name], profiles], ignore_index=True)
-    ws.write_layers({"scores": scores, "score_breakdown": breakdown, "score_profiles": profiles})
-    return result
+    ws.write_layers(
+        {
+            "scores": scores,
+            "score_breakdown": breakdown,
+            "score_profiles": profiles,
+            "effective_weights": _replace_profile_rows(ws, stored, "effective_weights", effective, prof.name),
+            "rank_groups": _replace_profile_rows(ws, stored, "rank_groups", groups, prof.name),
+        }
+    )
+    return result, effective

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from foncier.geo.scoring import prepare
-from foncier.geo.sensitivity import monte_carlo, one_at_a_time
+from foncier.geo.sensitivity import monte_carlo, one_at_a_time, rank_groups
 from foncier.layers.results import resolve_profile
 from foncier.layers.workspace import Workspace
 from foncier.scripts._errors import handle_errors
@@ -50,6 +51,8 @@ def sensitivity(
 
     One-at-a-time: each weight is moved by -20, -10, +10 and +20 % (the others rescaled to keep the sum at 1).
     Monte Carlo: RUNS weight vectors drawn from a Dirichlet distribution centred on the profile's weights.
+    Rank groups: consecutive sites whose score difference is smaller than its standard deviation over the
+    draws are indistinguishable ("3-7"); they are stored for the maps and `foncier sites`.
     """
     ws = Workspace.open(workspace)
     ensure_criteria(ws, quiet=output_format != "table")
@@ -66,3 +69,15 @@ def sensitivity(
         if output_format == "table":
             click.echo(f"\nMonte Carlo ({runs} draws, concentration {concentration:g}), top {top}:")
         echo_frame(mc, output_format, extra={**extra, "method": "monte-carlo", "runs": runs})
+        groups = rank_groups(prep, prof, n_runs=runs, concentration=concentration, seed=seed)
+        stored = groups.reset_index()
+        stored.insert(0, "profile", prof.name)
+        with ws.lock():  # replace this profile's rank groups (read by the maps and `foncier sites`)
+            if "rank_groups" in ws.list_layers():
+                old = ws.read_table("rank_groups")
+                stored = pd.concat([old[old["profile"] != prof.name], stored], ignore_index=True)
+            ws.write_layers({"rank_groups": stored})
+        shown = groups.head(top).reset_index()[["rank", "site_id", "score", "rank_group", "group_size"]]
+        if output_format == "table":
+            click.echo("\nRank groups (ties within the Monte Carlo noise; stored in 'rank_groups'):")
+        echo_frame(shown, output_format, extra={**extra, "method": "rank-groups", "runs": runs})
