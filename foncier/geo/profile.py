@@ -348,6 +348,10 @@ class Profile(BaseModel):
         ``missing_values``. See :attr:`constraint_policy`.
     ahp : AHPBlock or None
         When given, the weights come from this pairwise matrix and the rules carry no weight.
+    vehicle : {"car", "hgv"}
+        The vehicle whose travel times the profile scores (issue 12): ``car`` ("voiture, hors pointe") or
+        ``hgv`` ("poids lourd"). A road time of the other vehicle is refused unless the profile's own
+        vehicle's twin is there too (``time_to_roissy_hgv_min``... for ``hgv``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -362,6 +366,7 @@ class Profile(BaseModel):
     missing_values: str = "zero"
     unverified_constraints: str | None = None
     ahp: AHPBlock | None = None
+    vehicle: Literal["car", "hgv"] = "car"
 
     _weights: pd.Series = PrivateAttr()
     _ahp_result: AHPResult | None = PrivateAttr(default=None)
@@ -528,6 +533,8 @@ class Profile(BaseModel):
         data = self.model_dump(mode="json", exclude_none=True)
         if not self.exclusions:
             data.pop("exclusions", None)
+        if data.get("vehicle") == "car":  # the default: car profiles keep their fingerprints
+            data.pop("vehicle")
         return data
 
 
@@ -551,6 +558,24 @@ def _compare(arr: np.ndarray, op: str, v: Any) -> np.ndarray:
     return np.asarray(arr != v)
 
 
+_VEHICLE_TIMES = {
+    "time_to_roissy_min": "time_to_roissy_hgv_min",
+    "time_to_interchange_min": "time_to_interchange_hgv_min",
+    "time_to_freight_station_min": "time_to_freight_station_hgv_min",
+}
+
+
+def _vehicle_problems(p: Profile) -> list[str]:
+    """A road time of the other vehicle needs its own vehicle's twin beside it (a lorry profile scoring the
+    car time alone would say one thing and measure another)."""
+    problems = []
+    for car, hgv in _VEHICLE_TIMES.items():
+        wrong, right = (car, hgv) if p.vehicle == "hgv" else (hgv, car)
+        if wrong in p.criteria and right not in p.criteria:
+            problems.append(f"criteria.{wrong}: the profile's vehicle is '{p.vehicle}': use {right}")
+    return problems
+
+
 def _profile_problems(p: Profile) -> tuple[list[str], pd.Series | None, AHPResult | None]:
     """Every semantic problem of ``p``, and its weights when there are none."""
     problems: list[str] = []
@@ -563,6 +588,7 @@ def _profile_problems(p: Profile) -> tuple[list[str], pd.Series | None, AHPResul
         if crit is None:
             problems.append(f"criteria.{name}: {_unknown_criterion(name)}")
         problems += rule.problems(name, crit)
+    problems += _vehicle_problems(p)
     for i, excl in enumerate(p.exclusions):
         problems += excl.problems(i)
     if not (math.isfinite(p.min_site_area_m2) and p.min_site_area_m2 >= 0):
