@@ -9,8 +9,9 @@ unchanged. Publishers covered:
 - IGN ADMIN EXPRESS / geo.api.gouv.fr communes (``code`` or ``INSEE_COM``, ``nom``, ``population``, ``codeEpci``);
 - SNCF Réseau stations (``code_uic, libelle, fret, voyageurs``) and lines (``code_ligne, lib_ligne, exploitati``);
 - Cerema Cartofriches (``site_id, site_nom, site_statut, site_surface``);
-- CNIG Sites économiques: SITE-ECO (``site_id, site_nom, site_vocadomi, site_surf_brute`` in ha,
-  ``site_taux_vacance`` in %) and TERRAIN-ECO (``terrain_id``, ``terrain_occupation``...);
+- CNIG Sites économiques (:mod:`foncier.layers.cnig`): SITE-ECO as ``zones`` (``site_id, site_nom,
+  site_vocadomi, site_surf_brute`` in ha; ``site_taux_vacance`` is a share of unités foncières by count, kept
+  as ``vacancy_uf_share``) and TERRAIN-ECO (``terr_id``...) as ``terrains``, never as zones;
 - Geoportail de l'urbanisme zone-urba (``typezone, destdomi, libelle``: AUc/AUs spelt in several ways);
 - airports (airportsdata: ``icao, name``) as hubs.
 """
@@ -25,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 logger = logging.getLogger(__name__)
+
+from foncier.errors import DataFormatError  # noqa: E402
+from foncier.layers.cnig import cnig_class, map_site_eco, map_terrains  # noqa: E402
 
 Mapper = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
 
@@ -159,6 +163,13 @@ def map_zones(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     gdf = _lower_columns(gdf)
     if "zone_id" in gdf.columns:
         return gdf
+    if cnig_class(gdf.columns) == "terrain-eco":
+        raise DataFormatError(
+            "this is a CNIG TERRAIN-ECO file (it has terr_id): terrains are not zones; ingest it as the "
+            "'terrains' layer (foncier ingest -w WS terrains FILE)"
+        )
+    if cnig_class(gdf.columns) == "site-eco":
+        return map_site_eco(gdf)
     out = gdf.copy()
     if "terrain_id" in gdf.columns:
         out["zone_id"] = gdf["terrain_id"].astype("string")
@@ -271,6 +282,7 @@ def _identity(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 MAPPERS: dict[str, Mapper] = {
     "parcels": map_parcels,
     "buildings": map_buildings,
+    "terrains": map_terrains,
     "communes": map_communes,
     "rail_stations": map_rail_stations,
     "rail_lines": map_rail_lines,

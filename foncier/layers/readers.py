@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from foncier.errors import CRSError, DataFormatError, Problem
 from foncier.geo.crs import FRANCE_BOUNDS_L93, FRANCE_BOUNDS_LONLAT, LAMBERT93, bounds_within, guess_crs_from_bounds
+from foncier.layers.cnig import read_cnig_csv
 from foncier.layers.formats import to_canonical
 from foncier.layers.validate import ValidationReport, validate_layer
 
@@ -65,6 +66,13 @@ def _read_csv(path: Path, *, encoding: str | None, crs: str | None) -> gpd.GeoDa
     geoms = shapely.points(x.to_numpy(), y.to_numpy())
     geoms[x.isna().to_numpy() | y.isna().to_numpy()] = None
     return gpd.GeoDataFrame(df, geometry=geoms, crs=crs or (default_crs or None))
+
+
+def _is_cnig_csv(path: Path) -> bool:
+    """A CNIG Sites économiques exchange CSV: its header names a GeoJSON geometry field."""
+    with path.open("rb") as fh:
+        head = fh.readline(65536).decode("utf-8", errors="replace").lower()
+    return "terr_geomsurf" in head or "site_geomsurf" in head
 
 
 def _gunzip_to_temp(path: Path) -> Path:
@@ -111,6 +119,8 @@ def read_vector(
     if path.suffix.lower() == ".gz":
         path = _gunzip_to_temp(path)
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        if _is_cnig_csv(path):
+            return read_cnig_csv(path)
         return _read_csv(path, encoding=encoding, crs=crs)
     kwargs: dict[str, object] = {}
     if encoding:

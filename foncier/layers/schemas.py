@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from foncier.layers import cnig
+
 ColumnKind = Literal["str", "int", "float", "bool", "date"]
 
 PARCEL_ID_RE = re.compile(r"^\d{2}[0-9AB]\d{2}[0-9A-Z]{3}[0-9A-Z]{2}\d{4}$")
@@ -282,6 +284,28 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("nom", "str", nullable=True),
                 Column("created", "str", nullable=True, description="date the record was created (ISO)"),
                 Column("updated", "str", nullable=True, description="date the record was last updated (ISO)"),
+            ),
+        ),
+        LayerSchema(
+            name="terrains",
+            title="Terrains économiques (CNIG TERRAIN-ECO)",
+            geometry_types=POLYGONAL,
+            id_column="terr_id",
+            description="CNIG Sites économiques TERRAIN-ECO v1.0.1 records; site_id (the parent site) may repeat.",
+            columns=(
+                Column("terr_id", "str"),
+                Column("site_id", "str", description="parent SITE-ECO site (repeats)"),
+                Column("terr_surf_brute", "float", minimum=0, description="gross area, ha"),
+                Column("terr_maitrise_fonc", "str", choices=cnig.MAITRISE_FONC),
+                Column("terr_stade_comm", "str", choices=cnig.STADE_COMM),
+                Column("terr_etat_occup", "str", choices=cnig.ETAT_OCCUP),
+            ),
+            optional_columns=(
+                Column("terr_refcad", "str", nullable=True, description="parcel ids joined by '|'"),
+                Column("terr_stade_amngt", "str", nullable=True, choices=cnig.STADE_AMNGT),
+                Column("terr_usage", "str", nullable=True, choices=cnig.USAGE),
+                Column("terr_cle_en_main", "str", nullable=True, choices=cnig.YES_NO),
+                Column("terr_m2_prix", "float", nullable=True, minimum=0, description="price, EUR per m2"),
             ),
         ),
         LayerSchema(

@@ -32,7 +32,7 @@ FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["gpkg", "geojson", "csv"]),
+    type=click.Choice(["gpkg", "geojson", "csv", "cnig-terrain-eco", "cnig-site-eco"]),
     help="Output format (default: from the file extension).",
 )
 @click.option("--include-excluded/--eligible-only", default=True, show_default=True)
@@ -43,6 +43,12 @@ def export(workspace: Path, profile: str, output: Path, output_format: str | Non
     fmt = output_format or FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise click.UsageError(f"cannot tell the format of '{output.name}': use --format gpkg|geojson|csv")
+    if fmt.startswith("cnig-"):
+        from foncier.layers.cnig_export import export_cnig
+
+        click.echo(export_cnig(Workspace.open(workspace), fmt, output, profile=profile,
+                               include_excluded=include_excluded))  # fmt: skip
+        return
     ws = Workspace.open(workspace)
     ensure_criteria(ws, quiet=True)
     scored = scored_sites(ws, profile)

@@ -183,3 +183,37 @@ def build_buildings(
     )
     logger.debug("sample buildings: %d (%d light)", len(out), int((out["type"] == "02").sum()))
     return out.reset_index(drop=True)
+
+
+def build_terrains(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The zones d'activité's inventory in the CNIG TERRAIN-ECO shape: every built plot of a zone is a terrain
+    (``terr_refcad`` = its parcel id), occupied, sold, held by a firm; the vacant plots are left out of the
+    inventory (the availability rules find them: vacant plots of a zone d'activité)."""
+    geoms = parcels.geometry.to_numpy()
+    pts = shapely.point_on_surface(geoms)
+    pi, zi = shapely.STRtree(zones.geometry.to_numpy()).query(pts, predicate="within")
+    built = np.zeros(len(parcels), dtype=bool)
+    hit = shapely.STRtree(buildings.geometry.to_numpy()).query(geoms[pi], predicate="intersects")[0]
+    built[pi[np.unique(hit)]] = True
+    keep = built[pi]
+    pi, zi = pi[keep], zi[keep]
+    ids = parcels["parcel_id"].astype(str).to_numpy()[pi]
+    zone_ids = zones["zone_id"].astype(str).to_numpy()[zi]
+    out = gpd.GeoDataFrame(
+        {
+            "terr_id": [f"{p[:5]}_TERRAIN-ECO_{i + 1:05d}" for i, p in enumerate(ids)],
+            "site_id": zone_ids,
+            "terr_refcad": ids,
+            "terr_surf_brute": np.round(shapely.area(geoms[pi]) / 10_000.0, 4),
+            "terr_maitrise_fonc": "établissement industriel et commercial",
+            "terr_stade_amngt": "viabilisé et aménagé",
+            "terr_stade_comm": "vendu, commercialisation achevée",
+            "terr_etat_occup": "occupé",
+            "terr_usage": "bâti productif",
+            "terr_cle_en_main": pd.array([None] * len(pi), dtype="string"),
+            "terr_m2_prix": np.nan,
+        },
+        geometry=geoms[pi],
+        crs=LAMBERT93,
+    )
+    return out.reset_index(drop=True)

@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 
 from foncier.layers.sample._geom import lonlat_line
-from foncier.layers.sample.buildings import build_buildings
+from foncier.layers.sample.buildings import build_buildings, build_terrains
 from foncier.layers.sample.communes import commune_centres, commune_polygons, territory_outline
 from foncier.layers.sample.dem import build_dem
 from foncier.layers.sample.hazards import flood_zones, protected_areas
@@ -164,6 +164,7 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
         "protected": protected,
         "friches": land.friches,
         "buildings": buildings,
+        "terrains": build_terrains(parcels, buildings, land.zones),
     }
     logger.info(
         "sample territory %s (seed %d): %d parcels; layers %.1fs, parcels %.1fs, dem %.1fs",
