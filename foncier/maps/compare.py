@@ -26,7 +26,18 @@ from foncier.geo.profile import Profile
 from foncier.maps import i18n
 from foncier.maps.assets import trim_map_defaults, use_assets
 from foncier.maps.display import feature_collection, generalise, label_points, latlon_bounds
-from foncier.maps.elements import BASE_CSS, Css, ReadyFlag, Script, attach_page, fit_bounds_js, js_json, provenance_html
+from foncier.maps.elements import (
+    BASE_CSS,
+    Css,
+    ReadyFlag,
+    Script,
+    StaticScript,
+    attach_page,
+    fit_bounds_js,
+    js_json,
+    provenance_html,
+    static_text,
+)
 from foncier.maps.i18n import t
 from foncier.maps.site_map import BASEMAP_OPACITY, BASEMAP_TILES, SITE_MAP_CSS, profile_names
 from foncier.maps.site_sheet import ACCESS_CRITERIA, CONSTRAINT_CRITERIA, DEFAULT_COLOR, SHEET_CSS
@@ -57,55 +68,8 @@ ZONING_ORDER = ("economic_U", "economic_AU", "U", "AU", "none", "A", "N")
 BAR_PX = 110
 
 #: Numbered markers, one per site; a marker that would cover another moves aside with a leader line to its site.
-MARKERS_JS = """
-var items = POINTS, group = L.layerGroup().addTo(map), size = 28, offsets = [[0, 0]];
-[30, 58].forEach(function(rad) { for (var k = 0; k < 8; k++) { var a = -Math.PI / 2 + k * Math.PI / 4;
-  offsets.push([Math.round(rad * Math.cos(a)), Math.round(rad * Math.sin(a))]); } });
-function layout() {
-  group.clearLayers();
-  var placed = [];
-  items.forEach(function(d) {
-    var ll0 = L.latLng(d[0], d[1]), p = map.latLngToLayerPoint(ll0), spot = null;
-    for (var i = 0; i < offsets.length && spot === null; i++) {
-      var q = p.add(L.point(offsets[i][0], offsets[i][1]));
-      if (placed.every(function(z) { return z.distanceTo(q) >= size; })) { spot = q; }
-    }
-    if (spot === null) { spot = p; }
-    placed.push(spot);
-    var ll = map.layerPointToLatLng(spot);
-    if (!spot.equals(p)) {
-      L.polyline([ll0, ll], {color: '#111', weight: 1.2, opacity: 0.8, interactive: false}).addTo(group);
-    }
-    L.marker(ll, {icon: L.divIcon({className: 'fx-rank-icon', iconSize: [26, 26], iconAnchor: [13, 13],
-      html: '<span class="fx-rank fx-rank-big" style="background:' + d[3] + ';color:' + d[4] + '">' + d[2] +
-        '</span>'}),
-      title: d[5], keyboard: false}).addTo(group);
-  });
-}
-map.on('zoomend', layout);
-map.whenReady(layout);
-"""
 
-COMPARE_CSS = """
-.fx-sheet { max-width: 1240px; }
-.fx-cmp-map { position: relative; height: 340px; border: 1px solid #ccc; margin-bottom: 14px; }
-.fx-cmp-wrap { overflow-x: auto; }
-.fx-cmp { border-collapse: collapse; width: 100%; font-size: 12.5px; table-layout: fixed; }
-.fx-cmp col.fx-lab { width: 190px; }
-.fx-cmp th, .fx-cmp td { border-bottom: 1px solid #e6e6e6; padding: 4px 8px; text-align: left; vertical-align: top; }
-.fx-cmp thead th { border-bottom: 2px solid #bbb; vertical-align: bottom; overflow-wrap: anywhere; }
-.fx-cmp tbody th { font-weight: normal; color: #444; }
-.fx-cmp tr.fx-sec th { background: #f3f3f3; color: #222; font-weight: bold; padding-top: 7px; }
-.fx-cmp td { font-variant-numeric: tabular-nums; }
-.fx-cmp td.fx-best { background: #e3f3e3; font-weight: bold; box-shadow: inset 3px 0 0 #2e7d32; }
-.fx-cmp .fx-why { color: #8a1c1c; }
-.fx-cmp .fx-id { font: 11px ui-monospace, monospace; color: #444; }
-.fx-cmp a { color: #0b5cad; font-size: 11px; }
-.fx-cbar { display: block; max-width: 100%; height: 10px; background: #e0e0e0; margin: 2px 0 1px; }
-.fx-cbar span { display: block; height: 10px; }
-.fx-cnum { color: #333; font-size: 11px; }
-.fx-rank-big { width: 26px; height: 26px; font-size: 13px; vertical-align: middle; margin-right: 4px; }
-"""
+COMPARE_CSS = static_text("compare.css")
 
 
 def _num(value: Any) -> float:
@@ -370,7 +334,8 @@ def build_comparison(
         [lat, lon, i + 1, colors[i], text_color_on(colors[i]), ids[i]]
         for i, (lat, lon) in enumerate(label_points(frame))
     ]
-    m.add_child(Script(MARKERS_JS.replace("POINTS", js_json(points))), name="foncier_markers")
+    m.add_child(StaticScript("compare.js"), name="foncier_compare_js")
+    m.add_child(Script(f"foncierCompareMarkers(map, {js_json(points)});"), name="foncier_markers")
     m.add_child(Script("L.control.scale({imperial: false}).addTo(map);"), name="foncier_scale")
     m.add_child(
         Script(fit_bounds_js(bounds, (40, 40), (40, 40)) + " if (map.getZoom() > 16) { map.setZoom(16); }"),

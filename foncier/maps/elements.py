@@ -11,6 +11,8 @@ import json
 import logging
 import re
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from pathlib import PurePath
 from typing import Any
 
@@ -94,6 +96,32 @@ class Css(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
         self._name = "Css"
         self.css = re.sub(r"\s*\n\s*", " ", css.strip())
+
+
+@cache
+def static_text(name: str) -> str:
+    """The text of a JavaScript or CSS file of ``foncier/maps/static`` (package data)."""
+    return (resources.files("foncier.maps") / "static" / name).read_text(encoding="utf-8")
+
+
+class StaticScript(MacroElement):
+    """A ``<script>`` in the page header with the code of ``foncier/maps/static/<name>`` (functions the map uses)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <script>{{ this.code }}</script>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement is untyped
+        self._name = "StaticScript"
+        code = static_text(name)
+        if "</script" in code.lower():
+            raise ValueError(f"{name} must not contain '</script'")
+        self.code = code
 
 
 class Script(MacroElement):
@@ -195,26 +223,7 @@ class ReadyFlag(MacroElement):
         self._name = "ReadyFlag"
 
 
-BASE_CSS = f"""
-.fx-banner {{ position: absolute; top: 8px; left: 50%; transform: translateX(-50%); z-index: 1000;
-  background: {BANNER_BACKGROUND}; color: #fff; font: bold 13px/1.3 system-ui, sans-serif; padding: 6px 14px;
-  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.4); max-width: 60%; text-align: center;
-  pointer-events: auto; }}
-.fx-box {{ background: rgba(255,255,255,.95); padding: 8px 10px; border-radius: 5px;
-  box-shadow: 0 1px 5px rgba(0,0,0,.35); font: 12px/1.4 system-ui, sans-serif; color: #222; }}
-.fx-box h3 {{ font-size: 13px; margin: 0 0 6px; }}
-.fx-small {{ color: #555; font-size: 11px; }}
-.fx-prov summary {{ cursor: pointer; }}
-.fx-prov table {{ border-collapse: collapse; margin-top: 4px; }}
-.fx-prov td, .fx-prov th {{ padding: 1px 6px 1px 0; text-align: left; vertical-align: top; font-size: 11px; }}
-.fx-prov {{ max-width: 480px; }}
-.fx-swatch {{ display: inline-block; width: 14px; height: 10px; margin-right: 5px; vertical-align: -1px;
-  border: 1px solid rgba(0,0,0,.45); }}
-.fx-line {{ display: inline-block; width: 16px; height: 0; margin-right: 5px; vertical-align: 3px;
-  border-top-width: 3px; border-top-style: solid; }}
-.fx-dot {{ display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin: 0 6px 0 3px;
-  vertical-align: 0; border: 2px solid #111; background: #fff; }}
-"""
+BASE_CSS = f":root {{ --fx-banner: {BANNER_BACKGROUND}; }}\n" + static_text("base.css")
 
 
 def _source_text(source: object) -> str:

@@ -42,10 +42,12 @@ from foncier.maps.elements import (
     HtmlControl,
     ReadyFlag,
     Script,
+    StaticScript,
     attach_page,
     fit_bounds_js,
     js_json,
     provenance_html,
+    static_text,
 )
 from foncier.maps.i18n import t
 from foncier.maps.site_map import BASEMAP_OPACITY, BASEMAP_TILES
@@ -70,48 +72,7 @@ class VectorTileLayer(JSCSSMixin, Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function(map) {
-            var cfg = {{ this.config_json }};
-            var T = cfg.text;
-            function esc(s) { return String(s).replace(/[&<>"']/g, function(c) {
-                return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
-            function colour(p) {
-                if (cfg.colorBy === 'availability') { return cfg.colors[p.status] || cfg.colors.unknown; }
-                if (p.typezone) { return cfg.colors[p.typezone] || cfg.colors.other; }
-                return null;
-            }
-            function style(p) {
-                var c = colour(p);
-                var known = cfg.colorBy !== 'availability' || (p.status && cfg.colors[p.status]);
-                return c ? {weight: 0.6, color: '#444', opacity: 0.8, fill: true, fillColor: c,
-                            fillOpacity: known ? 0.6 : 0.12}
-                         : {weight: 0.8, color: '#333', opacity: 0.9, fill: true, fillColor: '#fff', fillOpacity: 0.01};
-            }
-            var styles = {};
-            styles[cfg.layer] = function(p, z) { return style(p); };
-            var grid = L.vectorGrid.protobuf(cfg.url, {
-                vectorTileLayerStyles: styles, interactive: true, minZoom: cfg.minZoom,
-                maxNativeZoom: cfg.maxNativeZoom,
-                rendererFactory: L.svg.tile, attribution: cfg.attribution,
-                getFeatureId: function(f) { return f.properties.parcel_id; }
-            });
-            grid.on('click', function(e) {
-                var p = e.layer.properties || {};
-                var rows = [[T.parcel_id, '<code>' + esc(p.parcel_id || '') + '</code>'],
-                            [T.commune, esc(cfg.communes[p.commune] ? cfg.communes[p.commune] + ' (' + p.commune + ')'
-                                          : (p.commune || ''))]];
-                if (p.contenance_m2 !== undefined) {
-                    rows.push([T.contenance, esc(Math.round(p.contenance_m2).toLocaleString(cfg.locale) + ' m²')]);
-                }
-                rows.push([T.status, esc(T['availability_' + (p.status || 'unknown')] || p.status)]);
-                if (p.typezone) { rows.push([T.zoning, esc(p.typezone)]); }
-                var h = '<table class="fx-kv">' + rows.map(function(r) {
-                    return '<tr><th>' + r[0] + '</th><td>' + r[1] + '</td></tr>'; }).join('') + '</table>';
-                L.popup().setLatLng(e.latlng).setContent(h).openOn(map);
-            });
-            window.foncierParcels = grid;
-            return grid;
-        })({{ this._parent.get_name() }});
+        var {{ this.get_name() }} = foncierParcelLayer({{ this._parent.get_name() }}, {{ this.config_json }});
         {% endmacro %}
         """
     )
@@ -154,13 +115,7 @@ class ZoomHint(HtmlControl):
         self.min_zoom = min_zoom
 
 
-PARCEL_MAP_CSS = """
-.fx-kv th { text-align: left; font-weight: normal; color: #555; padding: 1px 8px 1px 0; }
-.fx-legend { max-width: 230px; }
-.fx-legend .fx-small { overflow-wrap: anywhere; }
-.fx-legend div { margin: 2px 0; }
-.fx-hint { font-weight: bold; }
-"""
+PARCEL_MAP_CSS = static_text("parcel_map.css")
 
 
 def _legend(color_by: ColorBy, lang: str, url: str, zoning_inline: bool) -> str:
@@ -232,6 +187,7 @@ def build_parcel_map(
     trim_map_defaults(m)
     attach_page(m, title=t("parcel_map_title", lang), lang=lang)
     m.add_child(Css(BASE_CSS + PARCEL_MAP_CSS), name="foncier_css")
+    m.add_child(StaticScript("parcel_map.js"), name="foncier_parcel_map_js")
     if not offline:
         folium.TileLayer(
             BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY, max_zoom=20, max_native_zoom=19

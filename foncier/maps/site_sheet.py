@@ -33,6 +33,7 @@ from foncier.maps.elements import (
     attach_page,
     fit_bounds_js,
     provenance_html,
+    static_text,
 )
 from foncier.maps.i18n import t
 from foncier.maps.site_map import (
@@ -82,38 +83,7 @@ CONTEXT_MARGIN_M = 600.0
 
 DEFAULT_COLOR = SCORE_COLORS[2]
 
-SHEET_CSS = """
-html, body { height: auto; }
-body { margin: 0; background: #f3f3f3; font: 13px/1.45 system-ui, sans-serif; color: #222; }
-.fx-sheet { max-width: 1100px; margin: 0 auto; background: #fff; padding: 18px 24px 24px; }
-.fx-sheet-banner { background: #9b1c1c; color: #fff; font-weight: bold; padding: 6px 12px; border-radius: 4px;
-  margin-bottom: 10px; text-align: center; }
-.fx-sheet h1 { font-size: 20px; margin: 0; }
-.fx-sheet h2 { font-size: 14px; margin: 0 0 6px; border-bottom: 1px solid #ddd; padding-bottom: 2px; }
-.fx-sub { color: #444; margin: 2px 0 12px; }
-.fx-score-pill { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: bold; }
-.fx-grid { display: grid; grid-template-columns: 1.25fr 1fr; gap: 14px 22px; align-items: start; }
-.fx-map-cell { position: relative; height: 430px; border: 1px solid #ccc; }
-.fx-kv2 { border-collapse: collapse; width: 100%; }
-.fx-kv2 th { text-align: left; font-weight: normal; color: #555; padding: 2px 10px 2px 0; width: 48%; }
-.fx-kv2 td { padding: 2px 0; }
-.fx-excl { margin: 6px 0; padding: 5px 8px; background: #fdecea; border-left: 3px solid #b71c1c; }
-.fx-ok { margin: 6px 0; padding: 5px 8px; background: #edf7ed; border-left: 3px solid #2e7d32; }
-.fx-parcels { border-collapse: collapse; width: 100%; font-size: 12px; }
-.fx-parcels th, .fx-parcels td { border-bottom: 1px solid #eee; padding: 2px 8px 2px 0; text-align: left; }
-.fx-parcels td.num, .fx-parcels th.num { text-align: right; }
-.fx-parcels code { font-size: 12px; }
-.fx-full { grid-column: 1 / -1; }
-.fx-foot { margin-top: 14px; color: #555; font-size: 11px; }
-.fx-chart text { font: 11px system-ui, sans-serif; fill: #222; }
-@media print {
-  body { background: #fff; }
-  .fx-sheet { padding: 0; max-width: none; }
-  .leaflet-control-zoom, .leaflet-control-layers { display: none; }
-  @page { size: A4 portrait; margin: 12mm; }
-}
-@media (max-width: 800px) { .fx-grid { grid-template-columns: 1fr; } }
-"""
+SHEET_CSS = static_text("sheet.css")
 
 
 def _num(value: Any) -> float:

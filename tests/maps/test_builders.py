@@ -27,9 +27,10 @@ def visible(page: str) -> str:
 
 def _site_data(html: str) -> dict:
     """The sites GeoJSON embedded in a site map."""
-    match = re.search(r"layer\.addData\((\{.*?\})\);", html, re.S)
+    match = re.search(r"= foncierSitesLayer\(\w+, ", html)
     assert match, "no sites data in the page"
-    return json.loads(match.group(1))
+    data, _ = json.JSONDecoder().raw_decode(html, match.end())
+    return dict(data)
 
 
 def _site_map(fake: FakeResults, **kwargs: object) -> str:
