@@ -3,12 +3,11 @@ officers' parcel map.
 
 The pages come from :mod:`foncier.maps` (``site_map.build_site_map``, ``site_sheet.build_site_sheet``,
 ``compare.build_comparison``, ``parcel_map.build_parcel_map``); the parcel map draws the parcels from this API's
-vector tiles. When the maps package cannot be imported (the ``maps`` extra not installed) the routes answer 503
-``maps_unavailable``.
+vector tiles. The map modules are imported statically (folium is a core dependency), so static tools and the
+architecture test follow these imports.
 Pages are cached per workspace file version.
 """
 
-import importlib
 import logging
 import threading
 from collections import OrderedDict
@@ -34,6 +33,7 @@ from foncier.api.routers.sites import PROFILE_QUERY
 from foncier.api.settings import ApiSettings
 from foncier.api.store import GeoPackageStore
 from foncier.layers.workspace import Workspace
+from foncier.maps import assets, compare, export, parcel_map, site_map, site_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,14 @@ _CACHE_SIZE = 32
 COMPARE_MIN, COMPARE_MAX = 2, 6
 
 
+_MAP_MODULES: dict[str, ModuleType] = {
+    "assets": assets, "compare": compare, "export": export, "parcel_map": parcel_map, "site_map": site_map,
+    "site_sheet": site_sheet,
+}  # fmt: skip
+
+
 def _module(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(f"foncier.maps.{name}")
-    except ImportError as exc:
-        raise ServiceUnavailableError(f"the maps are not available on this server ({exc})",
-                                      code="maps_unavailable") from None  # fmt: skip
+    return _MAP_MODULES[name]
 
 
 def _context(ws: Workspace, names: tuple[str, ...], bbox: tuple[float, float, float, float] | None = None
