@@ -90,6 +90,7 @@ STATUS_BY_EXCEPTION: tuple[tuple[type[BaseException], int], ...] = (
     (errors.DatabaseError, 503),
     (errors.FoncierError, 500),
     (sqlite3.DatabaseError, 503),
+    (OverflowError, 422),  # numbers a request made too large to compute with (weights of 1e308...)
 )
 
 
@@ -128,12 +129,44 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Bounds of an error answer: it never grows with the request (a huge body gives a small answer).
+MAX_ERROR_MESSAGE_CHARS = 1000
+MAX_ERROR_DETAIL_ITEMS = 20
+MAX_ERROR_STRING_CHARS = 300
+MAX_ERROR_BYTES = 16_384
+
+
 def error_response(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
-    """Build the JSON answer of an error."""
-    body: dict[str, Any] = {"code": code, "message": message}
+    """Build the JSON answer of an error (bounded: long messages, lists and strings are clipped)."""
+    body: dict[str, Any] = {"code": code, "message": _clip(str(message), MAX_ERROR_MESSAGE_CHARS)}
     if detail is not None:
-        body["detail"] = _jsonable(detail)
-    return JSONResponse(body, status_code=status)
+        body["detail"] = _bounded(_jsonable(detail), depth=0)
+    response = JSONResponse(body, status_code=status)
+    if len(response.body) > MAX_ERROR_BYTES:
+        body.pop("detail", None)
+        body["message"] = _clip(body["message"], MAX_ERROR_BYTES // 4)
+        response = JSONResponse(body, status_code=status)
+    return response
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _bounded(value: Any, *, depth: int) -> Any:
+    if depth > 6:
+        return "..."
+    if isinstance(value, str):
+        return _clip(value, MAX_ERROR_STRING_CHARS)
+    if isinstance(value, list):
+        items = [_bounded(v, depth=depth + 1) for v in value[:MAX_ERROR_DETAIL_ITEMS]]
+        if len(value) > MAX_ERROR_DETAIL_ITEMS:
+            items.append(f"... {len(value) - MAX_ERROR_DETAIL_ITEMS} more")
+        return items
+    if isinstance(value, dict):
+        keys = list(value)[: 2 * MAX_ERROR_DETAIL_ITEMS]
+        return {_clip(k, MAX_ERROR_STRING_CHARS): _bounded(value[k], depth=depth + 1) for k in keys}
+    return value
 
 
 def _jsonable(value: Any) -> Any:
@@ -184,7 +217,7 @@ async def _foncier_error_handler(request: Request, exc: Exception) -> JSONRespon
 
 async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = list(exc.errors())
+    problems = list(exc.errors())[: 5 * MAX_ERROR_DETAIL_ITEMS]
     in_body = any(p.get("loc", ("",))[0] == "body" for p in problems)
     detail = [{"loc": [str(x) for x in p.get("loc", ())], "msg": str(p.get("msg", "")), "type": str(p.get("type", ""))}
               for p in problems]  # fmt: skip
@@ -217,6 +250,10 @@ async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONRes
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return error_response(status, "internal_error" if status == 500 else "workspace_unavailable",
                               "the server could not answer this request; the error was logged")  # fmt: skip
+    if isinstance(exc, OverflowError):
+        return error_response(
+            status, "numeric_overflow", f"a number of the request is too large to compute with ({exc})"
+        )
     return error_response(status, "error", str(exc))
 
 

@@ -61,7 +61,7 @@ class Rankings:
         self.store = store
         self.size = size
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, tuple[int, int, int]], results.ScoredSites] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, tuple[int, ...]], results.ScoredSites] = OrderedDict()
 
     @property
     def workspace(self) -> Workspace:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,12 @@ class ApiSettings(BaseSettings):
     max_profile_cache : int
         Number of scored rankings (named profiles) kept in memory.
     max_body_bytes : int
-        Largest accepted request body (POST /scores).
+        Largest accepted request body (POST /scores), whatever the transfer encoding (chunked included).
+    public_url : str, optional
+        The service's public root URL (``https://foncier.example.org/api``): every link in the answers is
+        built from it. Unset: links use the address the server listens on, never the request's Host header.
+    worker_threads : int
+        Threads serving the synchronous endpoints (each holds at most one read-only SQLite connection).
     """
 
     model_config = SettingsConfigDict(env_prefix="FONCIER_API_", extra="ignore")
@@ -66,11 +72,25 @@ class ApiSettings(BaseSettings):
     tile_buffer: int = Field(default=64, ge=0, le=1024)
     max_profile_cache: int = Field(default=16, ge=0)
     max_body_bytes: int = Field(default=256_000, ge=1024)
+    public_url: str | None = Field(default=None, description="public root URL used in every link of the answers")
+    worker_threads: int = Field(default=16, ge=1, le=64)
     map_assets: Literal["auto", "local", "cdn"] = Field(
         default="auto",
         description="where the HTML maps load Leaflet from: 'local' = this server's /maps/assets (copies from the "
         "project's npm set-up), 'cdn' = jsDelivr, 'auto' = local when the copies are installed",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(
+                f"public_url must be an http(s) URL without query, like https://example.org/api; got {value!r}"
+            )
+        return value.strip().rstrip("/")
 
     @model_validator(mode="after")
     def _check_limits(self) -> ApiSettings:

@@ -14,22 +14,30 @@ few index probes.
   when the store is opened (:meth:`GeoPackageStore.prepare`, under the workspace's writer lock); a read-only
   workspace gets an in-memory id -> fid map instead, built once.
 - Geometry blobs are GeoPackage binary (a small header, then WKB) decoded with :func:`shapely.from_wkb`.
-- The workspace's writers replace the file atomically (``os.replace``); the store notices a new file (inode,
-  size, mtime) at the next request and reopens its connections and metadata.
+- Concurrency design (one rule: no lock is ever held while calling back into the store). The workspace is
+  written in place in SQLite WAL mode, so readers never wait for a writer and always see a committed state.
+  The store's metadata (:class:`Snapshot`: layers, metadata, id/value maps) is an immutable-by-convention
+  object keyed on the file's version (inode, size and mtime of ``foncier.gpkg`` and of its ``-wal``); a
+  request that sees a new version builds a new snapshot and swaps it in with one assignment (lock-free;
+  two threads may build the same snapshot, never block each other). Id and value maps are filled with
+  ``dict.setdefault`` on the snapshot they belong to.
+- Connections: a bounded pool of read-only connections, one per live worker thread at most
+  (:data:`MAX_CONNECTIONS`); connections of threads that ended are closed as soon as a new one is needed,
+  never left to the garbage collector. Each connection is small (8 MB page cache, the file memory-mapped
+  and shared by all).
+- GDAL is never used on the workspace file in the API process (it links its own SQLite, whose locks would
+  clobber these connections'): everything goes through :mod:`sqlite3`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import logging
 import os
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,54 +48,19 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from foncier.errors import LayerNotFoundError, WorkspaceError
-from foncier.layers.workspace import GPKG_NAME, LOCK_NAME
+from foncier.layers.gpkg import SERVING_INDEXES, create_serving_indexes, decode_geometries, gpkg_blob_to_wkb, quote
+from foncier.layers.gpkg import is_temporary as _is_temporary
+from foncier.layers.workspace import GPKG_NAME, workspace_lock
 
 logger = logging.getLogger(__name__)
-
-#: Indexes the API needs: table -> column groups (created when missing and the columns exist).
-SERVING_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "parcels": (("parcel_id",), ("commune",)),
-    "sites": (("site_id",),),
-    "zones": (("zone_id",),),
-    "site_parcels": (("parcel_id",), ("site_id",)),
-    "criteria": (("site_id",),),
-    "scores": (("profile", "site_id"), ("profile", "rank")),
-    "score_breakdown": (("profile", "site_id"),),
-}
 
 #: Id column of the feature layers served by id.
 ID_COLUMNS = {"parcels": "parcel_id", "sites": "site_id", "zones": "zone_id", "friches": "site_id"}
 
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOCK_WAIT_S = 10.0
-
-
-def quote(name: str) -> str:
-    """Quote an SQLite identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def gpkg_blob_to_wkb(blob: bytes | None) -> bytes | None:
-    """Strip the GeoPackage binary header of ``blob``, returning its WKB (None for None).
-
-    Raises
-    ------
-    ValueError
-        When ``blob`` is not a GeoPackage geometry (no ``GP`` magic).
-    """
-    if blob is None:
-        return None
-    if blob[:2] != b"GP":
-        raise ValueError("not a GeoPackage geometry blob")
-    envelope = (blob[3] >> 1) & 0x07
-    return bytes(blob[8 + _ENVELOPE_BYTES.get(envelope, 0) :])
-
-
-def decode_geometries(blobs: Sequence[bytes | None]) -> np.ndarray:
-    """Decode GeoPackage geometry blobs into an array of shapely geometries (None for null)."""
-    wkb = [gpkg_blob_to_wkb(b) for b in blobs]
-    return np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
+#: Most read-only connections open at once (one per live worker thread; the API's thread pool is bounded).
+MAX_CONNECTIONS = 64
+__all__ = ["SERVING_INDEXES", "GeoPackageStore", "LayerInfo", "decode_geometries", "gpkg_blob_to_wkb", "quote"]
 
 
 @dataclass(frozen=True)
@@ -168,7 +141,7 @@ class Page:
 class Snapshot:
     """Metadata of one version of the GeoPackage file."""
 
-    key: tuple[int, int, int]
+    key: tuple[int, ...]
     layers: dict[str, LayerInfo]
     metadata: dict[str, str]
     id_maps: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -179,13 +152,44 @@ class Snapshot:
         return self.metadata.get("synthetic", "false") == "true"
 
 
-class _Local(threading.local):
-    con: sqlite3.Connection | None = None
-    key: tuple[int, int, int] | None = None
-    transformers: dict[tuple[str, str], Transformer]
+class _ConnectionPool:
+    """Read-only connections, at most one per live thread, closed when their thread ends (bounded)."""
 
-    def __init__(self) -> None:
-        self.transformers = {}
+    def __init__(self, opener: Callable[[], sqlite3.Connection], limit: int) -> None:
+        self._opener = opener
+        self._limit = limit
+        self._cons: dict[int, tuple[threading.Thread, sqlite3.Connection, int]] = {}
+        self._guard = threading.Lock()  # only around dict updates: never held while opening or querying
+
+    def get(self, inode: int) -> sqlite3.Connection:
+        me = threading.current_thread()
+        entry = self._cons.get(me.ident or 0)
+        if entry is not None and entry[0] is me and entry[2] == inode:
+            return entry[1]
+        con = self._opener()
+        with self._guard:
+            old = self._cons.pop(me.ident or 0, None)
+            stale = [k for k, (t, _, _) in self._cons.items() if not t.is_alive()]
+            closing = [self._cons.pop(k)[1] for k in stale]
+            if len(self._cons) >= self._limit:
+                raise WorkspaceError(f"too many concurrent readers ({len(self._cons)}); try again")
+            self._cons[me.ident or 0] = (me, con, inode)
+        for c in [*closing, *([old[1]] if old else [])]:
+            with contextlib.suppress(sqlite3.Error):
+                c.close()
+        return con
+
+    def size(self) -> int:
+        """Open connections."""
+        return len(self._cons)
+
+    def close_all(self) -> None:
+        """Close every connection (the store is being shut down)."""
+        with self._guard:
+            entries, self._cons = list(self._cons.values()), {}
+        for _, con, _ in entries:
+            with contextlib.suppress(sqlite3.Error):
+                con.close()
 
 
 class GeoPackageStore:
@@ -212,8 +216,8 @@ class GeoPackageStore:
                 f"no workspace at {self.workspace} (missing {GPKG_NAME}); create one with "
                 f"'foncier demo --workspace {self.workspace}'"
             )
-        self._local = _Local()
-        self._lock = threading.Lock()
+        self._pool = _ConnectionPool(self._open, MAX_CONNECTIONS)
+        self._transformers: dict[tuple[str, str, int], Transformer] = {}
         self._snapshot: Snapshot | None = None
         self.index_status = "not prepared"
         if prepare:
@@ -221,57 +225,75 @@ class GeoPackageStore:
         self.snapshot()
 
     # ------------------------------------------------------------------ file and connections
-    def _file_key(self) -> tuple[int, int, int]:
+    def _file_key(self) -> tuple[int, ...]:
+        """The file's version: inode, size, mtime of ``foncier.gpkg`` and of its ``-wal`` (every commit in WAL
+        mode changes the latter; a checkpoint the former)."""
         try:
             st = os.stat(self.path)
         except OSError as exc:
             raise WorkspaceError(f"workspace GeoPackage {self.path} is not readable: {exc.strerror}") from None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
+        try:
+            wal = os.stat(f"{self.path}-wal")
+            wal_key = (wal.st_size, wal.st_mtime_ns)
+        except OSError:
+            wal_key = (0, 0)
+        return (st.st_ino, st.st_size, st.st_mtime_ns, *wal_key)
 
     def _open(self) -> sqlite3.Connection:
-        uri = f"file:{self.path}?mode=ro"
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
-            con = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=256)
+            con = sqlite3.connect(uri, uri=True, check_same_thread=False, cached_statements=128, timeout=5)
             con.execute("PRAGMA query_only = 1")
-            con.execute("PRAGMA cache_size = -32768")
+            con.execute("PRAGMA cache_size = -8192")
             con.execute("PRAGMA mmap_size = 268435456")
         except sqlite3.Error as exc:
             raise WorkspaceError(f"cannot open {self.path} read-only: {exc}") from None
         return con
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's read-only connection to the current file (reopened when the file was replaced)."""
-        snap = self.snapshot()
-        local = self._local
-        if local.con is None or local.key != snap.key:
-            if local.con is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    local.con.close()
-            local.con = self._open()
-            local.key = snap.key
-        return local.con
+        """This thread's read-only connection (from the bounded pool; reopened when the file was replaced)."""
+        return self._pool.get(self.snapshot().key[0])
+
+    def open_connections(self) -> int:
+        """How many read-only connections are open (bounded by the live worker threads)."""
+        return self._pool.size()
+
+    def close(self) -> None:
+        """Close every connection (server shutdown)."""
+        self._pool.close_all()
+
+    def file_version(self) -> tuple[int, ...] | None:
+        """The file's version key (None when the file cannot be stat'ed)."""
+        try:
+            return self._file_key()
+        except WorkspaceError:
+            return None
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The last snapshot built, without touching the file (for ``/health``: never blocks)."""
+        return self._snapshot
 
     def snapshot(self) -> Snapshot:
-        """Metadata of the current file (re-read when the file changed since the last call)."""
+        """Metadata of the current file version (rebuilt, lock-free, when the file changed since the last call)."""
         key = self._file_key()
         snap = self._snapshot
         if snap is not None and snap.key == key:
             return snap
-        with self._lock:
-            snap = self._snapshot
-            if snap is not None and snap.key == key:
-                return snap
-            if snap is not None:
-                logger.info("workspace %s changed on disk; reloading its metadata", self.path)
-            con = self._open()
-            try:
-                snap = Snapshot(key=key, layers=_read_layers(con), metadata=_read_metadata(con))
-            except sqlite3.DatabaseError as exc:
-                raise WorkspaceError(f"{self.path} is not a readable GeoPackage: {exc}") from None
-            finally:
-                con.close()
-            self._snapshot = snap
-            return snap
+        if snap is not None:
+            logger.info("workspace %s changed on disk; reloading its metadata", self.path)
+        con = self._open()
+        try:
+            con.execute("BEGIN")  # one read transaction: layers and metadata of the same committed state
+            fresh = Snapshot(key=key, layers=_read_layers(con), metadata=_read_metadata(con))
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{self.path} is not a readable GeoPackage: {exc}") from None
+        finally:
+            con.close()
+        current = self._snapshot
+        if current is None or current.key != key:
+            self._snapshot = fresh  # one assignment: readers see the old or the new snapshot, whole
+        return fresh
 
     def prepare(self) -> str:
         """Create the serving indexes that are missing, once, under the workspace's writer lock.
@@ -301,18 +323,14 @@ class GeoPackageStore:
         if not wanted:
             self.index_status = "indexes present"
             return self.index_status
-        lock_path = self.workspace / LOCK_NAME
         try:
-            with _exclusive_lock(lock_path):
-                rw = sqlite3.connect(self.path, timeout=_LOCK_WAIT_S)
+            with workspace_lock(self.workspace, timeout=_LOCK_WAIT_S):
+                rw = sqlite3.connect(self.path, timeout=_LOCK_WAIT_S, isolation_level=None)
                 try:
-                    with rw:
-                        for table, cols in wanted:
-                            if not all(_IDENT_RE.match(c) for c in (table, *cols)):
-                                continue
-                            name = f"foncier_idx_{table}_{'_'.join(cols)}"
-                            rw.execute(f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} "
-                                       f"({', '.join(quote(c) for c in cols)})")  # fmt: skip
+                    rw.execute("BEGIN IMMEDIATE")
+                    columns_of = {t: layers[t].columns for t, _ in wanted}
+                    create_serving_indexes(rw, columns_of)
+                    rw.execute("COMMIT")
                 finally:
                     rw.close()
         except (OSError, sqlite3.Error) as exc:
@@ -360,12 +378,14 @@ class GeoPackageStore:
 
     # ------------------------------------------------------------------ CRS helpers
     def transformer(self, src: str, dst: str) -> Transformer:
-        """A (per-thread, cached) pyproj transformer with x/y = lon/lat order."""
-        key = (src, dst)
-        tr = self._local.transformers.get(key)
+        """A cached pyproj transformer with x/y = lon/lat order (per thread: pyproj objects are not shared)."""
+        key = (src, dst, threading.get_ident())
+        tr = self._transformers.get(key)
         if tr is None:
             tr = Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
-            self._local.transformers[key] = tr
+            if len(self._transformers) > 4 * MAX_CONNECTIONS:
+                self._transformers.clear()
+            self._transformers[key] = tr
         return tr
 
     def to_crs(self, geoms: np.ndarray, src: str, dst: str, *, decimals: int | None = None) -> np.ndarray:
@@ -577,20 +597,16 @@ class GeoPackageStore:
         snap = self.snapshot()
         key = f"{info.name}.{column}"
         mapping = snap.id_maps.get(key)
-        if mapping is None:
-            with self._lock:
-                mapping = snap.id_maps.get(key)
-                if mapping is None:
-                    t0 = time.perf_counter()
-                    rows = (
-                        self.connection()
-                        .execute(f"SELECT {quote(column)}, {quote(info.fid_column)} FROM {quote(info.name)}")
-                        .fetchall()
-                    )
-                    mapping = {str(v): int(f) for v, f in rows if v is not None}
-                    snap.id_maps[key] = mapping
-                    logger.info("built id map of %s (%d ids, %.0f ms): no index on %s",
-                                info.name, len(mapping), 1000 * (time.perf_counter() - t0), column)  # fmt: skip
+        if mapping is None:  # no lock: two threads may both build it; setdefault keeps one
+            t0 = time.perf_counter()
+            rows = (
+                self.connection()
+                .execute(f"SELECT {quote(column)}, {quote(info.fid_column)} FROM {quote(info.name)}")
+                .fetchall()
+            )
+            mapping = snap.id_maps.setdefault(key, {str(v): int(f) for v, f in rows if v is not None})
+            logger.info("built id map of %s (%d ids, %.0f ms): no index on %s",
+                        info.name, len(mapping), 1000 * (time.perf_counter() - t0), column)  # fmt: skip
         return mapping
 
     def value_map(self, name: str, key_column: str, value_column: str) -> dict[str, Any]:
@@ -598,18 +614,14 @@ class GeoPackageStore:
         snap = self.snapshot()
         cache_key = f"{name}.{key_column}->{value_column}"
         mapping = snap.id_maps.get(cache_key)
-        if mapping is None:
+        if mapping is None:  # no lock (see _id_map)
             self.layer(name)
-            with self._lock:
-                mapping = snap.id_maps.get(cache_key)
-                if mapping is None:
-                    rows = (
-                        self.connection()
-                        .execute(f"SELECT {quote(key_column)}, {quote(value_column)} FROM {quote(name)}")
-                        .fetchall()
-                    )
-                    mapping = {str(k): v for k, v in rows if k is not None}
-                    snap.id_maps[cache_key] = mapping
+            rows = (
+                self.connection()
+                .execute(f"SELECT {quote(key_column)}, {quote(value_column)} FROM {quote(name)}")
+                .fetchall()
+            )
+            mapping = snap.id_maps.setdefault(cache_key, {str(k): v for k, v in rows if k is not None})
         return mapping
 
     def rows(self, name: str, *, equals: dict[str, Any], limit: int = 10_000,
@@ -649,25 +661,6 @@ class GeoPackageStore:
 _DERIVED = {"sites", "site_parcels", "criteria", "scores", "score_breakdown", "isochrones"}
 
 
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """The workspace writers' lock (same file and flock as :class:`foncier.layers.workspace.Workspace`)."""
-    with path.open("a") as fh:
-        deadline = time.monotonic() + _LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _read_metadata(con: sqlite3.Connection) -> dict[str, str]:
     try:
         rows = con.execute('SELECT "key", "value" FROM "metadata"').fetchall()
@@ -689,7 +682,7 @@ def _read_layers(con: sqlite3.Connection) -> dict[str, LayerInfo]:
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     out: dict[str, LayerInfo] = {}
     for name, data_type, identifier, description, x0, y0, x1, y1, srs in contents:
-        if name not in tables or data_type not in ("features", "attributes"):
+        if name not in tables or data_type not in ("features", "attributes") or _is_temporary(str(name)):
             continue
         pragma = con.execute(f"PRAGMA table_info({quote(name)})").fetchall()
         fid = next((r[1] for r in pragma if r[5] == 1), "rowid")

@@ -19,6 +19,10 @@ from foncier.geo.profile import Profile
 logger = logging.getLogger(__name__)
 
 
+#: Largest weight accepted (weights are relative; larger ones would overflow their sum).
+MAX_WEIGHT = 1e9
+
+
 class ScoreRequest(BaseModel):
     """What to rank with.
 
@@ -70,6 +74,8 @@ def _profile_for(req: ScoreRequest) -> Profile:
             problems.append(Problem(f"weight of '{name}' must be a finite number, got {value}", column=name))
         elif value < 0:
             problems.append(Problem(f"weight of '{name}' must be >= 0, got {value:g}", column=name))
+        elif value > MAX_WEIGHT:
+            problems.append(Problem(f"weight of '{name}' must be at most {MAX_WEIGHT:g}, got {value:g}", column=name))
     if problems:
         raise ProfileError(problems, title="invalid weights")
     merged = {**{k: float(v) for k, v in base.weights.items()}, **req.weights}
