@@ -722,7 +722,7 @@ class Workspace:
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_name)
-            if provenance is not None and self.gpkg.exists():
+            if provenance is not None:
                 session.add_provenance([provenance])
 
     def read_dem(self) -> tuple[np.ndarray, Any]:
@@ -757,25 +757,21 @@ class WriteSession:
 
     Obtain it from :meth:`Workspace.write_session` (never build it directly). Inside the block:
 
-    - :meth:`stage` writes a layer or table now under a temporary name (``foncier_tmp_*``; other readers do
-      not see it before the commit);
-    - :meth:`delete` marks layers to drop; :meth:`add_provenance` and :meth:`set_metadata` queue upserts;
+    - :meth:`stage` writes a layer or table under a temporary name (``foncier_tmp_*``) and swaps it in
+      with its registrations, inside the session's transaction (other readers see it at the commit);
+    - :meth:`delete` drops layers; :meth:`add_provenance` and :meth:`set_metadata` upsert rows;
     - :attr:`connection` is the session's read-write :class:`sqlite3.Connection`, inside its transaction
       (``BEGIN IMMEDIATE``; GeoPackage SQL functions registered): run any SQL there (UPDATE statuses,
       INSERT rows...). The workspace's own readers (``read_table``...) called in the same thread read
       through it, so they see the session's changes.
 
-    When the block ends without an exception, every staged layer is swapped in with its GeoPackage
-    registrations, deletions, provenance and metadata are applied, and the transaction commits: all or
-    nothing. On an exception (or a kill) nothing visible changes.
+    When the block ends without an exception the transaction commits: all or nothing. On an exception (or a
+    kill) nothing visible changes.
     """
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._staged: dict[str, str] = {}
-        self._deleted: set[str] = set()
-        self._provenance: dict[str, Provenance] = {}
-        self._metadata: dict[str, str] = {}
         self._con: sqlite3.Connection | None = None
 
     # ---------------------------------------------------------------- building the unit of work
@@ -795,10 +791,8 @@ class WriteSession:
         tmp = f"{_gpkg.TEMP_PREFIX}{secrets.token_hex(4)}_{name}"
         try:
             con.execute("SAVEPOINT foncier_stage")
-            previous = self._staged.pop(name, None)
-            if previous is not None:
-                _gpkg.drop_table(con, previous)
             _gpkg.write_table(con, tmp, _prepare_for_gpkg(frame))
+            _gpkg.swap_in(con, tmp, name)  # inside the session's transaction: others see it at commit
             con.execute("RELEASE foncier_stage")
         except (sqlite3.Error, ValueError, TypeError) as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -806,24 +800,31 @@ class WriteSession:
                 con.execute("RELEASE foncier_stage")
             raise WorkspaceError(f"cannot write layer '{name}': {exc}") from None
         self._staged[name] = tmp
-        self._deleted.discard(name)
 
     def delete(self, names: Sequence[str]) -> None:
-        """Drop these layers/tables at commit (missing names are ignored)."""
-        for name in names:
-            staged = self._staged.pop(name, None)
-            if staged is not None:
-                _gpkg.drop_table(self.connection, staged)
-            self._deleted.add(name)
+        """Drop these layers/tables (visible to others at commit; missing names are ignored)."""
+        try:
+            for name in names:
+                _gpkg.drop_table(self.connection, name)
+                self._staged.pop(name, None)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot delete {', '.join(names)}: {exc}") from None
 
     def add_provenance(self, records: Sequence[Provenance]) -> None:
-        """Upsert these provenance records (by layer name) at commit."""
-        for record in records:
-            self._provenance[record.layer] = record
+        """Upsert these provenance records (by layer name; visible to others at commit)."""
+        if "provenance" in self._staged:
+            raise WorkspaceError("provenance is both staged as a table and upserted: use one or the other")
+        try:
+            _upsert_provenance(self.connection, list(records))
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot record provenance: {exc}") from None
 
     def set_metadata(self, values: Mapping[str, str]) -> None:
-        """Upsert these metadata keys at commit (other keys are kept)."""
-        self._metadata.update({str(k): str(v) for k, v in values.items()})
+        """Upsert these metadata keys (other keys are kept; visible to others at commit)."""
+        try:
+            _upsert_keys(self.connection, "metadata", {str(k): str(v) for k, v in values.items()})
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot write metadata: {exc}") from None
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -849,20 +850,10 @@ class WriteSession:
 
     # ---------------------------------------------------------------- commit / abort
     def _commit(self) -> None:
-        if self._con is None and not (self._staged or self._deleted or self._provenance or self._metadata):
+        if self._con is None:
             return
-        if "provenance" in self._staged and self._provenance:
-            raise WorkspaceError("provenance is both staged as a table and upserted: use one or the other")
-        con = self.connection
+        con = self._con
         try:
-            for name in self._deleted:
-                _gpkg.drop_table(con, name)
-            for name, tmp in self._staged.items():
-                _gpkg.swap_in(con, tmp, name)
-            if self._provenance:
-                _upsert_provenance(con, list(self._provenance.values()))
-            if self._metadata:
-                _upsert_keys(con, "metadata", self._metadata)
             con.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
