@@ -125,3 +125,40 @@ def commune_polygons(centres: gpd.GeoDataFrame, outline: shapely.Polygon) -> gpd
         crs=LAMBERT93,
     )
     return out
+
+
+# Towns of the neighbouring departments (Aisne outside the territory, Oise, Marne, Seine-et-Marne, Val-d'Oise):
+# real INSEE codes, names and centres; populations rounded from INSEE's populations légales (2021).
+_NEIGHBOURS: tuple[tuple[str, str, float, float, int], ...] = (
+    ("60159", "Compiègne", 2.8262, 49.4179, 40_000),
+    ("60176", "Crépy-en-Valois", 2.8878, 49.2339, 15_000),
+    ("60446", "Nanteuil-le-Haudouin", 2.8117, 49.1414, 4_100),
+    ("60471", "Noyon", 2.9989, 49.5817, 13_300),
+    ("60612", "Senlis", 2.5864, 49.2072, 14_600),
+    ("02168", "Château-Thierry", 3.4031, 49.0464, 14_800),
+    ("02408", "Laon", 3.6244, 49.5641, 24_600),
+    ("51454", "Reims", 4.0317, 49.2583, 180_000),
+    ("51250", "Fismes", 3.6856, 49.3086, 5_000),
+    ("77284", "Meaux", 2.8787, 48.9601, 55_000),
+    ("95527", "Roissy-en-France", 2.5164, 49.0036, 2_900),
+)
+_NEIGHBOUR_RADIUS_M = 2_500.0
+
+
+def neighbour_communes() -> gpd.GeoDataFrame:
+    """The sample's ``labour_communes``: the main towns around the territory, outside it.
+
+    Real INSEE codes, names, centres and rounded populations (INSEE populations légales 2021); the outlines
+    are synthetic discs of 2.5 km around the centre. They stand for the communes ``foncier fetch`` loads from
+    the neighbouring departments, used only for the labour pool.
+    """
+    x, y = lonlat_to_l93([n[2] for n in _NEIGHBOURS], [n[3] for n in _NEIGHBOURS])
+    return gpd.GeoDataFrame(
+        {
+            "insee": [n[0] for n in _NEIGHBOURS],
+            "nom": [n[1] for n in _NEIGHBOURS],
+            "population": pd.array([n[4] for n in _NEIGHBOURS], dtype="int64"),
+        },
+        geometry=shapely.buffer(shapely.points(x, y), _NEIGHBOUR_RADIUS_M, quad_segs=8),
+        crs=LAMBERT93,
+    )
