@@ -169,6 +169,23 @@ SCHEMAS: dict[str, LayerSchema] = {
             ),
         ),
         LayerSchema(
+            name="labour_communes",
+            title="Communes du bassin d'emploi (départements voisins)",
+            geometry_types=POLYGONAL,
+            id_column="insee",
+            description="Communes of the territory's departments and their neighbours (territory file "
+            "'labour_departments'), used only for the labour pool criterion.",
+            columns=(
+                Column("insee", "str", pattern=INSEE_RE),
+                Column("nom", "str"),
+                Column("population", "int", nullable=True, minimum=0, maximum=3e6),
+            ),
+            optional_columns=(
+                Column("pop_15_64", "int", nullable=True, minimum=0, maximum=3e6,
+                       description="working-age population (INSEE 15-64), when an INSEE table gives it"),
+            ),  # fmt: skip
+        ),
+        LayerSchema(
             name="zones",
             title="Zones d'activité",
             geometry_types=POLYGONAL,
