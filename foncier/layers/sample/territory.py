@@ -21,7 +21,7 @@ import shapely
 
 from foncier.layers.sample._geom import lonlat_line
 from foncier.layers.sample.buildings import build_buildings, build_terrains
-from foncier.layers.sample.communes import commune_centres, commune_polygons, territory_outline
+from foncier.layers.sample.communes import commune_centres, commune_polygons, neighbour_communes, territory_outline
 from foncier.layers.sample.dem import build_dem
 from foncier.layers.sample.hazards import flood_zones, protected_areas
 from foncier.layers.sample.network import build_networks
@@ -153,6 +153,7 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
     layers: dict[str, gpd.GeoDataFrame] = {
         "parcels": parcels,
         "communes": communes,
+        "labour_communes": neighbour_communes(),
         "zones": land.zones,
         "roads": nets.roads,
         "interchanges": nets.interchanges,
