@@ -204,8 +204,6 @@ def _run_pipeline_locked(
         lap("parcel zoning")
 
     step("building the road graph")
-    if "labour_communes" in stored:  # neighbouring departments' communes, for the labour pool only
-        layers["labour_communes"] = ws.read_layer("labour_communes")
     graphs = build_vehicle_graphs(layers["roads"], communes=layers["communes"])  # calibrated car and HGV speeds
     graph = graphs.get("car")
     lap("graph")
