@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -72,24 +73,54 @@ def fetch(
       foncier fetch -w ws-x -t my-territory.yaml --source-url cadastre=http://mirror/etalab-cadastre
     """
     from foncier.layers.fetch import fetch_territory, parse_source_urls
+    from foncier.layers.fetch.run import FetchInterrupted
 
     overrides = parse_source_urls(source_urls)
-    show = sys.stderr.isatty() if progress is None else progress
-    report = fetch_territory(
-        workspace,
-        territory,
-        layers or None,
-        offline=offline,
-        source_urls=overrides,
-        progress=show,
-        cache_dir=cache_dir,
-    )
+    terminal = sys.stderr.isatty()
+    show = terminal if progress is None else progress
+
+    def line(text: str) -> None:
+        click.echo(f"fetch: {text}", err=True)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        report = fetch_territory(
+            workspace,
+            territory,
+            layers or None,
+            offline=offline,
+            source_urls=overrides,
+            progress=show,
+            cache_dir=cache_dir,
+            on_progress=None if terminal else line,
+        )
+    except FetchInterrupted as exc:
+        click.echo(exc.report.render(), err=True)
+        click.echo(exc.report.interrupted_summary(), err=True)
+        raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(report.render())
     if not report.ok:
         not_done = [r.layer for r in report.layers.values() if r.status not in ("stored", "empty")]
+        hints = []
         if report.offline and report.missing:
-            hint = f"{len(report.missing)} download(s) are missing from the cache: run without --offline to fetch them."
-        else:
-            hint = "Layers already stored are kept and downloads are cached: run the same command again to resume."
+            hints.append(
+                f"{len(report.missing)} download(s) are missing from the cache: run without --offline to fetch them."
+            )
+        if report.failures and report.retry_helps:
+            hints.append(
+                "Layers already stored are kept and downloads are cached: run the same command again to resume."
+            )
+        elif report.failures:
+            hints.append(
+                "Layers already stored are kept. Running again will not fix these failures (see the advice above)."
+            )
         detail = f"incomplete layers: {', '.join(not_done)}" if not_done else "the workspace check found problems"
-        raise FetchError(f"{detail}. {hint}")
+        raise FetchError(f"{detail}. {' '.join(hints)}".strip())
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a fetch as Ctrl-C does: temporary downloads are removed, the report says what was kept."""
+    raise KeyboardInterrupt

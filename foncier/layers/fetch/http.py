@@ -260,6 +260,28 @@ class ContentCache:
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and self.lookup(url, verify=False) is not None
 
+    def clean_stale_temp(self, max_age_s: float = 600.0) -> int:
+        """Remove temporary downloads left by a killed run (files of ``tmp/`` untouched for ``max_age_s``;
+        a download in progress in another process keeps writing its file, so it is never that old).
+
+        Returns
+        -------
+        int
+            Files removed.
+        """
+        if not self.tmp.is_dir():
+            return 0
+        removed = 0
+        now = time.time()
+        for path in self.tmp.iterdir():
+            with contextlib.suppress(OSError):
+                if path.is_file() and now - path.stat().st_mtime > max_age_s:
+                    path.unlink()
+                    removed += 1
+        if removed:
+            logger.info("removed %d temporary download(s) left by an interrupted run in %s", removed, self.tmp)
+        return removed
+
     def temp_file(self, url: str) -> Path:
         """A fresh temporary file (same file system as the cache) for a download of ``url``."""
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -408,6 +430,7 @@ class HttpClient:
         self._sleep = sleep
         self._client: httpx.Client | None = None
         self._transport = transport
+        self.cache.clean_stale_temp()
 
     # ------------------------------------------------------------------ lifecycle
     @property

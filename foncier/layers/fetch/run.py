@@ -10,6 +10,7 @@ are read back from the workspace and validated again: what the scoring engine wi
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -161,6 +162,19 @@ class FetchReport:
         """Every remark, once."""
         return list(dict.fromkeys(w for r in self.layers.values() for w in r.warnings))
 
+    def failure_groups(self) -> dict[tuple[str, str], list[str]]:
+        """Failures grouped by (layer, cause), in layer order: every layer's cause is shown."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for name, r in self.layers.items():
+            for f in r.failures:
+                groups.setdefault((name, failure_cause(f)), []).append(f)
+        return groups
+
+    @property
+    def retry_helps(self) -> bool:
+        """Whether running the same command again may fix a failure (not for a 404 or refused data)."""
+        return any(cause in RETRYABLE_CAUSES for _, cause in self.failure_groups())
+
     def to_frame(self) -> pd.DataFrame:
         """One row per layer: status, features, notes."""
         rows = []
@@ -179,6 +193,20 @@ class FetchReport:
             features = r.kept if r.kept is not None else r.features
             rows.append({"layer": r.layer, "status": r.status, "features": features, "notes": "; ".join(notes)})
         return pd.DataFrame(rows, columns=["layer", "status", "features", "notes"])
+
+    def interrupted_summary(self) -> str:
+        """What an interrupted fetch stored and kept, and how to resume."""
+        stored = [n for n, r in self.layers.items() if r.status in ("stored", "empty", "partial")]
+        kept = [f"{n} ({r.kept} features from {r.kept_from})" for n, r in self.layers.items() if r.kept is not None]
+        todo = [n for n, r in self.layers.items() if r.status not in ("stored", "empty")]
+        lines = [
+            "Interrupted. "
+            + (f"Stored before the interrupt: {', '.join(stored)}." if stored else "Nothing new stored."),
+            f"Kept as they were: {', '.join(kept)}." if kept else "No layer of the workspace was changed otherwise.",
+            f"To resume, run the same command again (downloads already made are in the cache {self.cache_dir}; "
+            f"still to do: {', '.join(todo) or 'nothing'}).",
+        ]
+        return "\n".join(lines)
 
     def render(self, *, limit: int = 20) -> str:
         """A plain-text report (table, then failures, missing URLs and warnings, each capped at ``limit``)."""
@@ -199,13 +227,93 @@ class FetchReport:
                 if len(items) > limit:
                     lines.append(f"  ... and {len(items) - limit} more")
 
-        section("Failed", self.failures)
-        section("Missing from the cache", self.missing)
+        groups = self.failure_groups()
+        if groups:
+            total = sum(len(items) for items in groups.values())
+            lines.extend(["", f"Failed ({total} item(s), by layer and cause):"])
+            for (layer, cause), items in groups.items():
+                labels = list(dict.fromkeys(_item_label(i) for i in items))
+                shown = ", ".join(labels[:3]) + (f" (+{len(labels) - 3} more)" if len(labels) > 3 else "")
+                lines.append(f"  - {layer}: {cause}: {len(items)} item(s): {shown}")
+                lines.append(f"      e.g. {items[0]}")
+                lines.append(f"      -> {CAUSE_ADVICE[cause]}")
+        missing = {name: r.missing for name, r in self.layers.items() if r.missing and r.status != "stored"}
+        if missing:
+            lines.extend(["", f"Missing from the cache ({len(self.missing)} download(s)):"])
+            for name, urls in missing.items():
+                more = f" (+{len(urls) - 2} more)" if len(urls) > 2 else ""
+                lines.append(f"  - {name}: {len(urls)} download(s), e.g. {', '.join(urls[:2])}{more}")
+        notes = [f"{name}: {n}" for name, r in self.layers.items() for n in r.notes]
+        section("Stored layers", notes)
         section("Warnings", self.warnings)
         section("Workspace check", self.checks)
         lines.append("")
         lines.append(f"Done in {self.elapsed_s:.1f} s.")
         return "\n".join(lines)
+
+
+_HTTP_RE = re.compile(r"HTTP (\d{3})")
+
+CAUSE_ADVICE: dict[str, str] = {
+    "not found (HTTP 404)": "the service has no such file or resource: running again will not help; check the "
+    "territory's commune codes, the cadastre edition (FONCIER_FETCH_CADASTRE_VINTAGE) or the source URL",
+    "refused by validation": "the data did not pass validation (see above): running again will not help until "
+    "the publisher fixes it; the stored layer is kept",
+    "malformed answer": "the service answered something unreadable: run again later (downloads are cached)",
+    "answer capped by the service": "the service caps its answers: lower FONCIER_FETCH_QUERY_TILE_DEG",
+    "commune outlines missing": "fetch the communes first (layer 'communes')",
+    "service error": "the service failed: run the same command again later (downloads are cached)",
+    "timeout": "the service is slow: run again later, or raise FONCIER_FETCH_READ_TIMEOUT",
+    "network error": "check the network (or a proxy), then run the same command again",
+    "refused (HTTP 4xx)": "the service refused the request: running again will not help; report it",
+    "other": "see the messages",
+}
+"""Advice by failure cause (only advice that will help: never "run again" for a 404)."""
+
+RETRYABLE_CAUSES = frozenset({"malformed answer", "service error", "timeout", "network error", "other"})
+
+
+def failure_cause(message: str) -> str:
+    """The cause of a failure message, one of :data:`CAUSE_ADVICE`.
+
+    Examples
+    --------
+    >>> failure_cause("parcels of commune 02594: not found (HTTP 404) at http://x/y.json.gz")
+    'not found (HTTP 404)'
+    >>> failure_cause("friches of 02001..02010: http://x: failed after 3 attempt(s): HTTP 503")
+    'service error'
+    """
+    low = message.lower()
+    if "needs the commune outlines" in low:
+        return "commune outlines missing"
+    if "refused by validation" in low:
+        return "refused by validation"
+    if "even after" in low and "split" in low:
+        return "answer capped by the service"
+    if "not found (http" in low or "http 404" in low or "http 410" in low:
+        return "not found (HTTP 404)"
+    m = _HTTP_RE.search(message)
+    if m:
+        code = int(m.group(1))
+        if code >= 500 or code == 429:
+            return "service error"
+        if 400 <= code < 500:
+            return "refused (HTTP 4xx)"
+    if "timeout" in low or "timed out" in low:
+        return "timeout"
+    if "not valid json" in low or "content check failed" in low or "cannot read geojson" in low:
+        return "malformed answer"
+    if any(k in low for k in ("connecterror", "networkerror", "connection", "remoteprotocolerror", "reset")):
+        return "network error"
+    return "other"
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """A fetch stopped by SIGINT/SIGTERM; ``report`` says what was stored and kept so far."""
+
+    def __init__(self, report: FetchReport) -> None:
+        super().__init__("fetch interrupted")
+        self.report = report
 
 
 def resolve_layers(names: Iterable[str] | None) -> tuple[str, ...]:
@@ -402,6 +510,12 @@ def _store(
         logger.info("%s: %s (%d features)", name, reports[name].status, reports[name].features)
 
 
+def _summary_line(rep: LayerReport) -> str:
+    if rep.kept is not None:
+        return f"{rep.layer}: {rep.status} - kept: {rep.kept} features from {rep.kept_from}"
+    return f"{rep.layer}: {rep.status} ({rep.features} features)"
+
+
 def check_workspace(ws: Workspace, layers: Iterable[str]) -> list[str]:
     """Read ``layers`` back from the workspace and validate them as the scoring engine will read them.
 
@@ -445,6 +559,7 @@ def fetch_territory(
     settings: FetchSettings | None = None,
     cache_dir: str | Path | None = None,
     client: HttpClient | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> FetchReport:
     """Fetch the layers of ``territory`` from the official sources into workspace ``ws``.
 
@@ -470,6 +585,9 @@ def fetch_territory(
         Overrides ``settings.cache_dir``.
     client : HttpClient, optional
         A ready client (tests); its settings and cache are used.
+    on_progress : callable, optional
+        Called with plain progress lines (one per layer, and per 10 % of a long layer): the CLI prints them
+        on stderr when it is not a terminal.
 
     Returns
     -------
@@ -477,6 +595,8 @@ def fetch_territory(
 
     Raises
     ------
+    FetchInterrupted
+        On Ctrl-C or SIGTERM (a :class:`KeyboardInterrupt`): its ``report`` says what is stored and kept.
     foncier.errors.WorkspaceError
         The workspace holds the synthetic sample or another territory.
     foncier.errors.ValidationError, foncier.errors.NotFoundError
@@ -505,12 +625,18 @@ def fetch_territory(
         layers={name: LayerReport(name) for name in wanted},
         stats=client.stats,
     )
-    ctx = FetchContext(client=client, territory=terr, progress=progress)
+    ctx = FetchContext(client=client, territory=terr, progress=progress, on_progress=on_progress)
+
+    def say(line: str) -> None:
+        if on_progress is not None:
+            on_progress(line)
+
     try:
         logger.info("fetching %s: %s", terr.name, ", ".join(wanted))
         needs_outlines = bool(set(wanted) & NEEDS_OUTLINES) or not terr.communes
         communes = SourceResult()
         if "communes" in wanted or needs_outlines:
+            say("communes: fetching")
             communes = fetch_communes(ctx)
             if "communes" in communes.layers and len(communes.layers["communes"]):
                 ctx.communes = communes.layers["communes"]
@@ -519,6 +645,7 @@ def fetch_territory(
                 communes.warnings.append("communes: not fetched; the outlines stored in the workspace are used")
         if "communes" in wanted:
             _store(workspace, communes, ("communes",), report.layers, ("communes",))
+            say(_summary_line(report.layers["communes"]))
         for produced, runner in _SOURCES:
             todo = tuple(name for name in produced if name in wanted)
             if not todo:
@@ -532,12 +659,31 @@ def fetch_territory(
                     rep.missing = list(communes.missing)
                     _keep(rep, _stored_state(workspace, name, prov), "the commune outlines could not be fetched")
                 continue
+            say(f"{', '.join(todo)}: fetching")
             try:
                 result = runner(ctx, todo)
             except FetchError as exc:
                 result = SourceResult(failures=[f"{todo[0]}: {exc}"])
             _store(workspace, result, todo, report.layers, produced)
+            for name in todo:
+                say(_summary_line(report.layers[name]))
         report.checks = check_workspace(workspace, [n for n in wanted if report.layers[n].status != "failed"])
+    except KeyboardInterrupt as exc:
+        report.elapsed_s = time.perf_counter() - started
+        if isinstance(exc, FetchInterrupted):
+            raise
+        try:
+            prov = workspace.provenance()
+            for rep in report.layers.values():
+                if rep.status == "failed" and not (rep.failures or rep.missing or rep.notes or rep.features):
+                    rep.status = "interrupted"
+                    stored = _stored_state(workspace, rep.layer, prov)
+                    if stored is not None:
+                        rep.kept, rep.kept_from = stored
+                        rep.notes.append(f"kept: {stored[0]} features from {stored[1]} (interrupted)")
+        except (FoncierError, OSError):  # the report is best effort; the interrupt must go on
+            logger.debug("could not read the workspace state after the interrupt", exc_info=True)
+        raise FetchInterrupted(report) from None
     finally:
         if owns_client:
             client.close()

@@ -8,7 +8,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -96,6 +96,8 @@ class FetchContext:
     progress: bool = False
     communes: gpd.GeoDataFrame | None = None
     _footprint: shapely.Geometry | None = None
+    on_progress: Callable[[str], None] | None = None
+    """Called with a plain progress line (one per 10 % of a long list of requests) when set."""
 
     @property
     def settings(self) -> FetchSettings:
@@ -156,7 +158,18 @@ class SourceResult:
 
 # ---------------------------------------------------------------------------------------------- helpers
 def _progress(ctx: FetchContext, items: Sequence[T], desc: str) -> Iterator[T]:
-    yield from tqdm(items, desc=desc, unit="req", disable=not ctx.progress or len(items) < 2, leave=False)
+    """Iterate over ``items`` with a progress bar (terminal) or plain lines every 10 % (``on_progress``)."""
+    n = len(items)
+    step = 0
+    for i, item in enumerate(
+        tqdm(items, desc=desc, unit="req", disable=not ctx.progress or n < 2, leave=False), start=1
+    ):
+        yield item
+        if ctx.on_progress is not None and n >= 10:
+            tenth = i * 10 // n
+            if tenth > step:
+                step = tenth
+                ctx.on_progress(f"{desc}: {tenth * 10} % ({i}/{n})")
 
 
 def _get(
