@@ -71,7 +71,7 @@ def demo(workspace: Path, size: str, seed: int) -> None:
     except MapAssetsError as exc:
         logger.warning("offline map assets unavailable (%s); writing maps that load Leaflet from the CDN", exc)
         written = write_demo_maps(ws.path, maps_dir, profile="default", offline=False)
-        mode = "online: Leaflet from the CDN; run 'make assets' for offline maps"
+        mode = "online: Leaflet from the CDN; this development checkout lacks the map assets: run 'make assets'"
     click.echo(f"\nMaps ({mode}):")
     click.echo(f"  site map:    {written[0]}")
     for path in written[1:]:
