@@ -128,3 +128,62 @@ def label_points(gdf: gpd.GeoDataFrame, decimals: int = 6) -> list[tuple[float, 
         return []
     pts = _as_lambert93(gdf).geometry.representative_point().to_crs(WGS84)
     return [(round(float(p.y), decimals), round(float(p.x), decimals)) for p in pts]
+
+
+def _lonlat(points: Any) -> list[tuple[float, float]]:
+    """``(lat, lon)`` of Lambert-93 shapely points, rounded to 5 decimals."""
+    gs = gpd.GeoSeries(list(points), crs=LAMBERT93).to_crs(WGS84)
+    return [(round(float(p.y), 5), round(float(p.x), 5)) for p in gs]
+
+
+def town_labels(communes: gpd.GeoDataFrame) -> list[list[Any]]:
+    """``[lat, lon, name, population]`` of each commune (a point inside it), most populated first."""
+    if communes.empty or "nom" not in communes.columns:
+        return []
+    l93 = _as_lambert93(communes)
+    pop = pd.to_numeric(l93["population"], errors="coerce").fillna(0) if "population" in l93.columns else 0
+    l93 = l93.assign(_pop=pop).sort_values("_pop", ascending=False)
+    pts = _lonlat(l93.geometry.representative_point())
+    return [[lat, lon, str(n), int(p)] for (lat, lon), n, p in zip(pts, l93["nom"], l93["_pop"], strict=True)]
+
+
+def road_labels(roads: gpd.GeoDataFrame, *, spacing_m: float = 12_000.0) -> list[list[Any]]:
+    """``[lat, lon, ref]`` points along each numbered road (N2, N31, A1, D1...), one every ``spacing_m``.
+
+    The lines of one reference are merged; labels sit at the middle of each merged piece and then every
+    ``spacing_m`` along the longer ones, so that a road is named wherever one looks at it.
+    """
+    if roads.empty or "ref" not in roads.columns:
+        return []
+    l93 = _as_lambert93(roads)
+    out: list[list[Any]] = []
+    for ref, group in l93[l93["ref"].notna() & (l93["ref"].astype(str) != "")].groupby("ref"):
+        merged = shapely.line_merge(shapely.union_all(group.geometry.to_numpy()))
+        pieces = [g for g in shapely.get_parts(merged) if g.length > 500]
+        points = []
+        for line in pieces:
+            n = max(1, int(line.length // spacing_m))
+            points += [line.interpolate((i + 0.5) * line.length / n) for i in range(n)]
+        out += [[lat, lon, str(ref)] for lat, lon in _lonlat(points)]
+    return out
+
+
+def ring_labels(isochrones: gpd.GeoDataFrame) -> list[list[Any]]:
+    """``[lat, lon, minutes]`` of each isochrone ring: its northernmost point (rings are labelled at the top)."""
+    if isochrones.empty or "minutes" not in isochrones.columns:
+        return []
+    l93 = _as_lambert93(isochrones)
+    out: list[list[Any]] = []
+    for minutes, group in l93.groupby("minutes"):
+        coords = shapely.get_coordinates(shapely.union_all(group.geometry.to_numpy()).boundary)
+        if len(coords) == 0:
+            continue
+        top = coords[coords[:, 1].argmax()]
+        ((lat, lon),) = _lonlat([shapely.Point(top)])
+        out.append([lat, lon, int(minutes)])
+    return out
+
+
+def point_lonlat(geom: Any) -> tuple[float, float]:
+    """``(lat, lon)`` of a Lambert-93 point."""
+    return _lonlat([geom])[0]

@@ -146,9 +146,12 @@ def fit_bounds_js(
 ) -> str:
     """JavaScript fitting ``map`` to ``bounds`` at once (no zoom animation at load: it can stall in headless
     browsers and leaves the map refusing later zooms)."""
+    # on a narrow screen (a phone) the panels fold away: small paddings, else Leaflet finds no zoom (NaN)
     return (
-        f"map.fitBounds({js_json(bounds)}, {{animate: false, paddingTopLeft: {js_json(list(top_left))}, "
-        f"paddingBottomRight: {js_json(list(bottom_right))}}});"
+        f"(function() {{ var narrow = map.getSize().x < 2 * ({top_left[0]} + {bottom_right[0]}) + 120; "
+        f"map.fitBounds({js_json(bounds)}, {{animate: false, "
+        f"paddingTopLeft: narrow ? [10, 10] : {js_json(list(top_left))}, "
+        f"paddingBottomRight: narrow ? [10, 10] : {js_json(list(bottom_right))}}}); }})();"
     )
 
 
@@ -286,3 +289,35 @@ def escape_map(values: Mapping[str, str]) -> dict[str, str]:
 def add_css(m: Element, css: str, name: str = "foncier_css") -> None:
     """Add a ``<style>`` block to the page of map ``m``."""
     m.add_child(Css(css), name=name)
+
+
+#: Who to credit for each layer (publishers' own wording; shown in the always-visible attribution line).
+ATTRIBUTIONS: dict[str, str] = {
+    "roads": "© les contributeurs d'OpenStreetMap (ODbL)",
+    "interchanges": "© les contributeurs d'OpenStreetMap (ODbL)",
+    "parcels": "DGFiP / Etalab (cadastre)",
+    "buildings": "DGFiP / Etalab (cadastre)",
+    "communes": "IGN (Admin Express) / geo.api.gouv.fr",
+    "plu": "IGN / Géoportail de l'urbanisme",
+    "protected": "INPN (MNHN)",
+    "flood": "Géorisques",
+    "friches": "Cerema (Cartofriches)",
+    "rail_lines": "SNCF Réseau",
+    "rail_stations": "SNCF Réseau",
+    "dem": "Copernicus DEM",
+    "zones": "inventaires des zones d'activité (CNIG SITE-ECO)",
+}
+
+
+def attribution_text(layers: list[str] | tuple[str, ...] | set[str], *, synthetic: bool, lang: str) -> str:
+    """The credits of the layers a map shows, deduplicated, in a fixed order ("synthetic data modelled on"
+    for the sample territory, which imitates these sources without holding their data)."""
+    seen: list[str] = []
+    for name, text in ATTRIBUTIONS.items():
+        if name in layers and text not in seen:
+            seen.append(text)
+    credits = " · ".join(seen)
+    if synthetic:
+        lead = "Données synthétiques d'après" if lang == "fr" else "Synthetic data modelled on"
+        return f"{lead} : {credits}" if lang == "fr" else f"{lead}: {credits}"
+    return credits

@@ -40,7 +40,16 @@ from folium.template import Template
 from foncier.geo.profile import Profile
 from foncier.maps import i18n
 from foncier.maps.assets import trim_map_defaults, use_assets
-from foncier.maps.display import feature_collection, generalise, label_points, latlon_bounds
+from foncier.maps.display import (
+    feature_collection,
+    generalise,
+    label_points,
+    latlon_bounds,
+    point_lonlat,
+    ring_labels,
+    road_labels,
+    town_labels,
+)
 from foncier.maps.elements import (
     BASE_CSS,
     Banner,
@@ -50,6 +59,7 @@ from foncier.maps.elements import (
     Script,
     StaticScript,
     attach_page,
+    attribution_text,
     fit_bounds_js,
     js_json,
     provenance_html,
@@ -93,6 +103,8 @@ CONTEXT_ORDER: tuple[tuple[str, str], ...] = (
     ("interchanges", "fx-points"),
     ("rail_stations", "fx-points"),
 )
+#: Layers read only for orientation labels (not drawn as layers): Roissy-CDG among the hubs.
+ORIENTATION_LAYERS = ("hubs",)
 #: Map panes and z-indexes: context under the sites (overlayPane, 400), points above them (under markers).
 PANES = {"fx-base": 300, "fx-areas": 350, "fx-lines": 380, "fx-points": 450}
 
@@ -443,6 +455,98 @@ def _add_context_layer(m: folium.Map, name: str, gdf: gpd.GeoDataFrame, pane: st
     return len(fc["features"])
 
 
+#: Texts of the search box, filters, orientation and availability (built in the browser).
+UI_TEXT_KEYS = [
+    "search", "search_placeholder", "search_none", "filters", "filter_min_area", "filter_min_lot",
+    "filter_max_time", "filter_zoning", "filter_any", "filter_brownfield", "filter_available", "filter_reset",
+    "filter_count", "open_sheet", "panel_toggle", "legend_toggle", "roissy_label", "roissy_direction",
+    "availability", "site_av_free", "site_av_under_option", "site_av_sold", "site_av_built", "site_av_unverified",
+    "status_changed", "tie_short", "tie_group", "unverified_constraints", "roissy_time_hgv",
+    "communes", "area", "rank", "score",
+]  # fmt: skip
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _facts(rec: Mapping[str, Any], lang: str, sheet_urls: Mapping[str, str] | None) -> dict[str, Any]:
+    """Compact popup/filter properties of one site from its optional columns (absent ones left out)."""
+    out: dict[str, Any] = {}
+    site_id = str(rec["site_id"])
+    if sheet_urls and site_id in sheet_urls:
+        out["u"] = sheet_urls[site_id]
+    zoning = rec.get("zoning_class")
+    if isinstance(zoning, str) and zoning:
+        out["z"] = zoning
+    brown = _finite(rec.get("share_brownfield"))
+    if brown is not None:
+        out["bf"] = int(brown > 0)
+    hgv = _finite(rec.get("time_to_roissy_hgv_min"))
+    if hgv is not None:
+        out["th"] = round(hgv, 1)
+    ids = rec.get("parcel_ids")
+    if isinstance(ids, str) and ids:
+        out["ids"] = ids
+    availability = rec.get("availability")
+    if isinstance(availability, str) and availability:
+        out["av"] = availability
+        date = rec.get("status_date")
+        if isinstance(date, str) and date:
+            out["ad"] = date[:10]
+    first, last = _finite(rec.get("group_first")), _finite(rec.get("group_last"))
+    if first is not None and last is not None and last > first:
+        out["g"] = [int(first), int(last)]
+    n_unverified = _finite(rec.get("n_unverified"))
+    if n_unverified:
+        text = rec.get("unverified_fr" if lang == "fr" else "unverified") or rec.get("unverified") or ""
+        out["uv"] = str(text) or str(int(n_unverified))
+    return out
+
+
+def _filter_options(sites: gpd.GeoDataFrame, lang: str) -> dict[str, Any]:
+    """Which filters the sites allow (a filter whose column is absent is hidden) and the zoning classes."""
+    zoning: list[list[str]] = []
+    if "zoning_class" in sites.columns:
+        for value in sorted({str(v) for v in sites["zoning_class"].dropna()}):
+            zoning.append([value, i18n.zoning_class_label(value, lang)])
+    return {
+        "area": "area_m2" in sites.columns,
+        "lot": "max_lot_m2" in sites.columns,
+        "time": "time_to_roissy_min" in sites.columns,
+        "zoning": zoning,
+        "brownfield": "share_brownfield" in sites.columns,
+        "available": bool("availability" in sites.columns and sites["availability"].notna().any()),
+    }
+
+
+def _orientation(layers: Mapping[str, gpd.GeoDataFrame], lang: str, vehicle: str) -> dict[str, Any]:
+    """Roissy-CDG, town, road and isochrone labels for the map (each left out when its layer is absent)."""
+    out: dict[str, Any] = {"vehicle": t("vehicle_hgv" if vehicle == "hgv" else "vehicle_car", lang)}
+    hubs = layers.get("hubs")
+    if hubs is not None and not hubs.empty and "hub_id" in hubs.columns:
+        cdg = hubs[hubs["hub_id"].astype(str) == "CDG"]
+        if not cdg.empty and cdg.crs is not None:
+            geom = cdg.to_crs(2154).geometry.iloc[0]
+            out["cdg"] = list(point_lonlat(geom.representative_point()))
+    communes = layers.get("communes")
+    if communes is not None and not communes.empty:
+        out["towns"] = town_labels(communes)
+    roads = layers.get("roads")
+    if roads is not None and not roads.empty:
+        out["roadLabels"] = road_labels(prepare_context("roads", roads))
+    iso = layers.get("isochrones")
+    if iso is not None and not iso.empty:
+        out["isoLabels"] = ring_labels(prepare_context("isochrones", iso))
+        out["isoTitle"] = i18n.layer_title("isochrones", lang)
+        out["isoShown"] = LAYER_STYLES["isochrones"].show
+    return out
+
+
 def build_site_map(
     sites: gpd.GeoDataFrame,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
@@ -455,6 +559,7 @@ def build_site_map(
     provenance: pd.DataFrame | None = None,
     top: int = 10,
     generated: str = "",
+    sheet_urls: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """Build the interactive site map of one profile.
 
@@ -485,6 +590,14 @@ def build_site_map(
         How many of the best sites are numbered and listed.
     generated : str, optional
         Override of the "map made on ... by foncier ..." line (tests, reproducible output).
+    sheet_urls : mapping of str to str, optional
+        Site id -> URL of its sheet: the popups link to it.
+
+    Optional columns of ``sites`` shown when present (see :mod:`foncier.maps.site_facts`): ``availability``
+    and ``status_date``; ``group_first``/``group_last`` (rank groups: ties); ``n_unverified`` and
+    ``unverified_fr``/``unverified``; ``zoning_class``, ``share_brownfield``, ``time_to_roissy_hgv_min``,
+    ``parcel_ids`` (search). A missing column hides its filter or line. ``layers`` may hold ``hubs`` (Roissy-CDG
+    is labelled, with an arrow towards it when it is off the map).
 
     Returns
     -------
@@ -503,6 +616,7 @@ def build_site_map(
         layers.pop("parcels")
     sites = _check_sites(sites)
     name, title = profile_names(profile, lang)
+    vehicle = str(getattr(profile, "vehicle", "car")) if isinstance(profile, Profile) else "car"
     commune_names = _commune_names(layers)
 
     kept_scores = sites.loc[~sites["excluded"], "score"].to_numpy(dtype="float64")
@@ -570,6 +684,7 @@ def build_site_map(
         communes = [c for c in str(rec.get("communes") or "").split(",") if c]
         if communes:
             props["m"] = ", ".join(commune_names.get(c, c) for c in communes)
+        props.update(_facts(rec, lang, sheet_urls))
         if excluded:
             props["why"] = str(rec.get(reasons_col) or rec.get("reasons") or "")
         if props["id"] in per_site:
@@ -612,6 +727,10 @@ def build_site_map(
         "dotZoom": DOT_ZOOM,
         "padTopLeft": list(PANEL_PADDING),
         "padBottomRight": [RIGHT_PADDING[0], 20],
+        "textColors": [text_color_on(c) for c in colors],
+        **_orientation(layers, lang, vehicle),
+        "ui": i18n.table(lang, UI_TEXT_KEYS),
+        "filters": _filter_options(sites, lang),
     }
     sites_label = (
         f'<span class="fx-swatch" style="background:{colors[-1]}"></span>{html.escape(t("sites_layer", lang))}'
@@ -682,7 +801,11 @@ def build_site_map(
     )
     if synthetic:
         m.add_child(Banner(t("synthetic_banner", lang)), name="foncier_banner")
+    shown_layers = {"parcels", *(k for k, v in layers.items() if v is not None and not v.empty)}
+    credits = attribution_text(shown_layers, synthetic=synthetic, lang=lang)
+    m.add_child(Script(f"foncierAttribution(map, {js_json(credits)});"), name="foncier_attribution")
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(Script("foncierSiteMapUi(map);"), name="foncier_ui")
     m.add_child(Script("L.control.scale({imperial: false, maxWidth: 150}).addTo(map);"), name="foncier_scale")
     m.add_child(Script(fit_bounds_js(bounds, PANEL_PADDING, RIGHT_PADDING)), name="foncier_fit")
     m.add_child(ReadyFlag(), name="foncier_ready")

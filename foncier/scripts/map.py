@@ -28,7 +28,8 @@ from foncier.maps.assets import inline_assets
 from foncier.maps.compare import MAX_SITES, MIN_SITES, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
-from foncier.maps.site_map import CONTEXT_ORDER, build_site_map
+from foncier.maps.site_facts import with_site_facts
+from foncier.maps.site_map import CONTEXT_ORDER, ORIENTATION_LAYERS, build_site_map
 from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, build_site_sheet
 from foncier.maps.style import ROAD_WEIGHTS, class_colors, score_breaks, score_class
 from foncier.scripts._errors import handle_errors
@@ -46,7 +47,7 @@ def load_context(
     ws: Workspace, names: tuple[str, ...] | None = None, *, bbox: tuple[float, float, float, float] | None = None
 ) -> dict[str, gpd.GeoDataFrame]:
     """The context layers of the site map that ``ws`` holds (never the parcels)."""
-    wanted = names or tuple(name for name, _ in CONTEXT_ORDER)
+    wanted = names or (*(name for name, _ in CONTEXT_ORDER), *ORIENTATION_LAYERS)
     present = set(ws.list_layers())
     out: dict[str, gpd.GeoDataFrame] = {}
     for name in wanted:
@@ -71,11 +72,12 @@ def site_map_for(
     offline: bool = False,
     top: int = 10,
     scored: ScoredSites | None = None,
+    sheet_urls: dict[str, str] | None = None,
 ) -> folium.Map:
-    """The site map of ``profile`` for workspace ``ws``."""
+    """The site map of ``profile`` for workspace ``ws`` (with availability and rank groups when stored)."""
     scored = scored or scored_sites(ws, profile)
     return build_site_map(
-        scored.sites,
+        with_site_facts(ws, scored.sites, scored.profile.name),
         load_context(ws),
         profile=scored.profile,
         breakdown=scored.breakdown,
@@ -84,6 +86,7 @@ def site_map_for(
         synthetic=scored.synthetic,
         provenance=scored.provenance,
         top=top,
+        sheet_urls=sheet_urls,
     )
 
 
@@ -243,18 +246,22 @@ def write_demo_maps(
     ws = Workspace.open(ws_path)
     out = Path(out_dir)
     scored = scored_sites(ws, profile)
+    best = scored.sites[~scored.sites["excluded"].astype(bool)].head(sheets)
+    sheet_files = {
+        str(site_id): f"sheet-{int(rank):02d}-{site_id}.html"
+        for site_id, rank in zip(best.index.astype(str), best["rank"], strict=True)
+    }
     written = [
         save_map(
-            site_map_for(ws, profile, lang=lang, offline=offline, top=top, scored=scored),
+            site_map_for(ws, profile, lang=lang, offline=offline, top=top, scored=scored, sheet_urls=sheet_files),
             out / f"sites-{scored.profile.name}.html",
             offline=offline,
         )
     ]
     names = commune_names(ws)
-    best = scored.sites[~scored.sites["excluded"].astype(bool)].head(sheets)
-    for site_id, rank in zip(best.index.astype(str), best["rank"], strict=True):
+    for site_id, file_name in sheet_files.items():
         html = sheet_for(ws, site_id, profile, lang=lang, offline=offline, scored=scored, names=names)
-        written.append(save_html(html, out / f"sheet-{int(rank):02d}-{site_id}.html", offline=offline))
+        written.append(save_html(html, out / file_name, offline=offline))
     return written
 
 

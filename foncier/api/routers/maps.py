@@ -33,7 +33,7 @@ from foncier.api.routers.sites import PROFILE_QUERY
 from foncier.api.settings import ApiSettings
 from foncier.api.store import GeoPackageStore
 from foncier.layers.workspace import Workspace
-from foncier.maps import assets, compare, export, parcel_map, site_map, site_sheet
+from foncier.maps import assets, compare, export, parcel_map, site_facts, site_map, site_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +139,13 @@ def build_router(settings: ApiSettings) -> APIRouter:
 
         def build() -> str:
             ws = rankings.workspace
-            names = tuple(name for name, _ in site_map.CONTEXT_ORDER)
-            m = site_map.build_site_map(scored.sites, _context(ws, names), profile=scored.profile,
+            names = (*(name for name, _ in site_map.CONTEXT_ORDER), *site_map.ORIENTATION_LAYERS)
+            sheets = {str(sid): f"/maps/sites/{quote(str(sid), safe='')}?profile={quote(profile)}&lang={lang}"
+                      for sid in scored.sites.index}  # fmt: skip
+            sites = site_facts.with_site_facts(ws, scored.sites, scored.profile.name)
+            m = site_map.build_site_map(sites, _context(ws, names), profile=scored.profile,
                                         breakdown=scored.breakdown, lang=lang, synthetic=scored.synthetic,
-                                        provenance=scored.provenance, top=top)  # fmt: skip
+                                        provenance=scored.provenance, top=top, sheet_urls=sheets)  # fmt: skip
             return render(m)
 
         return HTMLResponse(cache.get(store, ("sites", profile, top, lang), build))

@@ -62,7 +62,7 @@ function foncierSitesLayer(map, data, cfg) {
             h += '<tr><th>' + T.roissy_time + '</th><td>' + num(p.t, 0) + ' min</td></tr>';
         }
         if (p.m) { h += '<tr><th>' + T.communes + '</th><td>' + esc(p.m) + '</td></tr>'; }
-        h += '</table>';
+        h += foncierSiteFacts(p, cfg, num, esc) + '</table>';
         if (p.x) {
             h += '<div class="fx-excl"><b>' + T.excluded + '</b> — ' + esc(p.why || '') + '</div>';
         }
@@ -84,6 +84,9 @@ function foncierSitesLayer(map, data, cfg) {
             h += '</table><div class="fx-small">' + (p.x ? T.breakdown_excluded_note : T.breakdown_note)
                 + '</div>';
         }
+        if (p.u) {
+            h += '<div class="fx-sheet-link"><a href="' + esc(p.u) + '">' + esc(cfg.ui.open_sheet) + ' &rarr;</a></div>';
+        }
         return h + '</div>';
     }
     var byId = {};
@@ -96,7 +99,8 @@ function foncierSitesLayer(map, data, cfg) {
                 return (p.x ? T.excluded : T.rank + ' ' + p.r) + ' · ' + T.score + ' ' + num(p.s, 2);
             }, {sticky: true});
             l.bindPopup(function() { return popup(p); }, {
-                maxWidth: 480, minWidth: 340, autoPanPaddingTopLeft: L.point(cfg.padTopLeft),
+                maxWidth: Math.min(480, map.getSize().x - 40), minWidth: Math.min(340, map.getSize().x - 60),
+                autoPanPaddingTopLeft: map.getSize().x < 640 ? L.point(10, 10) : L.point(cfg.padTopLeft),
                 autoPanPaddingBottomRight: L.point(cfg.padBottomRight)});
             l.on('mouseover', function(e) { e.target.setStyle({weight: 3, color: cfg.highlight}); });
             l.on('mouseout', function(e) { layer.resetStyle(e.target); });
@@ -104,11 +108,11 @@ function foncierSitesLayer(map, data, cfg) {
     });
     layer.addData(data);
     // at small scales a site is a few pixels: a dot in its colour marks it until zoom cfg.dotZoom
-    var dots = L.featureGroup();
+    var dots = L.featureGroup(), dotById = {};
     layer.eachLayer(function(l) {
         var p = l.feature.properties;
         if (!p.p) { return; }
-        L.circleMarker(p.p, {radius: p.x ? 3 : 5, color: p.x ? '#757575' : cfg.outline, weight: 1,
+        dotById[p.id] = L.circleMarker(p.p, {radius: p.x ? 3 : 5, color: p.x ? '#757575' : cfg.outline, weight: 1,
                              fillColor: fill(p), fillOpacity: p.x ? 0.6 : 0.95, className: 'fx-site-dot'})
             .bindTooltip(l.getTooltip().getContent(), {sticky: true})
             .on('click', function() { open(p.id); })
@@ -125,37 +129,45 @@ function foncierSitesLayer(map, data, cfg) {
         var l = byId[id];
         if (!l) { return false; }
         if (!map.hasLayer(layer)) { map.addLayer(layer); }
-        map.fitBounds(l.getBounds(), {maxZoom: 15, paddingTopLeft: cfg.padTopLeft,
-                                      paddingBottomRight: [40, 40], animate: false});
+        var narrow = map.getSize().x < 640;  // a phone: the panel folds away, no room to leave
+        map.fitBounds(l.getBounds(), {maxZoom: 15, paddingTopLeft: narrow ? [10, 10] : cfg.padTopLeft,
+                                      paddingBottomRight: narrow ? [10, 10] : [40, 40], animate: false});
         l.openPopup();
         return true;
     }
-    window.foncier = {map: map, sites: layer, dots: dots, byId: byId, open: open, popup: popup};
+    window.foncier = {map: map, sites: layer, dots: dots, byId: byId, dotById: dotById, open: open, popup: popup,
+                      cfg: cfg, fill: fill, num: num, esc: esc, area: area, visible: function() { return true; }};
     return layer;
 }
 
 /* Numbered markers on the best sites, placed so that they never overlap (see RankMarkers). */
 function foncierRankMarkers(map, points) {
-var group = L.layerGroup();
+    var group = L.layerGroup();
     var items = points.map(function(d) {
         return {ll: L.latLng(d[0], d[1]), r: d[2], id: d[3]};
     });
+    // candidate spots: the site itself, then rings of growing radius (8, 16, 24... positions): there is always
+    // a free spot, so two markers never overlap whatever the zoom
     var size = 24, offsets = [[0, 0]];
-    [28, 54].forEach(function(rad) {
-        for (var k = 0; k < 8; k++) {
-            var a = -Math.PI / 2 + k * Math.PI / 4;
+    for (var ring = 1; ring <= 12; ring++) {
+        var rad = 26 * ring, n = 8 * ring;
+        for (var k = 0; k < n; k++) {
+            var a = -Math.PI / 2 + k * 2 * Math.PI / n;
             offsets.push([Math.round(rad * Math.cos(a)), Math.round(rad * Math.sin(a))]);
         }
-    });
+    }
     function layout() {
         group.clearLayers();
         if (!map.hasLayer(group)) { return; }
         var placed = [];
         items.forEach(function(it) {
+            if (window.foncier && !window.foncier.visible(it.id)) { return; }
             var p = map.latLngToLayerPoint(it.ll), spot = null;
             for (var i = 0; i < offsets.length && spot === null; i++) {
                 var q = p.add(L.point(offsets[i][0], offsets[i][1]));
-                if (placed.every(function(z) { return z.distanceTo(q) >= size; })) { spot = q; }
+                if (placed.every(function(z) { return Math.max(Math.abs(z.x - q.x), Math.abs(z.y - q.y)) >= size; })) {
+                    spot = q;
+                }
             }
             if (spot === null) { spot = p; }
             placed.push(spot);
@@ -187,4 +199,259 @@ document.querySelectorAll('.fx-panel [data-site]').forEach(function(el) {
             }
         });
     });
+}
+
+/* Rows of a site's popup from its optional facts: lorry time, availability (with the date of the last status
+   change), rank group (ties), unverified constraints. */
+function foncierSiteFacts(p, cfg, num, esc) {
+    var U = cfg.ui, h = '';
+    if (p.th !== undefined) { h += '<tr><th>' + esc(U.roissy_time_hgv) + '</th><td>' + num(p.th, 0) + ' min</td></tr>'; }
+    if (p.av) {
+        h += '<tr><th>' + esc(U.availability) + '</th><td><span class="fx-av fx-av-' + esc(p.av) + '">'
+            + esc(U['site_av_' + p.av] || p.av) + '</span>'
+            + (p.ad ? ' <span class="fx-small">(' + esc(U.status_changed.replace('{date}', p.ad)) + ')</span>' : '')
+            + '</td></tr>';
+    }
+    if (p.g) {
+        h += '<tr><th>' + esc(U.rank) + '</th><td class="fx-tie">'
+            + esc(U.tie_group.replace('{first}', p.g[0]).replace('{last}', p.g[1])) + '</td></tr>';
+    }
+    if (p.uv) { h += '<tr><th>' + esc(U.unverified_constraints) + '</th><td class="fx-uv">' + esc(p.uv) + '</td></tr>'; }
+    return h;
+}
+
+/* The always-visible attribution line (sources of the layers shown). */
+function foncierAttribution(map, text) {
+    if (!text) { return; }
+    var ctl = map.attributionControl;
+    if (!ctl) { ctl = L.control.attribution({position: 'bottomright'}).addTo(map); }
+    ctl.setPrefix(false);
+    ctl.addAttribution(text);
+    ctl.getContainer().classList.add('fx-attribution');
+}
+
+/* Accent- and case-insensitive text for searching. */
+function foncierFold(s) {
+    return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/* Search box, filters, the list of the best shown sites, orientation labels and the phone layout of the site
+   map. Needs foncierSitesLayer (window.foncier). */
+function foncierSiteMapUi(map) {
+    var F = window.foncier, cfg = F.cfg, U = cfg.ui, esc = F.esc;
+    var all = [];
+    F.sites.eachLayer(function(l) { all.push(l); });
+    var props = all.map(function(l) { return l.feature.properties; });
+    var panel = document.querySelector('.fx-panel');
+    var small = window.matchMedia('(max-width: 640px)').matches;
+    if (small) { document.body.classList.add('fx-phone'); }
+
+    // ------------------------------------------------------------------ search
+    var box = L.DomUtil.create('div', 'fx-find');
+    box.innerHTML = '<input type="search" class="fx-search" autocomplete="off" aria-label="' + esc(U.search)
+        + '" placeholder="' + esc(U.search_placeholder) + '"><ul class="fx-search-results" hidden></ul>';
+    var input = box.querySelector('input'), results = box.querySelector('ul');
+    function matches(q) {
+        var f = foncierFold(q).trim();
+        if (!f) { return []; }
+        var up = f.toUpperCase();
+        return props.filter(function(p) {
+            return foncierFold(p.id).indexOf(f) >= 0 || foncierFold(p.m).indexOf(f) >= 0
+                || (p.ids && p.ids.indexOf(up) >= 0);
+        }).sort(function(a, b) { return a.r - b.r; });
+    }
+    function showResults() {
+        var found = matches(input.value);
+        results.hidden = !input.value.trim();
+        if (!found.length) {
+            results.innerHTML = '<li class="fx-none">' + esc(U.search_none) + '</li>';
+            return;
+        }
+        results.innerHTML = found.slice(0, 8).map(function(p) {
+            return '<li tabindex="0" role="button" data-find="' + esc(p.id) + '"><b>' + esc(p.m || p.id) + '</b> '
+                + '<span class="fx-small">' + esc(U.rank) + ' ' + p.r + ' · ' + esc(p.id) + '</span></li>';
+        }).join('');
+    }
+    function openFound(id) { results.hidden = true; F.open(id); }
+    input.addEventListener('input', showResults);
+    input.addEventListener('keydown', function(e) {
+        if (e.key === 'Enter') {
+            var found = matches(input.value);
+            if (found.length) { e.preventDefault(); openFound(found[0].id); }
+        }
+    });
+    results.addEventListener('click', function(e) {
+        var li = e.target.closest('[data-find]');
+        if (li) { openFound(li.getAttribute('data-find')); }
+    });
+
+    // ------------------------------------------------------------------ filters
+    var o = cfg.filters, f = '';
+    function num(name, label, step) {
+        return '<label>' + esc(label) + ' <input type="number" min="0" step="' + step + '" name="' + name + '"></label>';
+    }
+    if (o.area) { f += num('area', U.filter_min_area, '0.5'); }
+    if (o.lot) { f += num('lot', U.filter_min_lot, '0.5'); }
+    if (o.time) { f += num('time', U.filter_max_time, '5'); }
+    if (o.zoning && o.zoning.length) {
+        f += '<label>' + esc(U.filter_zoning) + ' <select name="zoning"><option value="">' + esc(U.filter_any)
+            + '</option>' + o.zoning.map(function(z) {
+                return '<option value="' + esc(z[0]) + '">' + esc(z[1]) + '</option>'; }).join('') + '</select></label>';
+    }
+    if (o.brownfield) { f += '<label class="fx-check"><input type="checkbox" name="brownfield"> ' + esc(U.filter_brownfield) + '</label>'; }
+    if (o.available) { f += '<label class="fx-check"><input type="checkbox" name="available"> ' + esc(U.filter_available) + '</label>'; }
+    var filters = L.DomUtil.create('details', 'fx-filters');
+    filters.innerHTML = '<summary>' + esc(U.filters) + '</summary><form>' + f
+        + '<button type="reset">' + esc(U.filter_reset) + '</button></form><div class="fx-small fx-count"></div>';
+    var form = filters.querySelector('form');
+    function value(name) {
+        var el = form.elements[name];
+        if (!el) { return null; }
+        if (el.type === 'checkbox') { return el.checked; }
+        if (el.value === '') { return null; }
+        return el.type === 'number' ? parseFloat(el.value) : el.value;
+    }
+    function pass(p) {
+        var v;
+        if ((v = value('area')) !== null && !(p.a >= v * 10000)) { return false; }
+        if ((v = value('lot')) !== null && !(p.hi >= v * 10000)) { return false; }
+        if ((v = value('time')) !== null && !(p.t !== undefined && p.t !== null && p.t <= v)) { return false; }
+        if ((v = value('zoning')) && p.z !== v) { return false; }
+        if (value('brownfield') && !p.bf) { return false; }
+        if (value('available') && p.av !== 'free') { return false; }
+        return true;
+    }
+    var shown = {};
+    F.visible = function(id) { return shown[id] !== false; };
+
+    // ------------------------------------------------------------------ the list of the best shown sites
+    var list = panel ? panel.querySelector('ol') : null;
+    function item(p) {
+        var detail = [F.area(p.a), p.id];
+        if (p.g) { detail.push(U.tie_short.replace('{first}', p.g[0]).replace('{last}', p.g[1])); }
+        var colour = F.fill(p);
+        return '<li tabindex="0" role="button" data-site="' + esc(p.id) + '"><span class="fx-rank">' + p.r + '</span>'
+            + '<span class="fx-li-main"><b>' + esc(p.m || p.id) + '</b><span class="fx-small">'
+            + esc(detail.join(' · ')) + '</span></span><span class="fx-li-score" style="background:' + colour
+            + ';color:' + (p.x ? '#111' : cfg.textColors[p.c]) + '">' + F.num(p.s, 2) + '</span></li>';
+    }
+    function apply() {
+        var n = 0, best = [];
+        all.forEach(function(l) {
+            var p = l.feature.properties, ok = pass(p);
+            shown[p.id] = ok;
+            if (ok) { n++; }
+            var onMap = F.sites.hasLayer(l);
+            if (ok && !onMap) { F.sites.addLayer(l); }
+            if (!ok && onMap) { F.sites.removeLayer(l); }
+            var dot = F.dotById[p.id];
+            if (dot) {
+                if (ok && !F.dots.hasLayer(dot)) { F.dots.addLayer(dot); }
+                if (!ok && F.dots.hasLayer(dot)) { F.dots.removeLayer(dot); }
+            }
+            if (ok && !p.x) { best.push(p); }
+        });
+        best.sort(function(a, b) { return a.r - b.r; });
+        if (list) {
+            list.innerHTML = best.slice(0, cfg.top).map(item).join('');
+            list.querySelectorAll('[data-site]').forEach(function(el) {
+                el.addEventListener('click', function() { F.open(el.getAttribute('data-site')); });
+                el.addEventListener('keydown', function(e) {
+                    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); F.open(el.getAttribute('data-site')); }
+                });
+            });
+        }
+        filters.querySelector('.fx-count').textContent = U.filter_count.replace('{n}', n).replace('{total}', all.length);
+        if (window.foncierRankLayout) { window.foncierRankLayout(); }
+    }
+    form.addEventListener('input', apply);
+    form.addEventListener('change', apply);
+    form.addEventListener('reset', function() { setTimeout(apply, 0); });
+    if (panel) {
+        var head = panel.querySelector('h3') || panel.firstChild;
+        panel.insertBefore(box, head);
+        panel.insertBefore(filters, head);
+    }
+    apply();
+
+    // ------------------------------------------------------------------ orientation
+    var labels = L.layerGroup().addTo(map);
+    function label(ll, cls, html, minZoom) {
+        var m = L.marker(ll, {icon: L.divIcon({className: 'fx-label ' + cls, html: html, iconSize: null}),
+                              interactive: false, keyboard: false});
+        m.fxMinZoom = minZoom;
+        return m;
+    }
+    var pending = [];
+    (cfg.towns || []).forEach(function(t) {
+        var minZoom = t[3] >= 5000 ? 0 : (t[3] >= 1500 ? 11 : 12.5);
+        pending.push(label([t[0], t[1]], t[3] >= 5000 ? 'fx-town fx-town-big' : 'fx-town', esc(t[2]), minZoom));
+    });
+    (cfg.roadLabels || []).forEach(function(r) {
+        var kind = r[2].charAt(0).toUpperCase();
+        pending.push(label([r[0], r[1]], 'fx-road fx-road-' + kind, esc(r[2]), kind === 'D' ? 11.5 : 9));
+    });
+    var iso = L.layerGroup();
+    (cfg.isoLabels || []).forEach(function(r) {
+        L.marker([r[0], r[1]], {icon: L.divIcon({className: 'fx-label fx-iso', iconSize: null,
+            html: esc(r[2] + ' min (' + cfg.vehicle + ')')}), interactive: false, keyboard: false}).addTo(iso);
+    });
+    function refresh() {
+        var z = map.getZoom();
+        pending.forEach(function(m) {
+            var want = z >= m.fxMinZoom;
+            if (want && !labels.hasLayer(m)) { labels.addLayer(m); }
+            if (!want && labels.hasLayer(m)) { labels.removeLayer(m); }
+        });
+    }
+    map.on('zoomend', refresh);
+    refresh();
+    // the isochrone labels follow their layer (on when it is shown)
+    var isoTitle = cfg.isoTitle || '';
+    map.on('overlayadd', function(e) { if (isoTitle && e.name.indexOf(isoTitle) >= 0) { iso.addTo(map); } });
+    map.on('overlayremove', function(e) { if (isoTitle && e.name.indexOf(isoTitle) >= 0) { map.removeLayer(iso); } });
+    if (cfg.isoShown) { iso.addTo(map); }
+    if (cfg.cdg) {
+        var cdg = L.latLng(cfg.cdg[0], cfg.cdg[1]);
+        L.marker(cdg, {icon: L.divIcon({className: 'fx-label fx-cdg', iconSize: null,
+            html: '&#9992; ' + esc(U.roissy_label)}), interactive: false, keyboard: false}).addTo(map);
+        var arrow = L.DomUtil.create('div', 'fx-cdg-arrow', map.getContainer());
+        arrow.setAttribute('role', 'note');
+        var place = function() {
+            if (map.getBounds().contains(cdg)) { arrow.style.display = 'none'; return; }
+            var size = map.getSize(), c = size.divideBy(2), p = map.latLngToContainerPoint(cdg);
+            // where the ray from the centre towards CDG leaves the map, inset to clear the corners' controls
+            var dx = p.x - c.x, dy = p.y - c.y, ix = 90, iy = dy > 0 ? 80 : 60;
+            var t = Math.min(Math.abs((c.x - ix) / (dx || 1e-9)), Math.abs((c.y - iy) / (dy || 1e-9)));
+            var km = Math.round(map.distance(map.getCenter(), cdg) / 1000);
+            arrow.style.display = 'block';
+            arrow.style.left = Math.round(c.x + dx * t) + 'px';
+            arrow.style.top = Math.round(c.y + dy * t) + 'px';
+            arrow.innerHTML = '<span class="fx-cdg-pointer" style="transform:rotate(' + Math.atan2(dy, dx) + 'rad)">&#10148;</span>'
+                + '<span class="fx-cdg-text">' + esc(U.roissy_direction.replace('{km}', km)) + '</span>';
+        };
+        map.on('moveend zoomend resize', place);
+        place();
+        L.DomEvent.disableClickPropagation(arrow);
+        arrow.addEventListener('click', function() { map.setView(cdg, Math.min(map.getZoom(), 10)); });
+    }
+
+    // ------------------------------------------------------------------ phone: panel, legend and layers fold
+    function foldable(el, title, open) {
+        if (!el) { return; }
+        var btn = L.DomUtil.create('button', 'fx-fold', el);
+        btn.type = 'button';
+        btn.textContent = title;
+        el.insertBefore(btn, el.firstChild);
+        el.classList.add('fx-foldable');
+        if (!open) { el.classList.add('fx-folded'); }
+        btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+        btn.addEventListener('click', function() {
+            var folded = el.classList.toggle('fx-folded');
+            btn.setAttribute('aria-expanded', folded ? 'false' : 'true');
+        });
+    }
+    foldable(panel, U.panel_toggle, !small);
+    foldable(document.querySelector('.fx-legend'), U.legend_toggle, !small);
+    foldable(document.querySelector('.leaflet-control-layers'), '☰', !small);
 }
