@@ -50,6 +50,7 @@ from shapely.geometry.base import BaseGeometry
 from foncier.errors import LayerNotFoundError, WorkspaceError
 from foncier.layers.gpkg import SERVING_INDEXES, create_serving_indexes, decode_geometries, gpkg_blob_to_wkb, quote
 from foncier.layers.gpkg import is_temporary as _is_temporary
+from foncier.layers.privacy import public_columns
 from foncier.layers.workspace import GPKG_NAME, workspace_lock
 
 logger = logging.getLogger(__name__)
@@ -687,7 +688,7 @@ def _read_layers(con: sqlite3.Connection) -> dict[str, LayerInfo]:
         pragma = con.execute(f"PRAGMA table_info({quote(name)})").fetchall()
         fid = next((r[1] for r in pragma if r[5] == 1), "rowid")
         gcol, gtype, gsrs = geom_cols.get(name, (None, None, None))
-        columns = tuple(r[1] for r in pragma if r[1] not in (fid, gcol))
+        columns = tuple(public_columns(name, [r[1] for r in pragma if r[1] not in (fid, gcol)]))
         types = {r[1]: str(r[2]).upper() for r in pragma}
         rtree = f"rtree_{name}_{gcol}" if gcol and f"rtree_{name}_{gcol}" in tables else None
         indexed: set[tuple[str, ...]] = set()

@@ -43,6 +43,7 @@ import shapely
 from psycopg import sql
 
 from foncier.errors import DatabaseError, LayerNotFoundError
+from foncier.layers.privacy import public_frame
 from foncier.layers.schemas import AVAILABILITY_STATUSES, SCHEMAS
 from foncier.layers.workspace import Workspace
 
@@ -210,7 +211,7 @@ def _primary_key(name: str, frame: pd.DataFrame) -> tuple[str, ...] | None:
 
 
 def _read(ws: Workspace, name: str, spatial: bool) -> pd.DataFrame:
-    frame = ws.read_layer(name) if spatial else ws.read_table(name)
+    frame = public_frame(name, ws.read_layer(name) if spatial else ws.read_table(name))
     if name == "parcels":
         frame = frame.drop(columns=[c for c in PARCEL_STATUS_COLUMNS if c in frame.columns])
     return frame

@@ -25,6 +25,7 @@ from foncier.errors import CRSError, DataFormatError, Problem
 from foncier.geo.crs import FRANCE_BOUNDS_L93, FRANCE_BOUNDS_LONLAT, LAMBERT93, bounds_within, guess_crs_from_bounds
 from foncier.layers.cnig import read_cnig_csv
 from foncier.layers.formats import to_canonical
+from foncier.layers.privacy import drop_personal
 from foncier.layers.validate import ValidationReport, validate_layer
 
 logger = logging.getLogger(__name__)
@@ -235,6 +236,13 @@ def read_layer(
         raise DataFormatError(f"{source}: the file has no features")
     _check_crs(raw, source)
     mapped = to_canonical(raw, layer)
+    mapped, personal = drop_personal(mapped)
     if not mapped.crs.equals(CRS.from_user_input(LAMBERT93)):
         mapped = mapped.to_crs(LAMBERT93)
-    return validate_layer(mapped, layer, source=source, repair=repair)
+    gdf, report = validate_layer(mapped, layer, source=source, repair=repair)
+    if personal:
+        report.warnings.append(Problem(
+            f"personal data not stored: {', '.join(personal)} (owner or owner-derived columns are dropped)",
+            source, None, ", ".join(personal)))  # fmt: skip
+        logger.warning("%s: personal columns dropped, not stored: %s", source, ", ".join(personal))
+    return gdf, report

@@ -51,6 +51,7 @@ from foncier.geo.crs import LAMBERT93
 from foncier.layers import gpkg as _gpkg
 from foncier.layers.gpkg import gpkg_envelope as _gpkg_envelope
 from foncier.layers.gpkg import register_gpkg_functions
+from foncier.layers.privacy import drop_personal
 from foncier.layers.schemas import SCHEMAS
 
 __all__ = [
@@ -787,6 +788,9 @@ class WriteSession:
             raise WorkspaceError(f"'{name}' is not a valid layer name")
         if isinstance(frame, gpd.GeoDataFrame) and (frame.crs is None or frame.crs.to_epsg() != 2154):
             raise WorkspaceError(f"layer '{name}' must be in EPSG:2154 before it is stored (got {frame.crs})")
+        frame, personal = drop_personal(frame)
+        if personal:
+            logger.warning("layer '%s': personal columns not stored: %s", name, ", ".join(personal))
         con = self.connection
         tmp = f"{_gpkg.TEMP_PREFIX}{secrets.token_hex(4)}_{name}"
         try:

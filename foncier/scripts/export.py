@@ -10,6 +10,7 @@ import geopandas as gpd
 import pyogrio
 
 from foncier.geo.crs import WGS84
+from foncier.layers.privacy import public_frame
 from foncier.layers.results import SYNTHETIC_NOTICE_EN, scored_sites
 from foncier.layers.workspace import Workspace
 from foncier.scripts._errors import handle_errors
@@ -63,7 +64,7 @@ def export(workspace: Path, profile: str, output: Path, output_format: str | Non
     tmp.unlink(missing_ok=True)
     if fmt == "gpkg":
         pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG")
-        parcels = ws.read_layer("parcels")
+        parcels = public_frame("parcels", ws.read_layer("parcels"))
         links = ws.read_table("site_parcels")
         site_parcels = parcels.merge(links[links["site_id"].isin(sites["site_id"])], on="parcel_id")
         pyogrio.write_dataframe(gpd.GeoDataFrame(site_parcels, crs=parcels.crs), tmp, layer="site_parcels",

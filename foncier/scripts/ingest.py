@@ -61,6 +61,8 @@ def ingest(
     result = store_layer(ws, layer, gdf, file, licence=licence, vintage=vintage, replace=replace)
     for repair in report.repairs:
         click.echo(f"repaired: {repair}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for note in result.notes:
         click.echo(f"{layer}: {note}", err=True)
     click.echo(f"{result.describe()} in {ws.gpkg}")
