@@ -592,6 +592,21 @@ def build_served(root: Path, real: Path) -> Served:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
 
+    # geo.api.gouv.fr /departements/{code}/communes?format=geojson&geometry=contour (labour pool, issue 12):
+    # the real IGN outlines of the Aisne and the Oise (code, nom; the population only where the territory's
+    # INSEE table gives it: the extracts carry none)
+    for dep, name in (("02", "communes-02-aisne.geojson"), ("60", "communes-60-oise.geojson")):
+        src = json.loads((real / name).read_text("utf-8"))["features"]
+        feats = [
+            {"type": "Feature", "geometry": f["geometry"],
+             "properties": {"nom": f["properties"]["nom"], "code": f["properties"]["code"],
+                            "population": population.get(f["properties"]["code"])}}
+            for f in src
+        ]  # fmt: skip
+        target = root / "geo" / "departements" / dep / "communes"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
+
     # SNCF Opendatasoft exports (plain FeatureCollections)
     for dataset, name in (
         ("liste-des-gares", "sncf_gares_zone.geojson"),
@@ -676,6 +691,7 @@ def territory_file(tmp_path: Path) -> Path:
         "title: Test Retz-en-Valois (4 communes)\n"
         f'epcis: [{{siren: "{TERRITORY_EPCI}", nom: CC Retz-en-Valois}}]\n'
         f"communes: [{', '.join(repr(c) for c in TEST_COMMUNES)}]\n"
+        "labour_departments: ['02', '60']\n"
         "hubs:\n"
         "  - {hub_id: CDG, nom: Paris-Charles de Gaulle, kind: airport, lon: 2.55, lat: 49.0128}\n"
         f"osm_extracts: [{OSM_PATH}]\n",

@@ -37,6 +37,7 @@ from foncier.layers.fetch.sources import (
     fetch_roads,
     territory_hubs,
 )
+from foncier.layers.fetch.sources.geoapi import fetch_labour_communes
 from foncier.layers.fetch.territory import Territory, load_territory
 from foncier.layers.merge import commune_column, merge_by_commune
 from foncier.layers.schemas import SCHEMAS
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 FETCH_LAYERS: tuple[str, ...] = (
     "communes",
+    "labour_communes",
     "parcels",
     "buildings",
     "plu",
@@ -77,6 +79,7 @@ Runner = Callable[[FetchContext, tuple[str, ...]], SourceResult]
 
 _SOURCES: tuple[tuple[tuple[str, ...], Runner], ...] = (
     (("parcels",), lambda ctx, _: fetch_parcels(ctx)),
+    (("labour_communes",), lambda ctx, _: fetch_labour_communes(ctx)),
     (("buildings",), lambda ctx, _: fetch_buildings(ctx)),
     (("plu",), lambda ctx, _: fetch_plu(ctx)),
     (("protected",), lambda ctx, _: fetch_protected(ctx)),

@@ -80,6 +80,9 @@ class Territory(BaseModel):
         Human-readable name.
     departments : list of str
         Department codes (informative; derived from the communes when empty).
+    labour_departments : list of str
+        Departments whose communes ``foncier fetch`` loads into ``labour_communes`` for the labour pool
+        (the territory's and its neighbours': workers cross department borders); empty = none.
     epcis : list of Epci
         EPCIs whose communes make the territory.
     communes : list of str
@@ -97,13 +100,14 @@ class Territory(BaseModel):
     name: str
     title: str = ""
     departments: list[str] = Field(default_factory=list)
+    labour_departments: list[str] = Field(default_factory=list)
     epcis: list[Epci] = Field(default_factory=list)
     communes: list[str] = Field(default_factory=list)
     hubs: list[Hub] = Field(default_factory=list)
     osm_extracts: list[str] = Field(default_factory=list)
     source: str | None = None
 
-    @field_validator("communes", "departments", mode="before")
+    @field_validator("communes", "departments", "labour_departments", mode="before")
     @classmethod
     def _codes_as_str(cls, v: Any) -> Any:
         if isinstance(v, list):

@@ -6,6 +6,7 @@ import logging
 import urllib.parse
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from foncier.layers.fetch.sources._common import (
@@ -63,4 +64,42 @@ def fetch_communes(ctx: FetchContext) -> SourceResult:
         gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce")
     source = f"{base}/epcis/{{siren}}/communes?{urllib.parse.urlencode(common)}"
     _finish(result, "communes", gdf, source=source, entries=result.entries, vintage="current (geo.api.gouv.fr)")
+    return result
+
+
+def fetch_labour_communes(ctx: FetchContext) -> SourceResult:
+    """Communes of the territory file's ``labour_departments`` from geo.api.gouv.fr, for the labour pool.
+
+    ``/departements/{code}/communes?fields=nom,code,population&format=geojson&geometry=contour``: outlines
+    and total population (INSEE populations légales). The working-age population is not served there: the
+    labour pool then counts total population and says so (``labour_pool_basis``).
+    """
+    result = SourceResult()
+    departments = list(ctx.territory.labour_departments)
+    base = ctx.settings.base_url("geo")
+    if not departments:  # nothing asked: an empty layer (the labour pool counts the territory's communes only)
+        result.warnings.append("labour_communes: the territory file lists no labour_departments")
+        empty = gpd.GeoDataFrame(
+            {"insee": pd.Series(dtype=str), "nom": pd.Series(dtype=str), "population": pd.Series(dtype="Int64")},
+            geometry=gpd.GeoSeries([], crs="EPSG:2154"),
+        )
+        _finish(result, "labour_communes", empty, source="territory file (no labour_departments)", entries=[])
+        return result
+    params = {"fields": "nom,code,population", "format": "geojson", "geometry": "contour"}
+    features: list[dict[str, Any]] = []
+    for dep in _progress(ctx, departments, "communes (labour pool)"):
+        data = _get_json(ctx, result, f"{base}/departements/{dep}/communes", params, label=f"department {dep}")
+        feats = _features(data)
+        if data is not None and not feats:
+            result.failures.append(f"department {dep}: no commune in the answer of {base}/departements/{dep}/communes")
+        features.extend(feats)
+    features = _dedupe(features, "code")
+    if not features:
+        return result
+    gdf = to_canonical(frame_from_features(features), "communes")
+    gdf = gdf[[c for c in ("insee", "nom", "population", "geometry") if c in gdf.columns]]
+    if "population" in gdf.columns:
+        gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce")
+    source = f"{base}/departements/{{code}}/communes?{urllib.parse.urlencode(params)}"
+    _finish(result, "labour_communes", gdf, source=source, entries=result.entries, vintage="current (geo.api.gouv.fr)")
     return result
