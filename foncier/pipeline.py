@@ -24,7 +24,7 @@ import pandas as pd
 
 from foncier.errors import LayerNotFoundError
 from foncier.geo.availability import DEFAULT_BUILT_THRESHOLD, parcel_availability, state_counts
-from foncier.geo.criteria import compute_criteria
+from foncier.geo.criteria import compute_criteria, labour_communes, labour_population_column
 from foncier.geo.network import build_vehicle_graphs, isochrones, roissy_hub
 from foncier.geo.overlay import dominant_value
 from foncier.geo.profile import Profile
@@ -277,6 +277,9 @@ def _run_pipeline_locked(
     meta["criteria_computed"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     meta["site_gap_m"] = f"{gap_m:g}"
     meta["site_min_area_m2"] = f"{min_area_m2:g}"
+    pool = labour_communes(layers)  # which population the labour pool counted (issue 12)
+    basis = labour_population_column(pool) if pool is not None else "population"
+    meta["labour_pool_basis"] = "working-age population (15-64)" if basis != "population" else "total population"
     meta["built_threshold"] = f"{built_threshold(ws):g}"
     meta["availability_counts"] = json.dumps(state_counts(availability))
     outputs["metadata"] = pd.DataFrame({"key": list(meta), "value": list(meta.values())})
