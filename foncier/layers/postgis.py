@@ -45,6 +45,7 @@ from psycopg import sql
 from foncier.errors import DatabaseError, LayerNotFoundError
 from foncier.layers.privacy import public_frame
 from foncier.layers.schemas import AVAILABILITY_STATUSES, SCHEMAS
+from foncier.layers.statuses import apply_statuses
 from foncier.layers.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -530,14 +531,17 @@ def pull_statuses(ws: Workspace, dsn: str, *, schema: str = "foncier") -> int:
                     f"no published parcels and statuses in schema '{schema}' at '{shown}'; run 'foncier publish' first"
                 )
             rows = cur.execute(
-                sql.SQL("SELECT p.parcel_id, s.status FROM {} p LEFT JOIN {} s ON s.parcel_id = p.parcel_id").format(
-                    sql.Identifier(schema, "parcels"), sql.Identifier(schema, STATUS_TABLE)
-                )
+                sql.SQL(
+                    "SELECT p.parcel_id, s.status, to_char(s.updated_at AT TIME ZONE 'UTC', "
+                    '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\'), s.updated_by '
+                    "FROM {} p LEFT JOIN {} s ON s.parcel_id = p.parcel_id"
+                ).format(sql.Identifier(schema, "parcels"), sql.Identifier(schema, STATUS_TABLE))
             ).fetchall()
         except psycopg.Error as exc:
             raise DatabaseError(f"cannot read statuses from '{shown}': {_scrub(str(exc), dsn)}") from None
-    mapping: dict[str, str | None] = {str(pid): status for pid, status in rows}
-    changed = ws.set_parcel_statuses(mapping)
+    mapping: dict[str, str | None] = {str(pid): status for pid, status, _, _ in rows}
+    details = {str(pid): (str(when), str(who)) for pid, status, when, who in rows if status is not None}
+    changed = apply_statuses(ws, mapping, source="foncier pull-status", details=details)
     logger.info(
         "pulled %d status(es) from %s: %d parcel(s) changed",
         sum(v is not None for v in mapping.values()),

@@ -20,14 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from foncier.errors import ValidationError
+from foncier.errors import NotFoundError, ValidationError, WorkspaceError
 from foncier.layers.schemas import AVAILABILITY_STATUSES
 from foncier.layers.workspace import Workspace
 
@@ -276,6 +276,106 @@ def sync_history(ws: Workspace, *, source: str) -> int:
         return 0
     ws.write_tables({HISTORY_TABLE: _history_frame(pd.concat([history, rows], ignore_index=True))})
     return len(rows)
+
+
+def apply_statuses(
+    ws: Workspace,
+    mapping: Mapping[str, str | None],
+    *,
+    source: str,
+    details: Mapping[str, tuple[str, str]] | None = None,
+) -> int:
+    """Set many parcels' statuses and record the changes in the history, in ONE workspace transaction.
+
+    Set operations only (scales to the whole territory): the ids are loaded in a temporary table with a
+    primary key, unknown ids are found with ``EXCEPT``, the parcels are updated with ``UPDATE ... FROM`` (one
+    index lookup per parcel), the history rows are appended.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace.
+    mapping : mapping of str to str or None
+        Parcel id -> status (None clears it).
+    source : str
+        Where the change comes from (history ``source``).
+    details : mapping of str to (str, str), optional
+        Parcel id -> (date of the change, who made it) when known (PostGIS ``updated_at``/``updated_by``).
+
+    Returns
+    -------
+    int
+        Parcels whose status changed.
+
+    Raises
+    ------
+    foncier.errors.ValidationError
+        A status outside the vocabulary (nothing changed).
+    foncier.errors.NotFoundError
+        An id that is not a parcel of the workspace (nothing changed).
+    foncier.errors.WorkspaceError
+        No parcels layer.
+    """
+    bad = sorted({str(v) for v in mapping.values() if v is not None and v not in AVAILABILITY_STATUSES})
+    if bad:
+        raise ValidationError(
+            [f"unknown status '{b}' (expected one of {', '.join(AVAILABILITY_STATUSES)})" for b in bad],
+            title="invalid parcel statuses",
+        )
+    if not ws.has_layer("parcels"):
+        raise WorkspaceError(f"workspace {ws.path} has no parcels layer")
+    today = _today()
+    with ws.write_session() as session:
+        current = stored_statuses(ws).set_index("parcel_id")["status"]
+        new = pd.Series(mapping, dtype="object")
+        old = current.reindex(new.index)
+        changed_ids = new.index[~((old.isna() & new.isna()) | (old == new).fillna(False))]
+        rows = pd.DataFrame(
+            {
+                "parcel_id": changed_ids.astype(str),
+                "status": new.loc[changed_ids].to_numpy(),
+                "changed_at": [details[p][0] if details and p in details else today for p in changed_ids],
+                "source": [
+                    f"{source} ({details[p][1]})" if details and p in details and details[p][1] else source
+                    for p in changed_ids
+                ],
+                "note": ["status cleared" if v is None else "" for v in new.loc[changed_ids]],
+            },
+            dtype="object",
+        )
+        has_history = HISTORY_TABLE in ws.list_layers()
+        if not has_history and len(rows):
+            session.stage(HISTORY_TABLE, _history_frame(rows))
+        con = session.connection
+        install_status_triggers(con)
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS foncier_apply (parcel_id TEXT PRIMARY KEY, status TEXT)")
+        con.execute("DELETE FROM temp.foncier_apply")
+        con.executemany("INSERT OR REPLACE INTO temp.foncier_apply VALUES (?, ?)", list(mapping.items()))
+        missing = [
+            r[0]
+            for r in con.execute(
+                "SELECT parcel_id FROM temp.foncier_apply EXCEPT SELECT parcel_id FROM main.parcels ORDER BY 1 LIMIT 11"
+            )
+        ]
+        if missing:
+            raise NotFoundError(
+                f"no parcel {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} in workspace {ws.path}"
+            )
+        cur = con.execute(
+            "UPDATE main.parcels SET status = n.status, status_date = ? FROM temp.foncier_apply n "
+            "WHERE parcels.parcel_id = n.parcel_id AND parcels.status IS NOT n.status",
+            [today],
+        )
+        changed = int(cur.rowcount)
+        con.execute("DROP TABLE temp.foncier_apply")
+        if has_history and len(rows):
+            cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
+            con.executemany(
+                f'INSERT INTO "{HISTORY_TABLE}" ({cols}) VALUES ({", ".join("?" * len(HISTORY_COLUMNS))})',
+                list(rows.itertuples(index=False, name=None)),
+            )
+    logger.info("%d parcel status(es) changed (%s)", changed, source)
+    return changed
 
 
 def status_history(ws: Workspace, parcel_ids: Iterable[str]) -> pd.DataFrame:

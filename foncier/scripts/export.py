@@ -10,6 +10,7 @@ import geopandas as gpd
 import pyogrio
 
 from foncier.geo.crs import WGS84
+from foncier.geo.validity import to_crs_valid, valid_polygons
 from foncier.layers.privacy import public_frame
 from foncier.layers.results import SYNTHETIC_NOTICE_EN, scored_sites
 from foncier.layers.workspace import Workspace
@@ -40,7 +41,9 @@ FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "
 @handle_errors
 def export(workspace: Path, profile: str, output: Path, output_format: str | None, include_excluded: bool) -> None:
     """Export the sites scored with PROFILE: GeoPackage (Lambert-93, with their parcels), GeoJSON (WGS84,
-    RFC 7946) or CSV (one row per site, centroid lon/lat). Every file says when the data are synthetic."""
+    RFC 7946) or CSV (one row per site, centroid lon/lat and outline as WKT in EPSG:4326). Every geometry
+    written is valid (repaired after reprojection, polygonal parts kept). Every file says when the data are
+    synthetic."""
     fmt = output_format or FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise click.UsageError(f"cannot tell the format of '{output.name}': use --format gpkg|geojson|csv")
@@ -62,15 +65,18 @@ def export(workspace: Path, profile: str, output: Path, output_format: str | Non
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.part{output.suffix}")
     tmp.unlink(missing_ok=True)
+    # every geometry written is valid (after its last transformation: a reprojection can break validity)
+    sites = sites.set_geometry(valid_polygons(sites.geometry))
     if fmt == "gpkg":
         pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG")
         parcels = public_frame("parcels", ws.read_layer("parcels"))
         links = ws.read_table("site_parcels")
         site_parcels = parcels.merge(links[links["site_id"].isin(sites["site_id"])], on="parcel_id")
-        pyogrio.write_dataframe(gpd.GeoDataFrame(site_parcels, crs=parcels.crs), tmp, layer="site_parcels",
-                                driver="GPKG")  # fmt: skip
+        site_parcels = gpd.GeoDataFrame(site_parcels, geometry=parcels.geometry.name, crs=parcels.crs)
+        site_parcels = site_parcels.set_geometry(valid_polygons(site_parcels.geometry))
+        pyogrio.write_dataframe(site_parcels, tmp, layer="site_parcels", driver="GPKG")
     elif fmt == "geojson":
-        doc = json.loads(sites.to_crs(WGS84).to_json(drop_id=True, na="null"))
+        doc = json.loads(to_crs_valid(sites, WGS84).to_json(drop_id=True, na="null"))
         doc["name"] = f"foncier sites - {scored.profile.name}"
         doc["synthetic"] = scored.synthetic
         tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -79,6 +85,9 @@ def export(workspace: Path, profile: str, output: Path, output_format: str | Non
         table = sites.drop(columns="geometry")
         table["lon"] = centroids.x.round(6)
         table["lat"] = centroids.y.round(6)
+        table["wkt"] = to_crs_valid(sites, WGS84).geometry.to_wkt(
+            rounding_precision=-1
+        )  # the site's outline, EPSG:4326
         table.to_csv(tmp, index=False)
     tmp.replace(output)
     click.echo(f"{len(sites)} sites ({scored.profile.name}) written to {output}")

@@ -8,7 +8,7 @@ import click
 
 from foncier.errors import ValidationError
 from foncier.layers.schemas import AVAILABILITY_STATUSES, PARCEL_ID_RE
-from foncier.layers.statuses import ensure_status_triggers, invalid_statuses, status_history, sync_history
+from foncier.layers.statuses import apply_statuses, invalid_statuses, status_history
 from foncier.layers.workspace import Workspace
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import workspace_option
@@ -54,8 +54,7 @@ def status(workspace: Path, parcel_ids: tuple[str, ...], new_status: str | None,
         return
     if new_status is None:
         raise click.UsageError("give --set STATUS (or --history)")
-    n = ws.set_parcel_status(ids, None if new_status == "none" else new_status)
-    record_status_change(ws)
+    n = apply_statuses(ws, dict.fromkeys(ids, None if new_status == "none" else new_status), source="foncier status")
     unchanged = len(set(ids)) - n
     note = f" ({unchanged} already had it)" if unchanged else ""
     click.echo(f"{n} parcel(s) set to '{new_status}'{note}. Run 'foncier score' to update the sites.")
@@ -63,9 +62,3 @@ def status(workspace: Path, parcel_ids: tuple[str, ...], new_status: str | None,
     if len(bad):
         shown = ", ".join(f"{r.parcel_id} ('{r.status}')" for r in bad.head(10).itertuples())
         click.echo(f"warning: {len(bad)} other parcel status(es) outside the vocabulary: {shown}", err=True)
-
-
-def record_status_change(ws: Workspace) -> None:
-    """Append the new statuses to the history and make sure the vocabulary triggers are installed."""
-    sync_history(ws, source="foncier status")
-    ensure_status_triggers(ws)
