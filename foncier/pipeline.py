@@ -30,7 +30,7 @@ from foncier.geo.overlay import dominant_value
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
 from foncier.geo.sensitivity import ranking_diagnostics
-from foncier.geo.sites import candidate_sites
+from foncier.geo.sites import apply_site_ids, candidate_sites, site_flags, smallest_site_area, stable_site_ids
 from foncier.layers.profile_store import dump_profile, list_profiles, load_profile
 from foncier.layers.schemas import SCHEMAS
 from foncier.layers.statuses import require_valid_statuses
@@ -115,7 +115,7 @@ def run_pipeline(
     *,
     profiles: Sequence[str | Path | Profile] | None = None,
     gap_m: float = 5.0,
-    min_area_m2: float = 10_000.0,
+    min_area_m2: float | None = None,
     on_step: StepCallback | None = None,
 ) -> PipelineReport:
     """Compute and store sites, criteria, isochrones and the scores of ``profiles`` (default: all built-ins).
@@ -132,8 +132,9 @@ def run_pipeline(
         Profiles whose scores are stored in ``scores``/``score_breakdown``; default every built-in profile.
     gap_m : float, default 5
         Parcels closer than this are contiguous (a lane does not split a site).
-    min_area_m2 : float, default 10,000
-        Smallest candidate site kept (profiles may exclude more).
+    min_area_m2 : float, optional
+        Smallest candidate site kept (profiles may exclude more); default the smallest ``min_site_area_m2``
+        of ``profiles`` (1 ha when none sets one): eco-construction's 0.5 ha sites are built.
     on_step : callable, optional
         Called with the name of each step as it starts (progress display).
 
@@ -151,7 +152,7 @@ def _run_pipeline_locked(
     *,
     profiles: Sequence[str | Path | Profile] | None,
     gap_m: float,
-    min_area_m2: float,
+    min_area_m2: float | None,
     on_step: StepCallback | None,
 ) -> PipelineReport:
     report = PipelineReport()
@@ -191,7 +192,21 @@ def _run_pipeline_locked(
     )  # fmt: skip
     available = availability["candidate"].astype(bool)
     report.n_available = int(available.sum())
+    wanted = profiles if profiles is not None else list_profiles()
+    profile_list = [p if isinstance(p, Profile) else load_profile(p) for p in wanted]
+    if min_area_m2 is None:
+        min_area_m2 = smallest_site_area([p.min_site_area_m2 for p in profile_list])
     sites, site_parcels = candidate_sites(parcels[available.to_numpy()], gap_m=gap_m, min_area_m2=min_area_m2)
+    # stable identity: a site keeps its id when most of its land is the same as in the stored sites
+    parcel_area = pd.Series(parcels.geometry.area.to_numpy(), index=parcels["parcel_id"].astype(str).to_numpy())
+    previous = ws.read_table("site_parcels") if "site_parcels" in stored else None
+    previous_area = ws.read_table("sites").set_index("site_id")["area_m2"] if "sites" in stored else None  # fmt: skip
+    renames, lineage = stable_site_ids(site_parcels, parcel_area, previous, previous_area=previous_area,
+                                       recorded=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"))  # fmt: skip
+    sites, site_parcels = apply_site_ids(sites, site_parcels, renames)
+    if "site_lineage" in stored:
+        lineage = pd.concat([ws.read_table("site_lineage"), lineage], ignore_index=True)
+    sites["flags"] = sites["site_id"].map(site_flags(site_parcels, availability)).fillna("").astype(str)
     report.n_sites = len(sites)
     lap("sites")
 
@@ -226,8 +241,7 @@ def _run_pipeline_locked(
     effective_tables: list[pd.DataFrame] = []
     group_tables: list[pd.DataFrame] = []
     constraint_tables: list[pd.DataFrame] = []
-    for prof in profiles if profiles is not None else list_profiles():
-        profile = prof if isinstance(prof, Profile) else load_profile(prof)
+    for profile in profile_list:
         result = score_sites(criteria, profile)
         eff, groups = ranking_diagnostics(criteria, profile)  # effective weights, rank groups (issue 12)
         effective_tables.append(eff)
@@ -259,6 +273,7 @@ def _run_pipeline_locked(
         "sites": sites,
         "site_parcels": site_parcels,
         "criteria": criteria_table,
+        "site_lineage": lineage,
         "parcel_availability": pd.DataFrame(availability).assign(candidate=available.astype("int64").to_numpy()),
     }
     if score_tables:

@@ -28,7 +28,19 @@ logger = logging.getLogger(__name__)
 SITE_COLUMNS = ("site_id", "area_m2", "n_parcels", "min_lot_m2", "max_lot_m2", "communes", "parcel_ids")
 """Attribute columns of the ``sites`` layer (docs/CONTRACTS.md), besides ``geometry``."""
 
-__all__ = ["ECONOMIC_ZONING", "SITE_COLUMNS", "available_parcels", "candidate_sites", "parcel_groups", "site_id"]
+__all__ = [
+    "ECONOMIC_ZONING",
+    "LINEAGE_COLUMNS",
+    "SITE_COLUMNS",
+    "apply_site_ids",
+    "available_parcels",
+    "candidate_sites",
+    "parcel_groups",
+    "site_flags",
+    "site_id",
+    "smallest_site_area",
+    "stable_site_ids",
+]
 
 
 def site_id(parcel_ids: Collection[str]) -> str:
@@ -307,4 +319,130 @@ def candidate_sites(
         len(geoms),
         int(labels.max()) + 1,
     )
+    return sites, site_parcels
+
+
+DEFAULT_MIN_SITE_AREA_M2 = 10_000.0
+"""Smallest candidate site when no profile says otherwise (1 ha)."""
+
+
+def smallest_site_area(min_areas: Collection[float], *, default: float = DEFAULT_MIN_SITE_AREA_M2) -> float:
+    """The smallest ``min_site_area_m2`` of the profiles in use (those setting one, > 0), else ``default``:
+    candidate sites are built down to it so that every profile finds the sites it wants (eco-construction
+    wants 0.5 ha)."""
+    positive = [float(a) for a in min_areas if a and float(a) > 0]
+    return min(positive) if positive else default
+
+
+def site_flags(site_parcels: pd.DataFrame, availability: pd.DataFrame) -> pd.Series:
+    """The availability flags of each site: the union of its parcels' flags (``demolition_reconversion``,
+    ``pollution``...), ";"-joined and sorted, "" when none; indexed by ``site_id``."""
+    if site_parcels.empty:
+        return pd.Series([], dtype=object, name="flags")
+    flags = availability.set_index("parcel_id")["flags"].astype("string").fillna("")
+    joined = site_parcels.assign(flags=site_parcels["parcel_id"].map(flags).fillna(""))
+    return (
+        joined.groupby("site_id")["flags"]
+        .agg(lambda fs: ";".join(sorted({f for s in fs for f in str(s).split(";") if f})))
+        .rename("flags")
+    )
+
+
+LINEAGE_COLUMNS = ("old_site_id", "new_site_id", "relation", "shared_share", "recorded")
+
+
+def stable_site_ids(
+    site_parcels: pd.DataFrame,
+    parcel_area: pd.Series,
+    previous: pd.DataFrame | None,
+    *,
+    previous_area: pd.Series | None = None,
+    keep_share: float = 0.5,
+    recorded: str = "",
+) -> tuple[dict[str, str], pd.DataFrame]:
+    """Keep a site's id when most of its land is the same as before, and record the lineage.
+
+    Parameters
+    ----------
+    site_parcels : pandas.DataFrame
+        ``site_id``, ``parcel_id`` of the new sites (ids from :func:`site_id`).
+    parcel_area : pandas.Series
+        Area (m2) of every current parcel, indexed by parcel id.
+    previous : pandas.DataFrame or None
+        ``site_id``, ``parcel_id`` of the sites stored before (None or empty: first run).
+    previous_area : pandas.Series, optional
+        Area of each previous site (by id); default the current area of its parcels.
+    keep_share : float, default 0.5
+        A new site keeps an old id when the land they share (area of the parcels in both) is more than this
+        share of the old site's land and of the new site's land; each old id goes to at most one new site
+        (the one sharing most).
+
+    Returns
+    -------
+    renames : dict
+        New hash id -> id to use (only the sites that keep an older id).
+    lineage : pandas.DataFrame
+        :data:`LINEAGE_COLUMNS`, one row per old site that changed: ``relation`` is ``kept`` (same id, some
+        parcels lost or gained), ``split``/``merged``/``replaced`` (its land went to other sites) or ``gone``
+        (none of its land is in a site any more); ``shared_share`` is the share of the old site's land in
+        ``new_site_id``.
+    """
+    empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in LINEAGE_COLUMNS})
+    if previous is None or previous.empty or site_parcels.empty:
+        return {}, empty
+    prev = previous[["site_id", "parcel_id"]].astype(str)
+    new = site_parcels[["site_id", "parcel_id"]].astype(str)
+    area = parcel_area.astype(float)
+    old_land = previous_area.astype(float) if previous_area is not None else None
+    if old_land is None:
+        old_land = prev.assign(a=prev["parcel_id"].map(area).fillna(0.0)).groupby("site_id")["a"].sum()
+    new_land = new.assign(a=new["parcel_id"].map(area).fillna(0.0)).groupby("site_id")["a"].sum()
+    pairs = prev.merge(new, on="parcel_id", suffixes=("_old", "_new"))
+    pairs["a"] = pairs["parcel_id"].map(area).fillna(0.0)
+    shared = pairs.groupby(["site_id_old", "site_id_new"])["a"].sum().reset_index()
+    shared["of_old"] = shared["a"] / shared["site_id_old"].map(old_land).replace(0, np.nan)
+    shared["of_new"] = shared["a"] / shared["site_id_new"].map(new_land).replace(0, np.nan)
+    renames: dict[str, str] = {}
+    taken_new: set[str] = set()
+    for row in shared.sort_values(["a", "site_id_old"], ascending=[False, True]).itertuples(index=False):
+        if row.site_id_old == row.site_id_new or row.site_id_new in taken_new:
+            continue
+        if row.of_old > keep_share and row.of_new > keep_share and row.site_id_old not in renames.values():
+            if row.site_id_old in set(new["site_id"]):  # the old id is the exact id of another new site
+                continue
+            renames[str(row.site_id_new)] = str(row.site_id_old)
+            taken_new.add(str(row.site_id_new))
+    final = shared.assign(site_id_final=shared["site_id_new"].map(lambda s: renames.get(s, s)))
+    rows = []
+    same = set(prev["site_id"]) & set(new["site_id"])
+    for old_id in sorted(set(prev["site_id"]) - same):
+        mine = final[final["site_id_old"] == old_id]
+        if mine.empty:
+            rows.append((old_id, "", "gone", 0.0, recorded))
+            continue
+        kept = mine[mine["site_id_final"] == old_id]
+        if len(kept):
+            rows.append((old_id, old_id, "kept", round(float(kept["of_old"].iloc[0]), 4), recorded))
+            continue
+        relation = "split" if len(mine) > 1 else "replaced"
+        for r in mine.itertuples(index=False):
+            merged = final[final["site_id_final"] == r.site_id_final]["site_id_old"].nunique() > 1
+            rel = "merged" if merged and relation != "split" else relation
+            rows.append((old_id, str(r.site_id_final), rel, round(float(r.of_old), 4), recorded))
+    lineage = pd.DataFrame(rows, columns=list(LINEAGE_COLUMNS)) if rows else empty
+    return renames, lineage
+
+
+def apply_site_ids(
+    sites: gpd.GeoDataFrame, site_parcels: pd.DataFrame, renames: dict[str, str]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Rename sites (``renames``: hash id -> kept id) in the sites layer and its site-parcel links."""
+    if not renames:
+        return sites, site_parcels
+    sites = sites.copy()
+    sites["site_id"] = sites["site_id"].map(lambda s: renames.get(s, s))
+    site_parcels = site_parcels.copy()
+    site_parcels["site_id"] = site_parcels["site_id"].map(lambda s: renames.get(s, s))
+    sites = sites.sort_values("site_id", kind="stable").reset_index(drop=True)
+    site_parcels = site_parcels.sort_values(["site_id", "parcel_id"], kind="stable").reset_index(drop=True)
     return sites, site_parcels

@@ -9,6 +9,7 @@ same workspace does not read the file again.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,15 @@ from foncier.errors import NotFoundError, ValidationError
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import ScoreResult, score_sites
 from foncier.layers.availability import parcel_availability_record
+from foncier.layers.lineage import fate_message, site_fate
 from foncier.layers.profile_store import load_profile
 from foncier.layers.schemas import PARCEL_ID_RE
 from foncier.layers.workspace import Workspace
 
 logger = logging.getLogger(__name__)
+
+SITE_ID_RE = re.compile(r"^S[0-9a-f]{10}$")
+"""A site id: "S" + 10 hex digits."""
 
 SYNTHETIC_NOTICE_FR = "Échantillon synthétique : ce ne sont pas des terrains réels"
 SYNTHETIC_NOTICE_EN = "Synthetic sample: not real land"
@@ -231,7 +236,8 @@ def site_detail(ws: Workspace, site_id: str, profile: ProfileLike = "default") -
     """
     scored = scored_sites(ws, profile)
     if site_id not in scored.sites.index:
-        raise NotFoundError(f"no site '{site_id}' in workspace {ws.path}")
+        fate = site_fate(ws, site_id) if SITE_ID_RE.fullmatch(site_id) else None
+        raise NotFoundError(f"no site '{site_id}' in workspace {ws.path}{fate_message(fate)}")
     row = scored.sites.loc[site_id]
     criteria_cols = list(_cached(ws)["criteria"].columns)
     breakdown = scored.breakdown[scored.breakdown["site_id"] == site_id]

@@ -50,8 +50,15 @@ def ensure_criteria(ws: Workspace, *, refresh: bool = False, quiet: bool = False
 @workspace_option
 @profile_option
 @click.option("--refresh", is_flag=True, help="Recompute sites and criteria even if they are current.")
+@click.option(
+    "--built-threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Built share (0..1) above which a parcel counts as built and is not available (default 0.10; light "
+    "buildings count half). Kept for the workspace; changing it recomputes the sites.",
+)
 @handle_errors
-def score(workspace: Path, profile: str, refresh: bool) -> None:
+def score(workspace: Path, profile: str, refresh: bool, built_threshold: float | None) -> None:
     """Score the candidate sites of the workspace with PROFILE and store the scores.
 
     Sites and criteria are computed once per data refresh (when missing or when a layer changed) and stored;
@@ -61,6 +68,9 @@ def score(workspace: Path, profile: str, refresh: bool) -> None:
     ws = Workspace.open(workspace)
     prof = resolve_profile(profile)
     with ws.lock():  # read-compute-write: concurrent `foncier score` runs never lose each other's profiles
+        if built_threshold is not None and ws.metadata.get("built_threshold") != f"{built_threshold:g}":
+            meta = {**ws.metadata, "built_threshold": f"{built_threshold:g}"}
+            ws.write_tables({"metadata": pd.DataFrame({"key": list(meta), "value": list(meta.values())})})
         result, effective = _score_and_store(ws, prof, refresh=refresh)
     n = len(result.scores)
     n_excluded = int(result.scores["excluded"].sum())
