@@ -42,7 +42,9 @@ def test_profiles_differ_in_what_they_favour() -> None:
     logistics = load_profile("logistics").weights
     eco = load_profile("eco-construction").weights
     agri = load_profile("agri-food").weights
-    assert logistics.idxmax() == "time_to_roissy_min"
+    assert logistics.idxmax() == "time_to_roissy_hgv_min"  # a lorry's time (vehicle: hgv)
+    assert load_profile("logistics").vehicle == load_profile("bio-economy").vehicle == "hgv"
+    assert load_profile("default").vehicle == "car"
     assert eco.idxmax() == "share_brownfield"
     assert agri.idxmax() == "labour_pool"
     assert load_profile("logistics").min_site_area_m2 >= 50000
@@ -52,7 +54,7 @@ def test_bio_economy_weights_come_from_ahp() -> None:
     p = load_profile("bio-economy")
     assert p.ahp is not None and p.ahp_result is not None
     assert p.ahp_result.cr < 0.10
-    assert p.weights.idxmax() == "dist_freight_station_m"
+    assert p.weights.idxmax() == "gare_fret_dist"  # rail freight: road km to a freight station
     assert all(rule.weight is None for rule in p.criteria.values())
 
 
@@ -68,7 +70,7 @@ def test_load_by_path_and_round_trip(tmp_path: Path) -> None:
     p = tmp_path / "my-own.yaml"
     data = yaml.safe_load(profile_path("logistics").read_text(encoding="utf-8"))
     del data["name"]
-    data["criteria"]["time_to_roissy_min"]["weight"] = 0.20
+    data["criteria"]["time_to_roissy_hgv_min"]["weight"] = 0.20
     data["criteria"]["area_m2"]["weight"] = 0.25
     p.write_text(yaml.safe_dump(data), encoding="utf-8")
     mine = load_profile(p)

@@ -46,7 +46,7 @@ class ScoreRequest(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"profile": "logistics", "weights": {"time_to_roissy_min": 0.5, "area_m2": 0.5}, "normalise": True,
+                {"profile": "default", "weights": {"time_to_roissy_min": 0.5, "area_m2": 0.5}, "normalise": True,
                  "limit": 10},
                 {"profile": "default", "limit": 5, "include_breakdown": True},
             ]
@@ -98,7 +98,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         store: StoreDep,
         body: Annotated[ScoreRequest, Body(openapi_examples={
             "weights": {"summary": "logistics with other weights",
-                        "value": {"profile": "logistics", "weights": {"time_to_roissy_min": 0.5}, "normalise": True}},
+                        "value": {"profile": "logistics", "weights": {"time_to_roissy_hgv_min": 0.5}, "normalise": True}},
             "named": {"summary": "a built-in profile", "value": {"profile": "default", "limit": 5}},
         })],
     ) -> dict[str, Any]:  # fmt: skip
