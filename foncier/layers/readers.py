@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gzip
 import logging
-import shutil
+import os
 import tempfile
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,7 +22,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from foncier.errors import CRSError, DataFormatError, Problem
+from foncier.errors import CRSError, DataFormatError, LayerValidationError, Problem
 from foncier.geo.crs import FRANCE_BOUNDS_L93, FRANCE_BOUNDS_LONLAT, LAMBERT93, bounds_within, guess_crs_from_bounds
 from foncier.layers.cnig import read_cnig_csv
 from foncier.layers.formats import to_canonical
@@ -76,13 +77,34 @@ def _is_cnig_csv(path: Path) -> bool:
     return "terr_geomsurf" in head or "site_geomsurf" in head
 
 
-def _gunzip_to_temp(path: Path) -> Path:
+#: Default cap on the decompressed size of a ``.gz`` input (``FONCIER_MAX_GUNZIP_BYTES``): a bomb stops there.
+DEFAULT_MAX_GUNZIP_BYTES = 2 * 1024**3
+
+
+def max_gunzip_bytes() -> int:
+    """Largest decompressed size of a ``.gz`` input: ``FONCIER_MAX_GUNZIP_BYTES`` or 2 GiB."""
+    raw = os.environ.get("FONCIER_MAX_GUNZIP_BYTES", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_GUNZIP_BYTES
+
+
+def _gunzip_to_temp(path: Path, directory: Path) -> Path:
+    """Decompress ``path`` into ``directory`` by streaming, refusing more than :func:`max_gunzip_bytes`."""
     suffix = "".join(path.suffixes[:-1]) or ".json"
-    tmp = Path(tempfile.mkdtemp(prefix="foncier-")) / f"{path.stem}{'' if path.stem.endswith(suffix) else suffix}"
+    tmp = directory / f"{path.stem}{'' if path.stem.endswith(suffix) else suffix}"
+    limit = max_gunzip_bytes()
+    written = 0
     try:
         with gzip.open(path, "rb") as src, tmp.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
-    except (OSError, EOFError) as exc:
+            while block := src.read(1 << 20):
+                written += len(block)
+                if written > limit:
+                    raise DataFormatError(
+                        f"{path}: decompresses to more than {limit} bytes (from {path.stat().st_size} compressed): "
+                        "refused as a likely decompression bomb; decompress it yourself if it is genuine, or "
+                        "raise FONCIER_MAX_GUNZIP_BYTES"
+                    )
+                dst.write(block)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataFormatError(f"{path}: corrupt or truncated gzip file ({exc})") from None
     return tmp
 
@@ -118,7 +140,8 @@ def read_vector(
     if path.is_file() and path.stat().st_size == 0:
         raise DataFormatError(f"{path}: the file is empty")
     if path.suffix.lower() == ".gz":
-        path = _gunzip_to_temp(path)
+        with tempfile.TemporaryDirectory(prefix="foncier-") as tmp:  # removed whatever happens
+            return read_vector(_gunzip_to_temp(path, Path(tmp)), layer=layer, encoding=encoding, crs=crs)
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         if _is_cnig_csv(path):
             return read_cnig_csv(path)
@@ -128,6 +151,8 @@ def read_vector(
         kwargs["encoding"] = encoding
     if layer:
         kwargs["layer"] = layer
+    elif path.suffix.lower() in (".gpkg", ".sqlite", ".gdb", ".kml", ".gml", ".zip"):
+        _require_single_layer(path)
     try:
         if path.suffix.lower() == ".parquet":
             gdf = gpd.read_parquet(path)
@@ -139,6 +164,8 @@ def read_vector(
         if path.suffix.lower() in (".json", ".geojson"):
             hint = " (truncated or malformed GeoJSON?)"
         raise DataFormatError(f"{path}: cannot read the file{hint}: {message}") from None
+    except shapely.errors.GEOSException:
+        raise _geometry_error(path, kwargs) from None
     except (ValueError, OSError) as exc:
         raise DataFormatError(f"{path}: cannot read the file: {exc}") from None
     if not isinstance(gdf, gpd.GeoDataFrame):
@@ -146,6 +173,55 @@ def read_vector(
     if gdf.crs is None and crs:
         gdf = gdf.set_crs(crs)
     return gdf
+
+
+def _require_single_layer(path: Path) -> None:
+    """Refuse a multi-layer file read without ``--sublayer`` (it used to store its first layer silently)."""
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, OSError):
+        return  # the read itself will say what is wrong
+    if len(names) > 1:
+        shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+        raise DataFormatError(f"{path}: the file holds {len(names)} layers ({shown}): choose one with --sublayer NAME")
+
+
+def _geometry_error(path: Path, kwargs: dict[str, object]) -> LayerValidationError:
+    """The rows whose geometry GEOS cannot build (unclosed ring, too few points...), as a clear error."""
+    problems: list[Problem] = []
+    try:
+        _, _, wkbs, _ = pyogrio.raw.read(path, **kwargs)[:4]
+        for row, wkb in enumerate(wkbs):
+            if wkb is None:
+                continue
+            try:
+                shapely.from_wkb(wkb)
+            except shapely.errors.GEOSException as exc:
+                reason = str(exc).split(":", 1)[-1].strip()
+                if "closed" in reason:
+                    reason = "a polygon ring is not closed (its first and last points differ)"
+                elif "must have" in reason or "Invalid number of points" in reason:
+                    reason = f"a ring or line has too few points ({reason})"
+                problems.append(Problem(f"invalid geometry: {reason}", str(path), row, "geometry"))
+                if len(problems) >= 20:
+                    break
+    except Exception:
+        pass
+    if not problems:
+        problems = [Problem("a geometry cannot be built (unclosed ring or too few points)", str(path))]
+    return LayerValidationError(problems, title="invalid geometries")
+
+
+def _non_finite_rows(gdf: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse coordinates that are NaN or infinite, naming the rows."""
+    geoms = gdf.geometry.array
+    coords, index = shapely.get_coordinates(np.asarray(geoms), return_index=True)
+    bad = sorted({int(i) for i in index[~np.isfinite(coords).all(axis=1)]})
+    if bad:
+        raise LayerValidationError(
+            [Problem("coordinate is NaN or infinite", source, row, "geometry") for row in bad[:20]],
+            title=f"{len(bad)} feature(s) with NaN or infinite coordinates",
+        )
 
 
 def _check_crs(gdf: gpd.GeoDataFrame, source: str) -> None:
@@ -234,6 +310,7 @@ def read_layer(
     raw = read_vector(path, layer=sublayer, encoding=encoding, crs=crs)
     if len(raw) == 0:
         raise DataFormatError(f"{source}: the file has no features")
+    _non_finite_rows(raw, source)
     _check_crs(raw, source)
     mapped = to_canonical(raw, layer)
     mapped, personal = drop_personal(mapped)
