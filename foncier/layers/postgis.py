@@ -86,20 +86,34 @@ def redact_dsn(dsn: str) -> str:
     >>> redact_dsn("host=db user=officer password='s 3' dbname=foncier")
     'host=db user=officer password=*** dbname=foncier'
     """
-    out = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", dsn)
-    out = re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", out, flags=re.IGNORECASE)
-    return out
+    url = re.match(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://)(.*)$", dsn, flags=re.DOTALL)
+    if url is not None:  # the user info ends at the LAST '@' (a password may hold '@', '/', ':'...)
+        scheme, rest = url.groups()
+        at = rest.rfind("@")
+        if at >= 0 and ":" in rest[:at]:
+            rest = rest[:at].split(":", 1)[0] + ":***" + rest[at:]
+        return scheme + re.sub(r"([?&]password=)[^&#]*", r"\1***", rest, flags=re.IGNORECASE)
+    # key=value form: the value runs to the next "key=" (an unquoted or unterminated value is hidden whole)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|.*?)(?=\s+[A-Za-z_]+\s*=|\s*$)", r"\1***", dsn,
+                  flags=re.IGNORECASE | re.DOTALL)  # fmt: skip
 
 
 def _scrub(message: str, dsn: str) -> str:
     """Remove the DSN's password from an error message (libpq rarely echoes it, but never risk it)."""
     try:
         password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
-    except psycopg.Error:
-        password = None
+    except psycopg.Error:  # malformed: libpq's message may quote any piece of it, the password included
+        return f"the connection string is malformed ({redact_dsn(dsn)}); expected postgresql://user:password@host/db"
     message = message.replace(dsn, redact_dsn(dsn))
-    if password and isinstance(password, str):
-        message = message.replace(password, "***")
+    secrets = [password] if password and isinstance(password, str) else []
+    url = re.match(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://(.*)$", dsn, flags=re.DOTALL)
+    if url is not None and "@" in url.group(1):  # libpq may split a password holding '@' into user/host parts
+        userinfo = url.group(1)[: url.group(1).rfind("@")]
+        if ":" in userinfo:
+            raw = userinfo.split(":", 1)[1]
+            secrets += [raw, *(p for p in re.split(r"[@:/]", raw) if len(p) >= 3)]
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        message = message.replace(secret, "***")
     return message.strip()
 
 

@@ -126,3 +126,21 @@ def test_no_output_shows_owner_columns(scored_sample_workspace: Path, tmp_path: 
                                        "-o", str(target)])  # fmt: skip
         assert out.exit_code == 0, out.output
         _no_owner_data(target.read_bytes().decode("latin-1"), f"export {fmt}")
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://officer:Pa@Secret42@127.0.0.1:1/foncier",  # '@' in the password
+        "postgresql://officer:Pa/Secret42@127.0.0.1:1/foncier",  # '/' in the password
+        "host=127.0.0.1 port=1 user=officer password=Pa Secret42 dbname=foncier",  # unquoted space
+        "host=127.0.0.1 port=1 user=officer password='PaSecret42 dbname=foncier",  # unterminated quote
+        "postgresql://127.0.0.1:1/foncier?user=officer&password=PaSecret42&bogus=1",  # bad query parameter
+    ],
+)
+def test_malformed_dsn_never_prints_the_password(dsn: str, scored_sample_workspace: Path) -> None:
+    pytest.importorskip("psycopg")
+    for command in (["publish"], ["pull-status"]):
+        out = CliRunner().invoke(cli, [*command, "--workspace", str(scored_sample_workspace), "--dsn", dsn])
+        assert out.exit_code != 0
+        assert "Secret42" not in out.output and "Secret42" not in str(out.exception or ""), out.output
