@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -354,12 +354,11 @@ def _constant(data: bytes, n: int) -> Segments:
     return np.tile(np.frombuffer(data, dtype=np.uint8), n), np.full(n, len(data), dtype=np.int64)
 
 
-def _frame(tag: int, seg: Segments, *, omit_empty: bool = False) -> Segments:
-    """Each segment as a length-delimited protobuf field: the ``tag`` byte, the varint length, the payload.
+def _header(tag: int, lens: np.ndarray, *, omit_empty: bool = False) -> Segments:
+    """The headers of length-delimited protobuf fields of payloads of ``lens`` bytes: ``tag`` byte, varint length.
 
-    With ``omit_empty`` an empty payload gives an empty segment (the field is left out).
+    With ``omit_empty`` a zero length gives an empty header (the field is left out).
     """
-    buf, lens = seg
     n = len(lens)
     data, head_n = varints(lens)
     head = np.frombuffer(data, dtype=np.uint8)
@@ -369,7 +368,15 @@ def _frame(tag: int, seg: Segments, *, omit_empty: bool = False) -> Segments:
         head = head[np.repeat(present, head_n)]
         head_n = np.where(present, head_n, 0)
     tag_seg = (np.full(int(present.sum()), tag, dtype=np.uint8), present.astype(np.int64))
-    return _concat([tag_seg, (head, head_n), (buf, lens)], n)
+    return _concat([tag_seg, (head, head_n)], n)
+
+
+def _frame(tag: int, seg: Segments, *, omit_empty: bool = False) -> Segments:
+    """Each segment as a length-delimited protobuf field: the ``tag`` byte, the varint length, the payload.
+
+    With ``omit_empty`` an empty payload gives an empty segment (the field is left out).
+    """
+    return _concat([_header(tag, seg[1], omit_empty=omit_empty), seg], len(seg[1]))
 
 
 def _varint_segments(values: np.ndarray) -> Segments:
@@ -465,9 +472,32 @@ def _column_values(column: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, Segm
     return codes, (buf, np.fromiter(map(len, msgs), dtype=np.int64, count=len(msgs)))
 
 
-def _tags(
-    properties: Mapping[str, Sequence[Any] | np.ndarray], n: int
-) -> tuple[list[str], Segments, np.ndarray, np.ndarray]:
+def _take_segments(seg: Segments, which: np.ndarray) -> Segments:
+    """The segments ``which`` of ``seg``, in that order."""
+    buf, lens = seg
+    starts = np.cumsum(lens) - lens
+    out_lens = lens[which]
+    total = int(out_lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.uint8), out_lens
+    offsets = np.repeat(starts[which] - (np.cumsum(out_lens) - out_lens), out_lens)
+    return buf[offsets + np.arange(total)], out_lens
+
+
+def _recode(codes: np.ndarray, table: Segments) -> tuple[np.ndarray, Segments]:
+    """Codes against a layer-wide value table, renumbered over the values this tile uses (and their messages)."""
+    out = np.full(len(codes), -1, dtype=np.int64)
+    present = codes >= 0
+    if not present.any():
+        return out, (np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64))
+    used, inverse = np.unique(codes[present], return_inverse=True)
+    out[present] = inverse
+    return out, _take_segments(table, used)
+
+
+def _tags(properties: Mapping[str, Sequence[Any] | np.ndarray], n: int, *,
+          coded: Mapping[str, tuple[np.ndarray, Segments]] | None = None
+          ) -> tuple[list[str], Segments, np.ndarray, np.ndarray]:  # fmt: skip
     """Keys, encoded ``Value`` messages and, per feature, the tag integers (key, value index pairs).
 
     Returns
@@ -479,8 +509,10 @@ def _tags(
     k_cols: list[np.ndarray] = []
     v_cols: list[np.ndarray] = []
     n_values = 0
-    for key, column in properties.items():
-        codes, msgs = _column_values(column)
+    coded = coded or {}
+    columns: list[tuple[str, Any]] = [*coded.items(), *properties.items()]
+    for key, column in columns:
+        codes, msgs = _recode(*column) if key in coded else _column_values(column)
         if len(codes) != n:
             raise ValueError(f"property {key!r} has {len(codes)} values for {n} features")
         present = codes >= 0
@@ -519,23 +551,36 @@ def encode_layer(layer: TileLayer, bounds: tuple[float, float, float, float], *,
 
 def _encode_features(name: str, commands: np.ndarray, counts: np.ndarray,
                      properties: Mapping[str, Sequence[Any] | np.ndarray], ids: Sequence[int] | np.ndarray | None,
-                     *, extent: int) -> bytes:  # fmt: skip
-    """The tile field holding the ``Layer`` of features given by their command integers (``counts`` each)."""
+                     *, extent: int, coded: Mapping[str, tuple[np.ndarray, Segments]] | None = None
+                     ) -> bytes:  # fmt: skip
+    """The tile field holding the ``Layer`` of features given by their command integers (``counts`` each).
+
+    ``coded`` gives columns already coded against a layer-wide table of values (see :class:`LayerIndex`):
+    per column, each feature's index in that table (-1: absent) and the table's ``Value`` messages.
+    Every feature is laid out in one pass: the headers are computed from the lengths, and each part (ids,
+    tags, geometry) is copied once into the output.
+    """
     n = len(counts)
-    keys, value_seg, tag_stream, tag_counts = _tags(properties, n)
+    keys, value_seg, tag_stream, tag_counts = _tags(properties, n, coded=coded)
     keep = counts > 0  # features left empty after clipping and quantisation are dropped
     if not keep.all():
         tag_stream = tag_stream[np.repeat(keep, tag_counts)]
         tag_counts, counts = tag_counts[keep], counts[keep]
     m = len(counts)
-    parts: list[Segments] = []
+    id_seg: Segments = (np.zeros(0, dtype=np.uint8), np.zeros(m, dtype=np.int64))
     if ids is not None:
         kept_ids = np.asarray(ids, dtype=np.uint64)[keep]
-        parts.append(_concat([_constant(b"\x08", m), _varint_segments(kept_ids)], m))
-    parts.append(_frame(0x12, _grouped_varints(tag_stream, tag_counts), omit_empty=True))
-    parts.append(_constant(b"\x18\x03", m))  # type POLYGON
-    parts.append(_frame(0x22, _grouped_varints(commands, counts)))
-    features = _frame(0x12, _concat(parts, m))[0]
+        id_seg = _concat([_constant(b"\x08", m), _varint_segments(kept_ids)], m)
+    tag_body = _grouped_varints(tag_stream, tag_counts)
+    tag_head = _header(0x12, tag_body[1], omit_empty=True)
+    kind = _constant(b"\x18\x03", m)  # type POLYGON
+    geom_body = _grouped_varints(commands, counts)
+    geom_head = _header(0x22, geom_body[1])
+    parts = [id_seg, tag_head, tag_body, kind, geom_head, geom_body]
+    msg_len = np.zeros(m, dtype=np.int64)
+    for part in parts:
+        msg_len += part[1]
+    features = _concat([_header(0x12, msg_len), *parts], m)[0]
     values = _frame(0x22, value_seg)[0]
     body = b"".join([
         b"\x78\x02",  # version 2
@@ -836,6 +881,9 @@ class TileSource:
     columns : dict of str to numpy.ndarray (object)
     truncated : bool
         Whether rows were left out (more than the limit).
+    coded : dict of str to (codes, value messages)
+        The columns coded once for the whole layer: each row's index in the layer's table of ``Value``
+        messages (-1: absent), and that table. They are encoded from these, not from ``columns``.
     """
 
     raw: np.ndarray
@@ -845,6 +893,7 @@ class TileSource:
     fids: np.ndarray
     columns: dict[str, np.ndarray]
     truncated: bool = False
+    coded: dict[str, tuple[np.ndarray, Segments]] = field(default_factory=dict)
 
     def wkb(self, rows: np.ndarray) -> list[bytes]:
         """The WKB of ``rows`` as bytes objects (for shapely)."""
@@ -891,6 +940,8 @@ class LayerIndex:
         self.boxes = shapely.bounds(geoms[keep]) if len(keep) else np.zeros((0, 4))
         self.fids = np.asarray(fids, dtype=np.int64)[keep]
         self.columns = {c: np.asarray(v, dtype=object)[keep] for c, v in zip(cols, values, strict=True)}
+        # every column's values coded once: a tile then only renumbers the codes it uses
+        self.coded = {c: _column_values(v) for c, v in self.columns.items()}
         logger.info("tile index of %s: %d features, %.1f MB, %.2f s", name, len(keep), self.raw.nbytes / 1e6,
                     time.perf_counter() - t0)  # fmt: skip
 
@@ -902,7 +953,8 @@ class LayerIndex:
         truncated = len(rows) > limit
         rows = rows[:limit]
         return TileSource(self.raw, self.starts[rows], self.sizes[rows], b[rows], self.fids[rows],
-                          {c: v[rows] for c, v in self.columns.items()}, truncated)  # fmt: skip
+                          {c: v[rows] for c, v in self.columns.items()}, truncated,
+                          {c: (codes[rows], table) for c, (codes, table) in self.coded.items()})  # fmt: skip
 
 
 def encode_source(name: str, source: TileSource, bounds: tuple[float, float, float, float],
@@ -960,5 +1012,6 @@ def encode_source(name: str, source: TileSource, bounds: tuple[float, float, flo
             )
     order = np.r_[ins, out]
     commands, counts = _ring_commands(rings, n, bounds, extent)
-    columns = {k: np.asarray(v, dtype=object)[order] for k, v in source.columns.items()}
-    return _encode_features(name, commands, counts, columns, source.fids[order], extent=extent)
+    coded = {k: (codes[order], table) for k, (codes, table) in source.coded.items()}
+    columns = {k: np.asarray(v, dtype=object)[order] for k, v in source.columns.items() if k not in coded}
+    return _encode_features(name, commands, counts, columns, source.fids[order], extent=extent, coded=coded)

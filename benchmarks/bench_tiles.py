@@ -1,0 +1,138 @@
+"""Vector tiles at tile-server speed: the densest z14 parcel tile of the full sample, cold and cached.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_tiles.py [--workspace /tmp/full] [--repeat 40]
+
+1. Builds the full synthetic sample into ``--workspace`` when it holds no GeoPackage (``foncier demo --size full``).
+2. Finds the z14 tile holding the most parcel centroids (the densest tile).
+3. Serves the workspace with one uvicorn worker (uvloop, httptools) twice: with the tile cache off
+   (``FONCIER_API_TILE_CACHE_MB=0``: every request reads, parses and encodes the tile, i.e. "cold"; the
+   layer's in-memory index is built by a first request, timed apart) and on (the default), and times
+   ``--repeat`` keep-alive requests of that tile each time (median, p90).
+4. Checks the budgets (exit 1 when missed): cold median under 25 ms, cached median under 2 ms.
+
+The comparison with tipg under 16 clients uses peerbench (../shared/tools/peerbench, see docs/BENCHMARKS.md
+for the exact commands): ``bench.py run --tile-template "/tiles/parcels/{z}/{x}/{y}.pbf"`` against
+``uvicorn --factory foncier.api.app:create_app_from_env --workers 2`` serving peerbench's own parcels.gpkg
+(copied as ``foncier.gpkg`` into a workspace directory), and ``bench.py run --preset tipg``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+COLD_BUDGET_MS = 25.0
+CACHED_BUDGET_MS = 2.0
+
+
+def log(message: str) -> None:
+    print(f"[bench_tiles {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def densest_tile(workspace: Path, z: int = 14) -> tuple[int, int, int, int]:
+    """``(z, x, y, n)``: the tile holding the most parcel centroids."""
+    import numpy as np
+
+    from foncier.api.tiles import tile_for_lonlat
+    from foncier.layers.workspace import Workspace
+
+    parcels = Workspace.open(workspace).read_layer("parcels", columns=["parcel_id"])
+    pts = parcels.geometry.centroid.to_crs(4326)
+    xy = np.array([tile_for_lonlat(p.x, p.y, z) for p in pts])
+    keys, counts = np.unique(xy, axis=0, return_counts=True)
+    best = int(counts.argmax())
+    return z, int(keys[best][0]), int(keys[best][1]), int(counts[best])
+
+
+def serve(workspace: Path, cache_mb: float) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn (1 worker) on a free port; returns the process and its base URL once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "FONCIER_API_WORKSPACE": str(workspace), "FONCIER_API_TILE_CACHE_MB": str(cache_mb)}
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "foncier.api.app:create_app_from_env",
+           "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+           "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("the API did not start")
+
+
+def time_tile(url: str, path: str, repeat: int) -> tuple[float, list[float], int]:
+    """First request (ms), then ``repeat`` timings (ms) of ``path`` over one keep-alive connection."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        t0 = time.perf_counter()
+        first = client.get(path)
+        first_ms = 1000 * (time.perf_counter() - t0)
+        assert first.status_code == 200, first.status_code
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            r = client.get(path)
+            times.append(1000 * (time.perf_counter() - t0))
+            assert r.status_code == 200
+        return first_ms, times, len(first.content)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", type=Path, default=Path("/tmp/full"))
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args(argv)
+    if not (args.workspace / "foncier.gpkg").exists():
+        log(f"building the full sample into {args.workspace} ...")
+        subprocess.run([sys.executable, "-m", "foncier.scripts.cli", "demo", "--size", "full", "-w",
+                        str(args.workspace)], check=True, cwd=ROOT)  # fmt: skip
+    z, x, y, n = densest_tile(args.workspace)
+    path = f"/tiles/parcels/{z}/{x}/{y}.pbf"
+    log(f"densest z14 tile: {z}/{x}/{y} ({n} parcel centroids)")
+    rows = []
+    for label, cache_mb in (("cold (cache off)", 0.0), ("cached", 128.0)):
+        proc, url = serve(args.workspace, cache_mb)
+        try:
+            first_ms, times, size = time_tile(url, path, args.repeat)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        med = statistics.median(times)
+        rows.append((label, first_ms, med, pct(times, 0.9), size))
+        log(f"{label}: first request {first_ms:.0f} ms (builds the layer index), median {med:.2f} ms, "
+            f"p90 {pct(times, 0.9):.2f} ms, {size / 1000:.0f} kB")  # fmt: skip
+    print("\n| tile | first request (index build) | median | p90 | size | budget |")
+    print("|---|---:|---:|---:|---:|---|")
+    ok = True
+    for (label, first_ms, med, p90, size), budget in zip(rows, (COLD_BUDGET_MS, CACHED_BUDGET_MS), strict=True):
+        met = med < budget
+        ok &= met
+        print(f"| {z}/{x}/{y} {label} | {first_ms:.0f} ms | **{med:.2f} ms** | {p90:.2f} ms | {size / 1000:.0f} kB "
+              f"| < {budget:g} ms: {'met' if met else 'MISSED'} |")  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
