@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,7 +59,7 @@ def test_api_serves_while_cli_writes_and_qgis_edits(
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = _serve_subprocess(settings, sock)
     stop = threading.Event()
-    stats: dict[str, list[object]] = {"5xx": [], "hang": [], "ok": [], "health": []}
+    stats: dict[str, list[Any]] = {"5xx": [], "hang": [], "ok": [], "health": [], "connections": []}
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -92,10 +93,12 @@ def test_api_serves_while_cli_writes_and_qgis_edits(
                 while not stop.is_set():
                     t0 = time.monotonic()
                     try:
-                        code = client.get("/health").status_code
+                        r = client.get("/health")
+                        code, conns = r.status_code, r.json().get("connections", 0)
                     except httpx.TimeoutException:
-                        code = 0
+                        code, conns = 0, 0
                     stats["health"].append((code, time.monotonic() - t0))
+                    stats["connections"].append(conns)
                     time.sleep(0.2)
 
         stop_file = tmp_path / "stop-editor"
@@ -144,6 +147,8 @@ def test_api_serves_while_cli_writes_and_qgis_edits(
     assert len(stats["ok"]) > 100
     assert stats["health"] and all(code == 200 for code, _ in stats["health"]), stats["health"][:10]
     assert health_after.status_code == 200 and "scores" in health_after.json()["layers"]
+    # bounded resources: at most one read-only connection per worker thread, however long the load
+    assert max(stats["connections"]) <= settings.worker_threads + 2, max(stats["connections"])
     failed = [r for r in runs if r[1] != 0]
     assert not failed, failed
     con = sqlite3.connect(gpkg)

@@ -49,6 +49,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 name: info.feature_count for name, info in sorted(snap.layers.items()) if info.feature_count is not None
             },
             "indexes": store.index_status,
+            "connections": store.open_connections(),
             **({"synthetic": True, "notice": SYNTHETIC_NOTICE} if snap.synthetic else {"synthetic": False}),
         }
 
