@@ -23,7 +23,12 @@ import geopandas as gpd
 import pandas as pd
 
 from foncier.errors import LayerNotFoundError
-from foncier.geo.availability import DEFAULT_BUILT_THRESHOLD, parcel_availability, state_counts
+from foncier.geo.availability import (
+    DEFAULT_BUILT_THRESHOLD,
+    inventory_criteria,
+    parcel_availability,
+    state_counts,
+)
 from foncier.geo.criteria import compute_criteria, labour_communes, labour_population_column
 from foncier.geo.network import build_vehicle_graphs, isochrones, roissy_hub
 from foncier.geo.overlay import dominant_value
@@ -225,6 +230,9 @@ def _run_pipeline_locked(
 
     step("computing criteria (travel times, overlays, slopes, labour pool)")
     criteria = compute_criteria(sites, layers, dem, graph=graph, hgv_graph=graphs.get("hgv"))
+    inventory = inventory_criteria(site_parcels, parcel_area, layers.get("terrains"))
+    for column in inventory.columns:  # from the zones d'activité inventory (CNIG TERRAIN-ECO), NaN elsewhere
+        criteria[column] = inventory[column].reindex(criteria.index).to_numpy()
     lap("criteria")
 
     iso = None

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from foncier.layers.profile_store import load_profile
 from foncier.layers.results import parcel_detail, scored_sites, site_detail
 from foncier.layers.workspace import Workspace
 from foncier.pipeline import criteria_are_current, run_pipeline
@@ -30,7 +31,9 @@ def test_pipeline_outputs_follow_the_contract(scored_sample_workspace: Path) -> 
     sites = ws.read_layer("sites")
     assert len(sites) >= 5
     assert sites["site_id"].is_unique
-    assert (sites["area_m2"] >= 10_000).all()
+    # down to the smallest site any scored profile wants (eco-construction: 0.5 ha), never below
+    smallest = min(load_profile(p).min_site_area_m2 for p in PROFILES)
+    assert smallest == 5_000 and (sites["area_m2"] >= smallest).all()
     links = ws.read_table("site_parcels")
     assert set(links["site_id"]) == set(sites["site_id"])
     assert not links["parcel_id"].duplicated().any(), "a parcel belongs to one site at most"

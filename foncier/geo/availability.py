@@ -394,3 +394,83 @@ def state_counts(availability: pd.DataFrame) -> dict[str, int]:
     """Number of parcels in each state (every state listed, in :data:`STATES` order)."""
     counts = availability["state"].value_counts()
     return {s: int(counts.get(s, 0)) for s in STATES}
+
+
+INVENTORY_CRITERIA = (
+    "inventory_turnkey_share",
+    "inventory_price_m2",
+    "inventory_public_control_share",
+    "inventory_epf_control_share",
+)
+"""Criteria from the zones d'activité inventory (CNIG TERRAIN-ECO), one value per site."""
+
+#: ``terr_maitrise_fonc`` values meaning public land control (the EPF counted apart)
+PUBLIC_CONTROL = (
+    "Etat", "région", "département", "structure intercommunale", "commune", "autre collectivité territoriale",
+    "SEM ou SPLA",
+)  # fmt: skip
+EPF_CONTROL = ("établissement public foncier",)
+
+
+def _str_or_empty(value: object) -> str:
+    """A text value, "" when missing (None, NaN, pd.NA)."""
+    return "" if value is None or bool(pd.isna(value)) else str(value)
+
+
+def inventory_criteria(
+    site_parcels: pd.DataFrame, parcel_area: pd.Series, terrains: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Criteria of each site from the TERRAIN-ECO terrains listing its parcels (``terr_refcad``).
+
+    For a site :math:`s` with parcels :math:`P_s` (areas :math:`a_p`) and :math:`K_s \\subseteq P_s` the
+    parcels some terrain lists (:math:`t(p)` that terrain):
+
+    - ``inventory_turnkey_share`` :math:`= \\sum_{p \\in K_s, t(p).cle\\_en\\_main = oui} a_p / \\sum_{p \\in K_s} a_p`
+    - ``inventory_price_m2`` :math:`= \\sum_{p \\in K_s, price} a_p \\, price_{t(p)} / \\sum_{p \\in K_s, price} a_p`
+      (EUR per m2, area-weighted)
+    - ``inventory_public_control_share``: as the turnkey share, for ``terr_maitrise_fonc`` in
+      :data:`PUBLIC_CONTROL`; ``inventory_epf_control_share`` for the établissement public foncier.
+
+    Every value is NaN for a site no terrain describes (the profile's missing-value policy decides), so an
+    empty inventory never looks like "not turnkey".
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``site_id`` (every site of ``site_parcels``), columns :data:`INVENTORY_CRITERIA`.
+    """
+    sites = pd.Index(site_parcels["site_id"].astype(str).unique(), name="site_id")
+    out = pd.DataFrame(np.nan, index=sites, columns=list(INVENTORY_CRITERIA))
+    if terrains is None or not len(terrains) or "terr_refcad" not in terrains or site_parcels.empty:
+        return out
+    rows = []
+    for t in terrains.itertuples(index=False):
+        ref = getattr(t, "terr_refcad", None)
+        if not isinstance(ref, str) or not ref:
+            continue
+        price = pd.to_numeric(getattr(t, "terr_m2_prix", np.nan), errors="coerce")
+        control = _str_or_empty(getattr(t, "terr_maitrise_fonc", ""))
+        turnkey = _str_or_empty(getattr(t, "terr_cle_en_main", ""))
+        for pid in ref.split("|"):
+            if pid:
+                rows.append((pid, turnkey == "oui", price, control in PUBLIC_CONTROL, control in EPF_CONTROL))
+    if not rows:
+        return out
+    facts = pd.DataFrame(rows, columns=["parcel_id", "turnkey", "price", "public", "epf"])
+    facts = facts.drop_duplicates("parcel_id", keep="last")
+    known = site_parcels.astype({"parcel_id": str, "site_id": str}).merge(facts, on="parcel_id")
+    if known.empty:
+        return out
+    known["a"] = known["parcel_id"].map(parcel_area.astype(float)).fillna(0.0)
+    g = known.groupby("site_id")
+    total = g["a"].sum().replace(0, np.nan)
+    for col, flag in (("inventory_turnkey_share", "turnkey"), ("inventory_public_control_share", "public"),
+                      ("inventory_epf_control_share", "epf")):  # fmt: skip
+        out.loc[total.index, col] = (known["a"] * known[flag]).groupby(known["site_id"]).sum() / total
+    priced = known[known["price"].notna()]
+    if len(priced):
+        gp = priced.groupby("site_id")
+        out.loc[gp.size().index, "inventory_price_m2"] = (priced["a"] * priced["price"]).groupby(
+            priced["site_id"]
+        ).sum() / gp["a"].sum().replace(0, np.nan)
+    return out

@@ -448,7 +448,59 @@ _CRITERIA: tuple[Criterion, ...] = (
     ),
 )
 
-CATALOGUE: dict[str, Criterion] = {c.name: c for c in _CRITERIA}
+_INVENTORY_CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "inventory_turnkey_share",
+        "Part clé en main",
+        "Turnkey share",
+        "0..1",
+        "benefit",
+        "numeric",
+        "CNIG TERRAIN-ECO terr_cle_en_main: share of the site's inventoried land that is turnkey (cleared of any "
+        "appeal, ready to build); missing when no terrain of the inventory lists its parcels.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "inventory_price_m2",
+        "Prix au m²",
+        "Price per m2",
+        "EUR/m2",
+        "cost",
+        "numeric",
+        "CNIG TERRAIN-ECO terr_m2_prix: area-weighted asking price of the site's inventoried land; missing when "
+        "the inventory gives none.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "inventory_public_control_share",
+        "Part de maîtrise foncière publique",
+        "Public land control share",
+        "0..1",
+        "benefit",
+        "numeric",
+        "CNIG TERRAIN-ECO terr_maitrise_fonc: share of the site's inventoried land held by the State, a local "
+        "authority or a SEM/SPLA (quicker to sell); missing when no terrain lists its parcels.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Criterion(
+        "inventory_epf_control_share",
+        "Part portée par un EPF",
+        "Public land agency (EPF) share",
+        "0..1",
+        "benefit",
+        "numeric",
+        "CNIG TERRAIN-ECO terr_maitrise_fonc 'établissement public foncier': share of the site's inventoried land "
+        "carried by a public land agency; missing when no terrain lists its parcels.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+)
+"""Criteria from the zones d'activité inventory (issue 13; computed by the pipeline from the ``terrains``
+layer with :func:`foncier.geo.availability.inventory_criteria`)."""
+
+CATALOGUE: dict[str, Criterion] = {c.name: c for c in (*_CRITERIA, *_INVENTORY_CRITERIA)}
 """Every known criterion by name, in the order of docs/CONTRACTS.md."""
 
 CRITERIA_NAMES: tuple[str, ...] = tuple(CATALOGUE)
@@ -561,7 +613,7 @@ def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.D
             "share_ebc": rng.choice([0.0] * 14 + [0.2], n),
             "share_no_build_prescription": rng.choice([0.0] * 19 + [0.3], n),
             "share_reserved_location": rng.choice([0.0] * 14 + [0.1], n),
-            "share_ppr_to_read": rng.choice([0.0] * 19 + [0.4], n),
+            "share_ppr_to_read": np.zeros(n),  # a PPR rule to read leaves a site unverified: none here
             "share_other_hazard_red": rng.choice([0.0] * 19 + [0.2], n),
             "share_other_hazard_blue": rng.choice([0.0] * 14 + [0.3], n),
             "zoning_class": rng.choice(list(ZONING_CLASSES), n, p=_ZONING_DRAW),
@@ -582,6 +634,12 @@ def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.D
         },
         index=pd.Index([f"S{i:010d}" for i in range(n)], name="site_id"),
     )
+    inv = np.random.default_rng([seed, 13])  # own stream: the draws above stay as they were
+    described = inv.uniform(size=n) < 0.3  # the inventory describes about a third of the sites
+    df["inventory_turnkey_share"] = np.where(described, inv.choice([0.0, 0.5, 1.0], n), np.nan)
+    df["inventory_price_m2"] = np.where(described, inv.uniform(12, 60, n), np.nan)
+    df["inventory_public_control_share"] = np.where(described, inv.choice([0.0, 1.0], n), np.nan)
+    df["inventory_epf_control_share"] = np.where(described, inv.choice([0.0] * 4 + [1.0], n), np.nan)
     if nan_share:
         for col in ("time_to_roissy_min", "slope_mean_pct", "share_flood_red"):
             df.loc[rng.uniform(size=n) < nan_share, col] = np.nan

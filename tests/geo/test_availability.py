@@ -138,3 +138,21 @@ def test_bad_threshold_is_refused() -> None:
     with pytest.raises(ValueError, match="built_threshold"):
         parcel_availability(parcels(1), built_threshold=1.5)
     assert np.isnan(parcel_availability(parcels(1))["built_share"].iloc[0])
+
+
+def test_inventory_criteria_are_area_weighted_and_missing_when_not_inventoried() -> None:
+    from foncier.geo.availability import inventory_criteria
+
+    links = pd.DataFrame({"site_id": ["A", "A", "A", "B"], "parcel_id": ["p1", "p2", "p3", "p4"]})
+    area = pd.Series({"p1": 1000.0, "p2": 3000.0, "p3": 500.0, "p4": 800.0})
+    terrains = pd.DataFrame(
+        {"terr_refcad": ["p1", "p2|p9"], "terr_cle_en_main": ["oui", "non"], "terr_m2_prix": [20.0, 40.0],
+         "terr_maitrise_fonc": ["commune", "établissement public foncier"]}
+    )  # fmt: skip
+    crit = inventory_criteria(links, area, terrains)
+    assert crit.loc["A", "inventory_turnkey_share"] == pytest.approx(0.25)  # p3 is not inventoried: left out
+    assert crit.loc["A", "inventory_price_m2"] == pytest.approx((1000 * 20 + 3000 * 40) / 4000)
+    assert crit.loc["A", "inventory_public_control_share"] == pytest.approx(0.25)
+    assert crit.loc["A", "inventory_epf_control_share"] == pytest.approx(0.75)
+    assert crit.loc["B"].isna().all()
+    assert inventory_criteria(links, area, None).isna().all().all()
