@@ -108,7 +108,10 @@ def test_site_and_parcel_detail(scored_sample_workspace: Path) -> None:
     assert len(detail["parcels"]) == detail["n_parcels"]
     parcel = parcel_detail(ws, detail["parcels"][0], "default")
     assert parcel["site"]["site_id"] == best["site_id"]
-    assert parcel["zoning"] is not None and parcel["zoning"]["typezone"] in ("U", "AUc", "AUs")
+    assert parcel["zoning"] is not None and parcel["zoning"]["typezone"] in ("U", "AUc", "AUs", "ZC", "ZCa")
+    # the class on the CNIG standards, and the plan's approval date and rules link
+    assert parcel["zoning"]["zoning_class"] in ("economic_U", "economic_AUc", "economic_AUs", "cc_activity", "U")
+    assert parcel["zoning"]["datappro"] and parcel["zoning"]["urlfic"]
     assert parcel["synthetic"] is True
 
 

@@ -19,6 +19,7 @@ This module is pure (no I/O); :func:`foncier.geo.scoring.prepare` uses it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -29,8 +30,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CONSTRAINT_POLICIES",
     "CONSTRAINT_STATES",
+    "FLAGS",
+    "INCIDENCE_DISTANCE_M",
     "UNKNOWN_VALUES",
     "ConstraintPolicy",
+    "Flag",
     "constraint_state_matrix",
     "unknown_mask",
 ]
@@ -74,3 +78,55 @@ def constraint_state_matrix(failed: np.ndarray, unverified: np.ndarray) -> np.nd
     out[failed & ~unverified] = "failed"
     out[unverified] = "unverified"
     return out
+
+
+INCIDENCE_DISTANCE_M = 500.0
+"""Distance to a Natura 2000 site under which the site is flagged: an incidence assessment may be due for a
+project near a site, not only inside it (Code de l'environnement, L414-4)."""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A check every profile gets, whatever its exclusions: ``criterion > threshold`` (or ``<`` when
+    ``below``) flags the site. ``unverifies``: the site is *unverified* for this check (a PPR zone whose rule
+    is to read cannot be passed); otherwise the flag is a warning (an incidence assessment to plan)."""
+
+    criterion: str
+    threshold: float
+    label_en: str
+    label_fr: str
+    unverifies: bool
+    below: bool = False
+
+    @property
+    def rule_text(self) -> str:
+        """The check as code-like text."""
+        return f"{self.criterion} {'<' if self.below else '>'} {self.threshold:g}"
+
+    def mask(self, raw: pd.Series) -> np.ndarray:
+        """True where the site is flagged (missing values are not: their own constraints say unverified)."""
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            hit = values < self.threshold if self.below else values > self.threshold
+        return np.asarray(hit & np.isfinite(values), dtype=bool)
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "share_ppr_to_read",
+        0.0,
+        "PPR zone, rule to read (share_ppr_to_read > 0)",
+        "zone de PPR, règle à lire (share_ppr_to_read > 0)",
+        unverifies=True,
+    ),
+    Flag(
+        "dist_natura2000_m",
+        INCIDENCE_DISTANCE_M,
+        f"Natura 2000 site within {INCIDENCE_DISTANCE_M:g} m: incidence assessment to plan (dist_natura2000_m < "
+        f"{INCIDENCE_DISTANCE_M:g})",
+        f"site Natura 2000 à moins de {INCIDENCE_DISTANCE_M:g} m : évaluation des incidences à prévoir",
+        unverifies=False,
+        below=True,
+    ),
+)
+"""Checks applied to every site whatever the profile."""

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from foncier.errors import ScoringError
-from foncier.geo.constraints import constraint_state_matrix, unknown_mask
+from foncier.geo.constraints import FLAGS, constraint_state_matrix, unknown_mask
 from foncier.geo.criteria_catalogue import CATALOGUE, criteria_table_problems
 from foncier.geo.profile import MISSING_POLICIES, MissingPolicy, Profile
 
@@ -370,12 +370,30 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
         c_unknown.append(nan)
         if nan.any():
             unchecked.append((f"area_m2 >= {m}", nan))
+    n_excl = len(c_rules)
+    c_en_list, c_fr_list = list(rule_en[:n_excl]), list(rule_fr[:n_excl])
+    notes: list[tuple[str, np.ndarray]] = []
+    for flag in FLAGS:  # checks that cannot pass a site: a PPR rule to read, a Natura 2000 site nearby
+        if flag.criterion not in table.columns:
+            continue
+        hit = flag.mask(table[flag.criterion])
+        if flag.unverifies:
+            c_rules.append(flag.rule_text)
+            c_criteria.append(flag.criterion)
+            c_unknown.append(hit)
+            c_en_list.append(flag.label_en)
+            c_fr_list.append(flag.label_fr)
+            if hit.any():
+                unchecked.append((flag.rule_text, hit))
+        elif hit.any():
+            notes.append((flag.label_en, hit))
     n_rules = len(c_rules)
-    c_failed = np.column_stack(rule_masks[:n_rules]) if n_rules else np.zeros((n, 0), dtype=bool)
+    failed_cols = rule_masks[:n_excl] + [np.zeros(n, dtype=bool)] * (n_rules - n_excl)
+    c_failed = np.column_stack(failed_cols) if n_rules else np.zeros((n, 0), dtype=bool)
     c_unverified = np.column_stack(c_unknown) if n_rules else np.zeros((n, 0), dtype=bool)
     states = constraint_state_matrix(c_failed, c_unverified)
-    c_en = tuple(rule_en[:n_rules])
-    c_fr = tuple(rule_fr[:n_rules])
+    c_en = tuple(c_en_list)
+    c_fr = tuple(c_fr_list)
     constraint_policy = profile.constraint_policy if missing is None else _constraint_policy_for(policy, profile)
 
     problems: list[str] = []
@@ -409,6 +427,9 @@ def prepare(criteria: pd.DataFrame, profile: Profile, *, missing: MissingPolicy 
             rule_en.append(f"missing value for {nm}")
             rule_fr.append(f"valeur manquante pour {nm}")
             problems.append(f"criterion '{nm}': {count} site(s) with a missing value, excluded ({_ids_text(ids, f)})")
+    for text, f in notes:
+        warn_masks.append(f)
+        warn_texts.append(text)
     for rule, f in unchecked:
         count = int(f.sum())
         if constraint_policy == "unverified":

@@ -25,12 +25,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from foncier.geo.hazards import classify_ppr
+
 logger = logging.getLogger(__name__)
 
 from foncier.errors import DataFormatError  # noqa: E402
 from foncier.layers.cnig import cnig_class, map_site_eco, map_terrains  # noqa: E402
 
 Mapper = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
+
+PPR_LABEL_COLUMNS = (
+    "code_zone_reglement", "lib_zone_reglement", "codezone", "typezone", "zone", "couleur", "libelle", "nom",
+    "nomsuplitt", "typeass", "nomass",
+)  # fmt: skip
+"""Columns read, in order, to classify a PPR zone by its labels when it carries no CNIG code."""
 
 
 def _lower_columns(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -240,18 +248,23 @@ def map_hubs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def map_flood(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """PPRI zoning to ``flood``: Georisques ``code_zone_reglement`` R... -> red, B... -> blue."""
+    """PPR regulation zones to ``flood`` with the one PPR classifier (:func:`foncier.geo.hazards.classify_ppr`).
+
+    CNIG PPR coded fields first (``typereglement`` 03/04 red, 02 blue, others to_read; ``typealea`` for the
+    hazard), then labels (Georisques ``code_zone_reglement`` R.../B..., ``lib_zone_reglement``, ``libelle``,
+    ``nom``...). A file already carrying ``level`` keeps it (rouge/bleu read as red/blue); unplaceable zones
+    are kept as ``to_read``, never dropped. ``hazard`` (flood, ground_movement, technological, other) and
+    ``typereglement`` are added when absent.
+    """
     gdf = _lower_columns(gdf)
     if "level" in gdf.columns:
-        gdf["level"] = gdf["level"].astype("string").str.lower().replace({"rouge": "red", "bleu": "blue"})
+        gdf["level"] = gdf["level"].astype("string").str.strip().str.lower().replace({"rouge": "red", "bleu": "blue"})
+        if "hazard" not in gdf.columns:
+            gdf["hazard"] = "flood"
         return gdf
-    src = _first_present(gdf, "code_zone_reglement", "typezone", "zone", "couleur")
-    if src:
-        code = gdf[src].astype("string").str.strip().str.upper()
-        level = pd.Series(pd.NA, index=gdf.index, dtype="string")
-        level[code.str.startswith("R").fillna(False)] = "red"
-        level[code.str.startswith("B").fillna(False)] = "blue"
-        gdf["level"] = level
+    classified = classify_ppr(gdf, PPR_LABEL_COLUMNS)
+    for column in ("level", "hazard", "typereglement"):
+        gdf[column] = classified[column].astype("string")
     return gdf
 
 

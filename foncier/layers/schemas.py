@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from foncier.geo.hazards import HAZARDS, PPR_LEVELS, PRESCRIPTION_KINDS
 from foncier.layers import cnig
 
 ColumnKind = Literal["str", "int", "float", "bool", "date"]
@@ -122,9 +123,12 @@ ROAD_CLASSES = (
 )
 """OpenStreetMap ``highway`` values kept as road classes."""
 
-ZONING_TYPES = ("U", "AUc", "AUs", "A", "N")
-FLOOD_LEVELS = ("red", "blue")
-PROTECTED_KINDS = ("natura2000_sic", "natura2000_zps", "znieff1", "znieff2")
+ZONING_TYPES = ("U", "AUc", "AUs", "A", "N", "ZC", "ZCa", "ZnC", "RNU")
+"""PLU zone types (CNIG), carte communale sectors (ZC open, ZCa activities, ZnC not open) and RNU communes."""
+FLOOD_LEVELS = PPR_LEVELS
+PROTECTED_KINDS = ("natura2000_sic", "natura2000_zps", "znieff1", "znieff2", "rnn", "rnr", "pn_coeur", "apb")
+"""Natura 2000 (habitats SIC/ZSC, birds ZPS), ZNIEFF 1/2; and protections forbidding building: national and
+regional nature reserves, national park cores, biotope protection orders."""
 HUB_KINDS = ("airport", "interchange", "freight_station", "port", "city")
 BUILDING_TYPES = ("01", "02")
 """Etalab/DGFiP building types: ``01`` hard materials (en dur), ``02`` light (léger: sheds, greenhouses)."""
@@ -268,6 +272,11 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("destdomi", "str", nullable=True, description="dominant use, e.g. 'activite'"),
                 Column("libelle", "str", nullable=True, description="zone label, e.g. 'UX', '1AUe'"),
             ),
+            optional_columns=(
+                Column("typesect", "str", nullable=True, description="CNIG carte communale sector type 01/02/03/99"),
+                Column("datappro", "str", nullable=True, description="approval date of the plan (CNIG)"),
+                Column("urlfic", "str", nullable=True, description="link to the plan's rules (CNIG)"),
+            ),
         ),
         LayerSchema(
             name="flood",
@@ -275,6 +284,10 @@ SCHEMAS: dict[str, LayerSchema] = {
             geometry_types=POLYGONAL,
             id_column=None,
             columns=(Column("level", "str", choices=FLOOD_LEVELS),),
+            optional_columns=(
+                Column("hazard", "str", nullable=True, choices=HAZARDS, description="flood, ground_movement..."),
+                Column("typereglement", "str", nullable=True, description="CNIG PPR regulation code 01-04"),
+            ),
         ),
         LayerSchema(
             name="protected",
@@ -286,6 +299,18 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("code", "str"),
             ),
             optional_columns=(Column("nom", "str", nullable=True),),
+        ),
+        LayerSchema(
+            name="prescriptions",
+            title="Prescriptions du PLU (EBC, emplacements réservés, secteurs inconstructibles)",
+            geometry_types=POLYGONAL,
+            id_column=None,
+            columns=(Column("kind", "str", choices=PRESCRIPTION_KINDS),),
+            optional_columns=(
+                Column("typepsc", "str", nullable=True, description="CNIG PLU prescription type code"),
+                Column("libelle", "str", nullable=True),
+                Column("urlfic", "str", nullable=True),
+            ),
         ),
         LayerSchema(
             name="buildings",

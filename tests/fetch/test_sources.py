@@ -167,8 +167,10 @@ def test_protected_paging(ctx: FetchContext, services: Services) -> None:
 def test_flood_from_gpu_pm1(ctx: FetchContext, services: Services) -> None:
     result = fetch_flood(ctx)
     gdf = result.layers["flood"]
-    assert sorted(gdf["level"]) == ["blue", "red"]
-    assert any("neither red nor blue" in w for w in result.warnings)
+    # the zone neither red nor blue is kept, as "PPR zone, rule to read", never dropped
+    assert sorted(gdf["level"]) == ["blue", "red", "to_read"]
+    assert set(gdf["hazard"]) <= {"flood", "ground_movement", "technological", "other"}
+    assert any("rule to read" in w for w in result.warnings)
     assert {r.query.get("categorie") for r in services.requests} == {"PM1"}
 
 

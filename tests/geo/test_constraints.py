@@ -46,7 +46,7 @@ def test_states_per_site_and_rule() -> None:
     res = score_sites(table(), profile())
     states = res.constraints.pivot(index="site_id", columns="criterion", values="state")
     ids = table().index
-    assert states.loc[ids[0]].tolist() == ["passed"] * 3
+    assert states.loc[ids[0]].tolist() == ["passed"] * 4  # the 3 rules and the PPR "rule to read" check
     assert states.loc[ids[1], "share_flood_red"] == "failed"
     assert states.loc[ids[2], "share_flood_red"] == "unverified"  # no flood data: never passed
     assert states.loc[ids[2], "zoning_class"] == "failed"
@@ -62,6 +62,19 @@ def test_states_per_site_and_rule() -> None:
     assert set(res.constraints_table().columns) == {
         "profile", "site_id", "constraint", "criterion", "state", "label_en", "label_fr"
     }  # fmt: skip
+
+
+def test_a_ppr_zone_to_read_leaves_the_site_unverified_and_natura_nearby_warns() -> None:
+    crit = table()
+    crit["share_ppr_to_read"] = [0.0, 0.0, 0.0, 0.3]
+    crit["dist_natura2000_m"] = [100.0, 5000.0, 5000.0, 5000.0]
+    res = score_sites(crit, profile())
+    ids = crit.index
+    ppr = res.constraints[res.constraints["criterion"] == "share_ppr_to_read"].set_index("site_id")["state"]
+    assert ppr[ids[3]] == "unverified" and ppr[ids[0]] == "passed"
+    assert "PPR zone, rule to read" in res.scores.loc[ids[3], "unverified"]
+    assert "incidence assessment" in res.scores.loc[ids[0], "warnings"]
+    assert "incidence assessment" not in res.scores.loc[ids[1], "warnings"]
 
 
 def test_policies_exclude_and_error() -> None:

@@ -18,6 +18,7 @@ from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from foncier.geo.zoning import ECONOMIC_CLASSES, zoning_class
 from foncier.layers.sample import SampleTerritory, build_sample_territory
 from foncier.layers.sample.communes import COMMUNES_CSV, load_commune_table
 from foncier.layers.schemas import INSEE_RE, PARCEL_ID_RE, SCHEMAS, Column
@@ -251,7 +252,7 @@ def _economic_clusters(layers: dict[str, gpd.GeoDataFrame], gap: float = 0.05) -
     plu = layers["plu"]
     eco = np.concatenate(
         [
-            plu.geometry[plu["destdomi"] == "activite"].to_numpy(),
+            plu.geometry[zoning_class(plu).isin(ECONOMIC_CLASSES).to_numpy()].to_numpy(),
             layers["zones"].geometry.to_numpy(),
             layers["friches"].geometry.to_numpy(),
         ]
@@ -279,10 +280,28 @@ def test_plu_covers_the_territory_without_overlap(sample: SampleTerritory) -> No
     assert plu.area.sum() == pytest.approx(union.area, rel=1e-4)
     territory = shapely.union_all(sample.layers["communes"].geometry.to_numpy())
     assert union.area == pytest.approx(territory.area, rel=0.005)
-    assert set(plu["typezone"]) == {"U", "AUc", "AUs", "A", "N"}
+    # PLU zones, plus one carte communale commune (ZC/ZCa/ZnC) and one commune under the RNU
+    assert set(plu["typezone"]) == {"U", "AUc", "AUs", "A", "N", "ZC", "ZCa", "ZnC", "RNU"}
+    assert plu.loc[plu["typezone"] == "RNU", "insee"].nunique() == 1
+    assert plu.loc[plu["typezone"] == "ZCa", "typesect"].eq("02").all()
+    classes = zoning_class(plu)
+    assert {"economic_U", "economic_AUc", "economic_AUs", "cc_activity", "AUs", "rnu"} <= set(classes)
+    assert set(plu["destdomi"].dropna()) <= {"00", "01", "02", "03", "07", "08"}  # CNIG codes
+    assert plu["datappro"].notna().sum() > 0.9 * len(plu)
     assert {"UX", "1AUx", "A", "N", "UA", "UB"} <= set(plu["libelle"])
     share = plu.assign(a=plu.area).groupby("typezone")["a"].sum() / plu.area.sum()
     assert share["A"] > 0.5 and share["N"] > 0.05 and share["U"] < 0.15
+
+
+def test_sample_shows_each_constraint(sample: SampleTerritory) -> None:
+    """What the demo needs: a PPR zone with a code the classifier does not know, a nature reserve, an EBC,
+    an emplacement réservé and an inconstructible sector."""
+    flood = sample.layers["flood"]
+    assert (flood["level"] == "to_read").any() and not flood.loc[flood["level"] == "to_read", "typereglement"].isin(
+        ["01", "02", "03", "04"]
+    ).any()
+    assert (sample.layers["protected"]["kind"] == "rnr").sum() == 1
+    assert {"ebc", "reserved_location", "no_build"} <= set(sample.layers["prescriptions"]["kind"])
 
 
 def test_zones_and_friches(sample: SampleTerritory) -> None:
@@ -299,7 +318,7 @@ def test_zones_and_friches(sample: SampleTerritory) -> None:
 
 def test_flood_zones_follow_the_aisne(sample: SampleTerritory) -> None:
     flood = sample.layers["flood"]
-    assert set(flood["level"]) == {"red", "blue"}
+    assert set(flood["level"]) == {"red", "blue", "to_read"}
     red = shapely.union_all(flood.geometry[flood["level"] == "red"].to_numpy())
     blue = shapely.union_all(flood.geometry[flood["level"] == "blue"].to_numpy())
     assert shapely.intersection(red, blue).area < 1.0
@@ -311,7 +330,7 @@ def test_flood_zones_follow_the_aisne(sample: SampleTerritory) -> None:
 
 def test_protected_areas(sample: SampleTerritory) -> None:
     protected = sample.layers["protected"]
-    assert set(protected["kind"]) == {"natura2000_sic", "natura2000_zps", "znieff1", "znieff2"}
+    assert set(protected["kind"]) == {"natura2000_sic", "natura2000_zps", "znieff1", "znieff2", "rnr"}
     retz = protected[protected["code"] == "FR2200398"]
     assert retz.area.sum() > 50e6
 

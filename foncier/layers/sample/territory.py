@@ -23,11 +23,11 @@ from foncier.layers.sample._geom import lonlat_line
 from foncier.layers.sample.buildings import build_buildings, build_terrains
 from foncier.layers.sample.communes import commune_centres, commune_polygons, neighbour_communes, territory_outline
 from foncier.layers.sample.dem import build_dem
-from foncier.layers.sample.hazards import flood_zones, protected_areas
+from foncier.layers.sample.hazards import flood_zones, plu_prescriptions, protected_areas, runoff_zone
 from foncier.layers.sample.network import build_networks
 from foncier.layers.sample.parcels import build_parcels
 from foncier.layers.sample.rivers import river_beds, river_lines
-from foncier.layers.sample.zoning import build_land_use, build_plu
+from foncier.layers.sample.zoning import build_land_use, build_plu, cnig_documents
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
         plu, centres, nets.roads, land.friches, _rng(seed, "parcels"), window=window, public_domain=river_beds(rivers)
     )
     buildings = build_buildings(parcels, plu, land.friches, _rng(seed, "buildings"), land.zones)
+    plu = cnig_documents(plu, communes, small_window())  # after the parcels: their layout keeps the PLU shapes
     t2 = time.perf_counter()
     dem, transform = build_dem(outline.bounds, rivers, _rng(seed, "dem"), cell=_DEM_CELL_M[size])
     t3 = time.perf_counter()
@@ -161,8 +162,9 @@ def build_sample_territory(size: Size = "small", seed: int = 2023) -> SampleTerr
         "rail_stations": nets.rail_stations,
         "hubs": nets.hubs,
         "plu": plu,
-        "flood": flood,
+        "flood": runoff_zone(flood, land.zones, small_window()),
         "protected": protected,
+        "prescriptions": plu_prescriptions(land.zones, plu, small_window()),
         "friches": land.friches,
         "buildings": buildings,
         "terrains": build_terrains(parcels, buildings, land.zones),

@@ -591,3 +591,65 @@ def build_plu(communes: gpd.GeoDataFrame, features: gpd.GeoDataFrame) -> gpd.Geo
     plu = plu.sort_values(["insee", "libelle"], kind="stable").reset_index(drop=True)
     plu.insert(0, "zone_plu_id", [f"PLU{c}-{i:04d}" for i, c in enumerate(plu["insee"])])
     return plu
+
+
+DESTDOMI_CODE_OF_WORD = {
+    "activite": "02", "mixte": "03", "habitat": "01", "agricole": "07", "naturel": "08", "naturelle": "08",
+}  # fmt: skip
+"""CNIG PLU ``destdomi`` code of the destinations the land-use builder speaks of."""
+
+
+def cnig_documents(plu: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, window: shapely.Geometry) -> gpd.GeoDataFrame:
+    """Give the sample's zoning the shapes of the CNIG standards, with one commune of each document kind.
+
+    - ``destdomi`` becomes the CNIG code (activite 02, mixte 03, habitat 01, agricole 07);
+    - every zone gets its plan's approval date ``datappro`` (YYYYMMDD, as the GPU publishes it) and a rules link
+      ``urlfic`` (the Géoportail de l'urbanisme: there is no real document behind a synthetic plan);
+    - among the communes meeting ``window`` (the small sample's window), by increasing population: the smallest
+      commune without an activity zone is under the RNU (one ``RNU`` polygon, no document), the smallest with
+      one has a carte communale (``typesect`` 02 ``ZCa`` for activities, 01 ``ZC`` for the other urban and open
+      to-be-urbanised zones, 03 ``ZnC`` for the rest), and the next one codes its activity zones ``destdomi``
+      00 (sans objet: the class is presumed from the UX/1AUx labels).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The ``plu`` layer with ``typesect``, ``datappro``, ``urlfic``; same CRS.
+    """
+    plu = plu.copy()
+    plu["destdomi"] = plu["destdomi"].map(lambda v: DESTDOMI_CODE_OF_WORD.get(v, v)).astype(object)
+    plu["typesect"] = pd.Series([None] * len(plu), index=plu.index, dtype=object)
+    near = communes[communes.intersects(window)].sort_values(["population", "insee"], kind="stable")
+    activity = set(plu.loc[plu["destdomi"] == "02", "insee"])
+    with_activity = [c for c in near["insee"] if c in activity]
+    without = [c for c in near["insee"] if c not in activity]
+    rnu = without[0] if without else None
+    cc = with_activity[0] if with_activity else None
+    presumed = with_activity[1] if len(with_activity) > 1 else None
+    if cc is not None:
+        in_cc = plu["insee"] == cc
+        eco = in_cc & (plu["destdomi"] == "02") & plu["typezone"].isin(["U", "AUc"])
+        open_ = in_cc & ~eco & plu["typezone"].isin(["U", "AUc"])
+        sect = np.where(eco, "02", np.where(open_, "01", "03"))
+        plu.loc[in_cc, "typesect"] = sect[in_cc.to_numpy()]
+        plu.loc[in_cc, "typezone"] = plu.loc[in_cc, "typesect"].map({"01": "ZC", "02": "ZCa", "03": "ZnC"})
+        plu.loc[in_cc, "libelle"] = plu.loc[in_cc, "typezone"]
+        plu.loc[in_cc, "destdomi"] = None
+    if presumed is not None:
+        plu.loc[(plu["insee"] == presumed) & (plu["destdomi"] == "02"), "destdomi"] = "00"
+    if rnu is not None:
+        in_rnu = plu["insee"] == rnu
+        outline = shapely.union_all(plu.geometry[in_rnu].to_numpy())
+        rnu_row = gpd.GeoDataFrame(
+            {"zone_plu_id": [f"RNU{rnu}"], "typezone": ["RNU"], "destdomi": [None], "libelle": ["RNU"],
+             "insee": [rnu], "typesect": [None]},
+            geometry=[outline], crs=plu.crs,
+        )  # fmt: skip
+        plu = gpd.GeoDataFrame(pd.concat([plu[~in_rnu], rnu_row], ignore_index=True), crs=plu.crs)
+    insee = plu["insee"].astype(str)
+    year = 2008 + insee.str[-2:].astype(int) % 15
+    plu["datappro"] = [f"{y}{1 + int(c[-1]) % 12:02d}15" for y, c in zip(year, insee, strict=True)]
+    plu.loc[plu["typezone"] == "RNU", "datappro"] = None
+    plu["urlfic"] = np.where(plu["typezone"] == "RNU", None, "https://www.geoportail-urbanisme.gouv.fr/")
+    logger.info("sample zoning: RNU commune %s, carte communale %s, presumed activity zones in %s", rnu, cc, presumed)
+    return plu.sort_values(["insee", "libelle"], kind="stable").reset_index(drop=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 import shapely
 
+from foncier.geo.hazards import _BLUE_RE, _RED_RE, classify_ppr, classify_ppr_zone  # noqa: F401 (the regexes are re-exported)
 from foncier.layers.fetch.sources._common import (
     _MAX_PAGES,
     LICENCES,
@@ -29,45 +28,40 @@ from foncier.layers.fetch.sources.apicarto import _gpu_features
 
 logger = logging.getLogger(__name__)
 
-_RED_RE = re.compile(r"rouge|interdi|\bzone r\b|^r\d?\b|\br\d", re.IGNORECASE)
-_BLUE_RE = re.compile(r"bleu|prescri|sous conditions|\bzone b\b|^b\d?\b|\bb\d", re.IGNORECASE)
-
 
 def flood_level(*values: Any) -> str | None:
-    """``red`` / ``blue`` from a PPR zone's labels or codes (rouge/interdiction/R... vs bleu/prescription/B...).
+    """``red`` / ``blue`` from a PPR zone's labels (the label fallback of
+    :func:`foncier.geo.hazards.classify_ppr_zone`); None when the labels cannot place it (rule to read).
 
     Examples
     --------
     >>> flood_level("Zone rouge"), flood_level("B1"), flood_level("Zone de prescriptions"), flood_level("verte")
     ('red', 'blue', 'blue', None)
     """
-    for value in values:
-        text = str(value or "").strip()
-        if not text or text.lower() in ("nan", "none", "<na>"):
-            continue
-        if _RED_RE.search(text):
-            return "red"
-        if _BLUE_RE.search(text):
-            return "blue"
-    return None
+    level = classify_ppr_zone(None, None, values)[0]
+    return None if level == "to_read" else level
 
 
-def _classify_flood(gdf: gpd.GeoDataFrame, columns: Sequence[str], result: SourceResult) -> gpd.GeoDataFrame:
+def _classify_flood(
+    gdf: gpd.GeoDataFrame, columns: Sequence[str], result: SourceResult, *, category: str = ""
+) -> gpd.GeoDataFrame:
+    """Classify PPR zones with the one classifier (CNIG codes first, then ``columns`` as labels); zones it
+    cannot place are kept as level ``to_read`` ("PPR zone, rule to read") and counted in a warning."""
     if gdf.empty:
         return gdf
-    present = [c for c in columns if c in gdf.columns]
-    levels = (
-        [flood_level(*(row[c] for c in present)) for _, row in gdf[present].iterrows()]
-        if present
-        else [None] * len(gdf)
+    classified = classify_ppr(gdf, columns, category=category)
+    gdf = gdf.assign(
+        level=classified["level"].astype("string"),
+        hazard=classified["hazard"].astype("string"),
+        typereglement=classified["typereglement"].astype("string"),
     )
-    gdf = gdf.assign(level=pd.array(levels, dtype="string"))
-    unknown = gdf["level"].isna().to_numpy()
-    if unknown.any():
+    to_read = int((classified["level"] == "to_read").sum())
+    if to_read:
         result.warnings.append(
-            f"flood: {int(unknown.sum())} zone(s) neither red nor blue (e.g. perimeters, white zones) left out"
+            f"flood: {to_read} PPR zone(s) neither red nor blue by their code or labels kept as "
+            "'PPR zone, rule to read' (sites touching them are flagged)"
         )
-    return gdf[~unknown]
+    return gdf
 
 
 def fetch_flood_gpu(ctx: FetchContext) -> SourceResult:
@@ -78,7 +72,9 @@ def fetch_flood_gpu(ctx: FetchContext) -> SourceResult:
         features.extend(_gpu_features(ctx, result, "gpu/assiette-sup-s", box, {"categorie": "PM1"}))
     features = _dedupe(features, "gid")
     gdf = _in_footprint(ctx, frame_from_features(features))
-    gdf = _classify_flood(gdf, ("typeass", "nomass", "libelle", "nomsuplitt", "code_zone_reglement"), result)
+    gdf = _classify_flood(
+        gdf, ("typeass", "nomass", "libelle", "nomsuplitt", "code_zone_reglement"), result, category="PM1"
+    )
     source = f"{ctx.settings.base_url('apicarto')}/gpu/assiette-sup-s?categorie=PM1&geom={{tile}}"
     _finish(result, "flood", gdf, source=source, entries=result.entries, vintage="current (GPU SUP PM1)")
     return result
