@@ -163,3 +163,30 @@ def test_real_commune_flows_through_ingest_sites_and_cnig_export(
     # what we wrote reads back as terrains
     back, _ = read_layer(target, "terrains")
     assert len(back) == len(exported)
+
+
+def test_zones_export_as_site_eco_and_sites_as_terrain_eco_validate(
+    scored_sample_workspace: Path, standard: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    ws = str(scored_sample_workspace)
+    site_eco = tmp_path / "site-eco.csv"
+    out = runner.invoke(cli, ["export", "-w", ws, "--format", "cnig-site-eco", "-o", str(site_eco)])
+    assert out.exit_code == 0, out.output
+    assert "SYNTHETIC" in out.output and "left empty" in out.output
+    report = frictionless_report(site_eco, standard / "site-eco" / "schema.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    zones = Workspace.open(ws).read_layer("zones")
+    exported = gpd.read_file(site_eco.with_suffix(".gpkg"), layer="site_eco")
+    assert sorted(exported["site_id"]) == sorted(zones["zone_id"])
+    assert exported["autoroute_echang_dist"].isna().all()  # road km not computed for zones: empty, never guessed
+    terrain = tmp_path / "terrain-eco.csv"
+    out = runner.invoke(
+        cli, ["export", "-w", ws, "-p", "logistics", "--format", "cnig-terrain-eco", "-o", str(terrain)]
+    )
+    assert out.exit_code == 0, out.output
+    report = frictionless_report(terrain, standard / "terrain-eco" / "schema.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    rows = list(csv.DictReader(terrain.open(encoding="utf-8"), delimiter=";"))
+    assert rows and set(r["terr_stade_comm"] for r in rows) <= {"en vente", "inconnu"}  # candidates only
+    assert all(r["site_id"] for r in rows)
