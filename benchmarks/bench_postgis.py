@@ -90,7 +90,7 @@ def main() -> int:
             conn.execute(
                 "INSERT INTO foncier.parcel_status (parcel_id, status) "
                 "SELECT parcel_id, (ARRAY['available','under_option','sold','not_for_sale'])[1 + (row_number() "
-                "OVER (ORDER BY parcel_id))::int % 4] FROM foncier.parcels ORDER BY parcel_id LIMIT %s "
+                "OVER (ORDER BY parcel_id))::int %% 4] FROM foncier.parcels ORDER BY parcel_id LIMIT %s "
                 "ON CONFLICT (parcel_id) DO UPDATE SET status = EXCLUDED.status",
                 [EDITS],
             )

@@ -27,17 +27,22 @@ previous tables until the commit; the publish waits for their running statements
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
 from psycopg import sql
@@ -45,7 +50,7 @@ from psycopg import sql
 from foncier.errors import DatabaseError, LayerNotFoundError
 from foncier.layers.privacy import public_frame
 from foncier.layers.schemas import AVAILABILITY_STATUSES, SCHEMAS
-from foncier.layers.statuses import apply_statuses
+from foncier.layers.statuses import apply_statuses, stored_statuses
 from foncier.layers.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -232,6 +237,180 @@ def _read(ws: Workspace, name: str, spatial: bool) -> pd.DataFrame:
     return frame
 
 
+_WKB_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon",
+              7: "GeometryCollection"}  # fmt: skip
+_EWKB_SRID_FLAG = 0x20000000
+
+
+@dataclass
+class _Raw:
+    """A layer read without decoding its geometries: attributes (Arrow) and ISO WKB blobs (None for a table)."""
+
+    table: pa.Table
+    wkb: np.ndarray | None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+
+def _read_raw(ws: Workspace, name: str, spatial: bool) -> _Raw:
+    """Read a layer through Arrow: attributes as an Arrow table, geometries as WKB bytes (never parsed)."""
+    meta, table = pyogrio.read_arrow(ws.gpkg, layer=name, read_geometry=spatial)
+    wkb = None
+    geom_name = meta.get("geometry_name") or "wkb"
+    if spatial and geom_name in table.column_names:
+        column = table.column(geom_name).combine_chunks()
+        storage = getattr(column, "storage", column)
+        wkb = np.asarray(storage.to_numpy(zero_copy_only=False), dtype=object)
+        table = table.drop_columns([geom_name])
+    if name == "parcels":
+        table = table.drop_columns([c for c in PARCEL_STATUS_COLUMNS if c in table.column_names])
+    return _Raw(table, wkb)
+
+
+def _arrow_pg_type(kind: pa.DataType) -> str:
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind):
+        return "bigint"
+    if pa.types.is_floating(kind):
+        return "double precision"
+    if pa.types.is_timestamp(kind):
+        return "timestamptz" if kind.tz else "timestamp"
+    return "text"
+
+
+def _wkb_type(blob: bytes | None) -> int:
+    if blob is None or len(blob) < 5:
+        return 0
+    return int.from_bytes(blob[1:5], "little" if blob[0] == 1 else "big")
+
+
+def _ewkb_hex_raw(wkb: np.ndarray) -> tuple[list[str | None], str]:
+    """Hex EWKB (SRID 2154) of ISO WKB blobs, and the column's PostGIS type; single parts are promoted to
+    multi when a layer mixes both (the only rows decoded with shapely)."""
+    types = np.array([_wkb_type(b) for b in wkb], dtype=np.int64)
+    kinds = {int(t) for t in np.unique(types[types > 0])}
+    if not kinds <= set(_WKB_TYPES):  # Z/M or curved geometries: the generic path
+        geoms = gpd.GeoSeries(shapely.from_wkb(wkb))
+        gtype, promote = _geometry_type(geoms)
+        return _ewkb_hex(geoms, promote), gtype
+    names = {_WKB_TYPES[k] for k in kinds}
+    promote = False
+    if len(names) == 1:
+        gtype = next(iter(names))
+    elif not names:
+        gtype = "Geometry"
+    else:
+        pair = next(((single, multi) for single, multi in _MULTI.items() if names == {single, multi}), None)
+        gtype, promote = (pair[1], True) if pair else ("Geometry", False)
+    out: list[str | None] = []
+    single_ids = {1, 2, 3}
+    for blob, t in zip(wkb, types, strict=True):
+        if blob is None or t == 0:
+            out.append(None)
+        elif promote and t in single_ids:
+            multi = {1: shapely.multipoints, 2: shapely.multilinestrings, 3: shapely.multipolygons}[int(t)]
+            geom = multi([shapely.from_wkb(blob)])
+            out.append(str(shapely.to_wkb(shapely.set_srid(geom, SRID), hex=True, include_srid=True)))
+        else:
+            order = "little" if blob[0] == 1 else "big"
+            head = blob[:1] + (int(t) | _EWKB_SRID_FLAG).to_bytes(4, order) + SRID.to_bytes(4, order)
+            out.append((head + blob[5:]).hex())
+    return out, gtype
+
+
+@dataclass
+class _Prepared:
+    """A layer ready to load: column definitions, key, and the CSV payload for COPY."""
+
+    names: list[str]
+    defs: list[sql.Composable]
+    key: tuple[str, ...]
+    payload: bytes
+    rows: int
+    spatial: bool
+
+
+def _feature_count(ws: Workspace, name: str) -> int:
+    try:
+        return int(pyogrio.read_info(ws.gpkg, layer=name)["features"])
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, KeyError, ValueError):
+        return 0
+
+
+def _prepare(ws: Workspace, name: str, spatial: bool) -> _Prepared:
+    """Read a layer (:func:`_read_raw`) and write its COPY payload (CSV written by Arrow in one buffer).
+
+    Arrow's CSV quotes every string and writes a null as an empty unquoted field: exactly PostgreSQL's CSV
+    COPY (an empty string stays an empty string, a null stays null).
+    """
+    raw = _read_raw(ws, name, spatial)
+    data = raw.table
+    attrs = list(data.column_names)
+    key = _primary_key(name, pd.DataFrame(columns=attrs))
+    types = {c: _arrow_pg_type(data.schema.field(c).type) for c in attrs}
+    for c in attrs:  # anything Arrow cannot write as CSV (lists, dates...) goes as text
+        if types[c] == "text" and not pa.types.is_string(data.schema.field(c).type):
+            data = data.set_column(data.column_names.index(c), c, data.column(c).cast(pa.string()))
+    defs: list[sql.Composable] = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in attrs]
+    names = list(attrs)
+    if key is None:
+        defs.insert(0, sql.SQL("fid bigint"))
+        names.insert(0, "fid")
+        data = data.add_column(0, "fid", pa.array(np.arange(1, len(raw) + 1, dtype=np.int64)))
+        key = ("fid",)
+    if raw.wkb is not None:
+        hexes, gtype = _ewkb_hex_raw(raw.wkb)
+        defs.append(
+            sql.SQL("{} geometry({}, {})").format(sql.Identifier(GEOMETRY_COLUMN), sql.SQL(gtype), sql.Literal(SRID))
+        )
+        names.append(GEOMETRY_COLUMN)
+        data = data.append_column(GEOMETRY_COLUMN, pa.array(hexes, type=pa.string()))
+    payload = b""
+    if len(raw) and names:
+        buffer = io.BytesIO()
+        pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+        payload = buffer.getvalue()
+    return _Prepared(names, defs, key, payload, len(raw), raw.wkb is not None)
+
+
+def _load(cur: psycopg.Cursor[Any], schema: str, name: str, prep: _Prepared) -> int:
+    """DROP, CREATE, COPY, index one prepared table (inside the caller's transaction); returns the rows."""
+    table = sql.Identifier(schema, name)
+    grants = _saved_grants(cur, schema, name)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(prep.defs)))
+    if prep.payload:
+        copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, prep.names))
+        )
+        view = memoryview(prep.payload)
+        with cur.copy(copy_stmt) as copy:
+            for start in range(0, len(view), 1 << 24):
+                copy.write(view[start : start + (1 << 24)])
+    cur.execute(
+        sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(table, sql.SQL(", ").join(map(sql.Identifier, prep.key)))
+    )
+    if prep.spatial:
+        cur.execute(
+            sql.SQL("CREATE INDEX {} ON {} USING GIST ({})").format(
+                sql.Identifier(f"{name}_{GEOMETRY_COLUMN}_gist"), table, sql.Identifier(GEOMETRY_COLUMN)
+            )
+        )
+    if name == "site_parcels" and "parcel_id" in prep.names:
+        cur.execute(
+            sql.SQL("CREATE INDEX {} ON {} (parcel_id)").format(sql.Identifier("site_parcels_parcel_id_idx"), table)
+        )
+    for grant in grants:
+        cur.execute(grant)
+    return prep.rows
+
+
 # ---------------------------------------------------------------------------------------------- publish
 def _publish_table(cur: psycopg.Cursor[Any], schema: str, name: str, frame: pd.DataFrame) -> int:
     """DROP, CREATE, COPY, index one table (inside the caller's transaction); returns the row count."""
@@ -364,12 +543,7 @@ def _create_status_tables(cur: psycopg.Cursor[Any], schema: str, seed: Sequence[
 
 
 def _workspace_statuses(ws: Workspace) -> list[tuple[str, str]]:
-    if "parcels" not in ws.list_layers():
-        return []
-    info = pyogrio.read_info(ws.gpkg, layer="parcels")
-    if "status" not in list(info["fields"]):
-        return []
-    frame = ws.read_table("parcels", where="status IS NOT NULL")
+    frame = stored_statuses(ws)
     rows = [(str(p), str(s)) for p, s in zip(frame["parcel_id"], frame["status"], strict=True)]
     unknown = [r for r in rows if r[1] not in AVAILABILITY_STATUSES]
     if unknown:
@@ -417,13 +591,18 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
             f"layer(s) {', '.join(missing)} not in workspace {ws.path}; stored: {', '.join(stored) or 'nothing'}"
         )
     start = time.perf_counter()
-    frames = {name: _read(ws, name, stored[name] is not None) for name in names}
-    logger.info("read %d layer(s) from %s in %.1f s", len(frames), ws.path, time.perf_counter() - start)
     shown = redact_dsn(dsn)
     counts: dict[str, int] = {}
-    with connect(dsn) as conn:
+    # each layer is read and prepared by a helper thread while the server loads the previous one (GDAL, Arrow
+    # and the wait on the socket release the GIL); small layers first, so that the first big one is ready
+    sizes = {name: _feature_count(ws, name) for name in names}
+    frames = dict.fromkeys(sorted(names, key=lambda n: sizes[n]))
+    with connect(dsn) as conn, ThreadPoolExecutor(max_workers=1, thread_name_prefix="foncier-publish") as pool:
+        futures = {name: pool.submit(_prepare, ws, name, stored[name] is not None) for name in frames}
+        cancel = [f.cancel for f in futures.values()]  # on any failure, layers not read yet are not read
         try:
             with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")  # faster key and GIST index builds
                 cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
                 has_status = _relation_exists(cur, schema, STATUS_TABLE)
                 view_grants: list[sql.Composed] = []
@@ -436,9 +615,9 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
                                 sql.Identifier(schema, STATUS_TABLE), sql.Identifier(STATUS_FK)
                             )
                         )
-                for name, frame in frames.items():
+                for name in frames:
                     t0 = time.perf_counter()
-                    counts[name] = _publish_table(cur, schema, name, frame)
+                    counts[name] = _load(cur, schema, name, futures[name].result())
                     logger.info(
                         "published %s.%s: %d rows in %.2f s", schema, name, counts[name], time.perf_counter() - t0
                     )
@@ -454,11 +633,18 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
             with conn.cursor() as cur:  # fresh planner statistics (outside the data transaction, cheap)
                 conn.autocommit = True
                 for name in frames:
-                    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
+                    if counts.get(name, 0) >= 1000:  # small tables: autovacuum's analyze is enough
+                        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
         except psycopg.Error as exc:
+            for stop in cancel:
+                stop()
             raise DatabaseError(
                 f"publish to '{shown}' (schema {schema}) failed, its previous content is kept: {_scrub(str(exc), dsn)}"
             ) from None
+        except BaseException:
+            for stop in cancel:
+                stop()
+            raise
     logger.info("published %d table(s) of %s to %s in %.1f s", len(frames), ws.path, shown, time.perf_counter() - start)
     return counts
 
