@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -318,7 +318,7 @@ def _ewkb_hex_raw(wkb: np.ndarray) -> tuple[list[str | None], str]:
             geom = multi([shapely.from_wkb(blob)])
             out.append(str(shapely.to_wkb(shapely.set_srid(geom, SRID), hex=True, include_srid=True)))
         else:
-            order = "little" if blob[0] == 1 else "big"
+            order: Literal["little", "big"] = "little" if blob[0] == 1 else "big"
             head = blob[:1] + (int(t) | _EWKB_SRID_FLAG).to_bytes(4, order) + SRID.to_bytes(4, order)
             out.append((head + blob[5:]).hex())
     return out, gtype
