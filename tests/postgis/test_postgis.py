@@ -306,3 +306,70 @@ def test_set_parcel_statuses_is_batched_and_atomic(ws: Workspace) -> None:
     assert parcels.loc[ids[0], "status"] == "sold"
     assert pd.isna(parcels.loc[ids[2], "status"])
     assert ws.set_parcel_statuses({ids[0]: "sold"}) == 0
+
+
+def test_two_officers_editing_the_same_parcel_lose_no_update(
+    ws: Workspace, pg_cluster: dict[str, str], schema: str
+) -> None:
+    dsn = pg_cluster["dsn"]
+    publish(ws, dsn, schema=schema)
+    _grant_officers(dsn, schema)
+    pid = str(ws.read_table("parcels")["parcel_id"].iloc[10])
+    conn_a = psycopg.connect(_officer_dsn(dsn, "officer_a"))
+    conn_b = psycopg.connect(_officer_dsn(dsn, "officer_b"))
+    try:
+        _upsert(conn_a, schema, pid, "under_option")  # A's edit, not committed yet
+        started, done = threading.Event(), threading.Event()
+
+        def officer_b() -> None:
+            started.set()
+            conn_b.execute(f'UPDATE "{schema}".parcels_status SET status = %s WHERE parcel_id = %s', ["sold", pid])
+            conn_b.commit()
+            done.set()
+
+        thread = threading.Thread(target=officer_b)
+        thread.start()
+        assert started.wait(10)
+        assert not done.wait(0.5), "officer B must wait for officer A's edit of the same parcel"
+        conn_a.commit()
+        thread.join(10)
+        assert done.is_set()
+    finally:
+        conn_a.close()
+        conn_b.close()
+    with psycopg.connect(dsn) as conn:
+        history = conn.execute(
+            f'SELECT old_status, new_status, changed_by FROM "{schema}".parcel_status_history '
+            "WHERE parcel_id = %s ORDER BY id",
+            [pid],
+        ).fetchall()
+    # both edits are in the history, chained: B's change starts from A's value (nothing silently overwritten)
+    assert history[-2:] == [(None, "under_option", "officer_a"), ("under_option", "sold", "officer_b")]
+    pull_statuses(ws, dsn, schema=schema)
+    from foncier.layers.statuses import status_history
+
+    mine = status_history(ws, [pid])
+    assert list(mine["status"]) == ["sold"] and "officer_b" in mine["source"].iloc[-1]
+
+
+def test_failed_pull_changes_nothing_and_leaves_no_file(ws: Workspace, pg_cluster: dict[str, str], schema: str) -> None:
+    from foncier.errors import NotFoundError
+    from foncier.layers.workspace import frame_checksum
+
+    dsn = pg_cluster["dsn"]
+    publish(ws, dsn, schema=schema)
+    parcels = ws.read_layer("parcels")
+    ws.write_layers({"parcels": parcels.iloc[1:].reset_index(drop=True)})  # one published parcel left the workspace
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f'UPDATE "{schema}".parcel_status SET status = %s', ["sold"])
+        conn.execute(
+            f'INSERT INTO "{schema}".parcel_status (parcel_id, status) SELECT parcel_id, %s FROM "{schema}".parcels '
+            "ON CONFLICT (parcel_id) DO NOTHING",
+            ["available"],
+        )
+    before = frame_checksum(ws.read_layer("parcels"))
+    files = sorted(p.name for p in ws.path.iterdir())
+    with pytest.raises(NotFoundError, match=str(parcels["parcel_id"].iloc[0])):
+        pull_statuses(ws, dsn, schema=schema)
+    assert frame_checksum(ws.read_layer("parcels")) == before
+    assert sorted(p.name for p in ws.path.iterdir()) == files
