@@ -76,3 +76,32 @@ def availability_counts(ws: Workspace) -> dict[str, int] | None:
         return None
     states = ws.read_table(TABLE)["state"].value_counts()
     return {s: int(states.get(s, 0)) for s in STATES}
+
+
+FRICHE_FIELDS = ("site_id", "nom", "site_statut", "sol_pollution_existe", "site_numero_basias", "site_numero_basol")
+"""Cartofriches fields carried to a site's sheet (status and soil pollution: BASIAS/BASOL references)."""
+
+
+def site_friches(ws: Workspace, geometry: Any) -> list[dict[str, Any]]:
+    """The Cartofriches brownfields touching a site's outline, with their status and pollution fields (those
+    present in the stored layer), and ``polluted`` (soil pollution proven or a BASIAS/BASOL reference)."""
+    if geometry is None or "friches" not in ws.list_layers():
+        return []
+    friches = ws.read_layer("friches", bbox=tuple(float(v) for v in geometry.bounds))  # type: ignore[arg-type]
+    friches = friches[friches.intersects(geometry)]
+    out = []
+    for rec in friches.drop(columns=friches.geometry.name).to_dict("records"):
+        item: dict[str, Any] = {
+            k: (None if _missing(rec.get(k)) else str(rec.get(k))) for k in FRICHE_FIELDS if k in rec
+        }
+        refs = [item.get("site_numero_basias"), item.get("site_numero_basol")]
+        item["polluted"] = item.get("sol_pollution_existe") == "pollution avérée" or any(refs)
+        out.append(item)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(value != value) or str(value) == "" or str(value) == "<NA>"
+    except (TypeError, ValueError):
+        return False

@@ -23,7 +23,7 @@ import shapely
 from foncier.errors import NotFoundError, ValidationError
 from foncier.geo.profile import Profile
 from foncier.geo.scoring import ScoreResult, score_sites
-from foncier.layers.availability import parcel_availability_record
+from foncier.layers.availability import parcel_availability_record, site_friches
 from foncier.layers.lineage import fate_message, site_fate
 from foncier.layers.profile_store import load_profile
 from foncier.layers.schemas import PARCEL_ID_RE
@@ -265,6 +265,8 @@ def site_detail(ws: Workspace, site_id: str, profile: ProfileLike = "default") -
             {k: _jsonable(v) for k, v in rec.items() if k != "site_id"} for rec in breakdown.to_dict("records")
         ],
         "parcels": parcels,
+        "flags": [f for f in str(row.get("flags", "") or "").split(";") if f and f != "nan"],
+        "friches": site_friches(ws, row.get("geometry")),
         "synthetic": scored.synthetic,
     }
 

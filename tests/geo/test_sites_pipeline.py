@@ -73,3 +73,16 @@ def test_built_threshold_is_settable_per_run(ws: Workspace) -> None:
     assert bad.exit_code != 0 and "built-threshold" in bad.output
     info = CliRunner().invoke(cli, ["info", "-w", str(ws.path)])
     assert "built above 60%" in info.output
+
+
+def test_site_detail_carries_flags_and_friches(ws: Workspace) -> None:
+    sites = ws.read_layer("sites")
+    friches = ws.read_layer("friches")
+    hit = sites[sites.intersects(friches.union_all())]
+    assert len(hit), "the small sample has sites on brownfields"
+    detail = site_detail(ws, str(hit["site_id"].iloc[0]), "default")
+    assert detail["friches"] and {"site_id", "site_statut", "polluted"} <= set(detail["friches"][0])
+    assert isinstance(detail["flags"], list)
+    # a friche "avec projet" never makes a parcel a candidate
+    avail = ws.read_table("parcel_availability")
+    assert (avail.loc[avail["reason"] == "friche_with_project", "candidate"] == 0).all()
