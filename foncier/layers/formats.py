@@ -210,20 +210,31 @@ def map_zones(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 _ZONING_ALIASES = {
-    "U": "U", "AUC": "AUc", "AUS": "AUs", "AU": "AUc", "1AU": "AUc", "2AU": "AUs", "A": "A", "N": "N",
-    "AH": "A", "NH": "N", "ZC": "U", "ZCA": "A", "ZCN": "N",  # cartes communales: constructible / not
+    "U": "U", "AUC": "AUc", "AUS": "AUs", "1AU": "AUc", "2AU": "AUs", "A": "A", "N": "N",
+    "AH": "A", "NH": "N", "RNU": "RNU",
+    # cartes communales (CNIG CC): ZC open to building, ZCa reserved for activities (not agriculture), ZnC not open
+    "ZC": "ZC", "ZCA": "ZCa", "ZNC": "ZnC", "ZCN": "ZnC",
 }  # fmt: skip
+_CC_TYPESECT = {"01": "ZC", "02": "ZCa", "03": "ZnC", "99": "RNU"}
 
 
 def map_plu(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Geoportail de l'urbanisme ``zone-urba`` to ``plu``.
 
-    ``typezone`` values are normalised ("AUc", "AUs", "Ah" -> "A", "Nh" -> "N"); ``destdomi`` is kept as the
-    CNIG code or label it comes with.
+    ``typezone`` values are normalised ("AUc", "AUs", "Ah" -> "A", "Nh" -> "N"; a bare "AU" is AUc when its
+    label starts with 1AU, else AUs: closed, the safe side); carte communale sectors (GPU ``secteur-cc``) get
+    ``typezone`` ZC / ZCa / ZnC from their CNIG ``typesect`` (01 / 02 / 03; 99 RNU), and ZCa is the
+    activities sector, never agriculture. ``destdomi`` is kept as the CNIG code or label it comes with.
     """
     gdf = _lower_columns(gdf)
+    if "typesect" in gdf.columns:
+        sect = gdf["typesect"].astype("string").str.strip().str.zfill(2).map(_CC_TYPESECT)
+        gdf["typezone"] = sect.where(sect.notna(), gdf["typezone"] if "typezone" in gdf.columns else pd.NA)
     if "typezone" in gdf.columns:
         norm = gdf["typezone"].astype("string").str.strip().str.upper()
+        label = gdf["libelle"].astype("string").str.strip().str.upper() if "libelle" in gdf.columns else norm
+        bare_au = norm.eq("AU").fillna(False)
+        norm = norm.mask(bare_au, label.str.startswith("1AU").fillna(False).map({True: "AUC", False: "AUS"}))
         gdf["typezone"] = norm.map(lambda v: _ZONING_ALIASES.get(v, v) if isinstance(v, str) else v)
     for c in ("destdomi", "libelle"):
         if c not in gdf.columns:

@@ -29,6 +29,8 @@ import pytest
 import shapely
 from shapely.geometry import mapping, shape
 
+from tests.fetch import gpu_answers
+
 TERRITORY_EPCI = "200071991"  # CC Retz-en-Valois
 TEST_COMMUNES = (
     "02258",
@@ -641,8 +643,14 @@ def build_served(root: Path, real: Path) -> Served:
             centres[feat["properties"]["code"]] = (pt.x, pt.y)
     data = ServiceData(
         communes=communes,
-        gpu={"zone-urba": _gpu_zone_urba(centres), "assiette-sup-s": _gpu_pm1(centres)},
-        nature=_nature(centres),
+        gpu={
+            "zone-urba": _gpu_zone_urba(centres),
+            "assiette-sup-s": _gpu_pm1(centres),
+            "secteur-cc": gpu_answers.secteur_cc(centres),
+            "municipality": gpu_answers.municipality(centres),
+            "prescription-surf": gpu_answers.prescription_surf(centres),
+        },
+        nature={**_nature(centres), "rnn": gpu_answers.nature_reserves(centres)},
         friches=friches,
         georisques=_georisques(centres),
     )

@@ -124,7 +124,8 @@ def test_plu_and_cap_splitting(ctx: FetchContext, services: Services) -> None:
     baseline = fetch_plu(ctx)
     assert baseline.complete
     plu = baseline.layers["plu"]
-    assert len(plu) == 26 and set(plu["typezone"]) == {"U", "AUc", "AUs", "A", "N"}
+    # 26 PLU zones, 3 carte communale sectors (gpu/secteur-cc) and 1 commune under the RNU (gpu/municipality)
+    assert len(plu) == 30 and set(plu["typezone"]) == {"U", "AUc", "AUs", "A", "N", "ZC", "ZCa", "ZnC", "RNU"}
     assert set(plu["libelle"]) >= {"UX", "1AUx"}
     tiles = services.count("/apicarto/gpu/zone-urba")
 
@@ -134,7 +135,8 @@ def test_plu_and_cap_splitting(ctx: FetchContext, services: Services) -> None:
     fresh = FetchContext(client=HttpClient(other_cache), territory=ctx.territory, communes=ctx.communes)
     capped = fetch_plu(fresh)
     assert capped.complete, capped.failures
-    assert sorted(capped.layers["plu"]["gid"]) == sorted(plu["gid"])  # every zone once, after splitting
+    assert sorted(capped.layers["plu"]["gid"].dropna()) == sorted(plu["gid"].dropna())  # every zone once, split
+    assert len(capped.layers["plu"]) == len(plu)
     assert services.count("/apicarto/gpu/zone-urba") > tiles
     assert all("_start" not in r.query for r in services.requests)
 
@@ -157,7 +159,7 @@ def test_protected_paging(ctx: FetchContext, services: Services) -> None:
     result = fetch_protected(context)
     assert result.complete, result.failures
     gdf = result.layers["protected"]
-    assert sorted(gdf["kind"]) == ["natura2000_sic", "znieff1", "znieff1", "znieff1", "znieff2"]
+    assert sorted(gdf["kind"]) == ["natura2000_sic", "rnn", "znieff1", "znieff1", "znieff1", "znieff2"]
     assert set(gdf["code"]) >= {"FR2200398", "220120045"}
     starts = sorted({int(r.query["_start"]) for r in services.requests if r.path == "/apicarto/nature/znieff1"})
     assert starts[:3] == [0, 1, 2]  # _start += _limit until numberMatched

@@ -38,6 +38,7 @@ from foncier.layers.fetch.sources import (
     territory_hubs,
 )
 from foncier.layers.fetch.sources.geoapi import fetch_labour_communes
+from foncier.layers.fetch.sources.gpu import fetch_prescriptions
 from foncier.layers.fetch.territory import Territory, load_territory
 from foncier.layers.merge import commune_column, merge_by_commune
 from foncier.layers.schemas import SCHEMAS
@@ -53,6 +54,7 @@ FETCH_LAYERS: tuple[str, ...] = (
     "parcels",
     "buildings",
     "plu",
+    "prescriptions",
     "protected",
     "flood",
     "friches",
@@ -72,7 +74,9 @@ LAYER_GROUPS: dict[str, tuple[str, ...]] = {
 }
 """Shorthands accepted by ``--layers``."""
 
-NEEDS_OUTLINES = frozenset({"plu", "protected", "flood", "rail_lines", "rail_stations", "roads", "interchanges", "dem"})
+NEEDS_OUTLINES = frozenset(
+    {"plu", "prescriptions", "protected", "flood", "rail_lines", "rail_stations", "roads", "interchanges", "dem"}
+)
 """Layers cut to the communes' outlines (the others need only the INSEE codes, when the territory lists them)."""
 
 Runner = Callable[[FetchContext, tuple[str, ...]], SourceResult]
@@ -82,6 +86,7 @@ _SOURCES: tuple[tuple[tuple[str, ...], Runner], ...] = (
     (("labour_communes",), lambda ctx, _: fetch_labour_communes(ctx)),
     (("buildings",), lambda ctx, _: fetch_buildings(ctx)),
     (("plu",), lambda ctx, _: fetch_plu(ctx)),
+    (("prescriptions",), lambda ctx, _: fetch_prescriptions(ctx)),
     (("protected",), lambda ctx, _: fetch_protected(ctx)),
     (("flood",), lambda ctx, _: fetch_flood(ctx)),
     (("friches",), lambda ctx, _: fetch_friches(ctx)),

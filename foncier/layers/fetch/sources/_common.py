@@ -63,8 +63,12 @@ NATURE_KINDS: dict[str, str] = {
     "natura-oiseaux": "natura2000_zps",
     "znieff1": "znieff1",
     "znieff2": "znieff2",
+    "rnn": "rnn",
+    "pn": "pn_coeur",
 }
-"""API Carto nature resources and the ``kind`` they give in the ``protected`` layer."""
+"""API Carto nature resources and the ``kind`` they give in the ``protected`` layer: Natura 2000 and ZNIEFF
+(zones à enjeux écologiques), nature reserves (``rnn``: réserves naturelles hors Corse) and national parks
+(``pn``: only the zones marked as cores are kept, an aire d'adhésion forbids nothing)."""
 
 SNCF_DATASETS = {"rail_stations": "liste-des-gares", "rail_lines": "regime-dexploitation-des-lignes"}
 _CADASTRE_DATE_RE = re.compile(r"/(\d{4}-\d{2}-\d{2})/")

@@ -61,14 +61,23 @@ def _gpu_features(
 
 
 def fetch_plu(ctx: FetchContext) -> SourceResult:
-    """Zoning of the urban plans (Géoportail de l'urbanisme ``zone-urba``) through API Carto."""
+    """Zoning of the urban plans through API Carto: PLU/PLUi zones (``gpu/zone-urba``), carte communale sectors
+    (``gpu/secteur-cc``) and communes under the RNU (``gpu/municipality``, ``is_rnu``), see
+    :mod:`foncier.layers.fetch.sources.gpu`."""
+    from foncier.layers.fetch.sources.gpu import fetch_cc_sectors, fetch_rnu_communes
+
     result = SourceResult()
     features: list[dict[str, Any]] = []
     for box in _progress(ctx, query_tiles(ctx.footprint_lonlat, ctx.settings.query_tile_deg), "plu"):
         features.extend(_gpu_features(ctx, result, "gpu/zone-urba", box, {}))
     features = _dedupe(features, "gid")
-    source = f"{ctx.settings.base_url('apicarto')}/gpu/zone-urba?geom={{tile}}"
+    base = ctx.settings.base_url("apicarto")
+    source = f"{base}/gpu/{{zone-urba,secteur-cc,municipality}}?geom={{tile}}"
     gdf = _in_footprint(ctx, frame_from_features(features))
+    extra = [f for f in (fetch_cc_sectors(ctx, result), fetch_rnu_communes(ctx, result)) if not f.empty]
+    if extra:
+        frames = [f.to_crs(WGS84) for f in ([gdf] if not gdf.empty else []) + extra]
+        gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
     if not gdf.empty:
         gdf = to_canonical(gdf, "plu")
         unknown = ~gdf["typezone"].isin(ZONING_TYPES).fillna(False).to_numpy(dtype=bool)
@@ -108,7 +117,8 @@ def _nature_features(
 
 
 def fetch_protected(ctx: FetchContext) -> SourceResult:
-    """Natura 2000 (habitats, birds) and ZNIEFF 1 and 2 from API Carto nature."""
+    """Natura 2000 (habitats, birds), ZNIEFF 1 and 2, nature reserves and national park cores from API Carto
+    nature (:data:`foncier.layers.fetch.sources._common.NATURE_KINDS`)."""
     result = SourceResult()
     tiles = query_tiles(ctx.footprint_lonlat, ctx.settings.query_tile_deg)
     frames = []
@@ -139,6 +149,14 @@ def fetch_protected(ctx: FetchContext) -> SourceResult:
             geometry=gdf.geometry,
             crs=WGS84,
         )
+        if kind == "pn_coeur":  # keep the cores: the text of the zone must say so
+            text = gdf.drop(columns="geometry").astype("string").fillna("").agg(" ".join, axis=1).str.lower()
+            core = text.str.contains("coeur|cœur", regex=True).to_numpy(dtype=bool)
+            if (~core).any():
+                result.warnings.append(
+                    f"protected: {int((~core).sum())} national park zone(s) not marked as a core left out"
+                )
+            out = out[core]
         frames.append(out)
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84) if frames else frame_from_features([])
     gdf = _in_footprint(ctx, gdf)
