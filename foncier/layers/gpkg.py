@@ -23,7 +23,7 @@ import logging
 import re
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +243,7 @@ def drop_orphans(con: sqlite3.Connection) -> list[str]:
     return names
 
 
-def create_serving_indexes(con: sqlite3.Connection, columns_of: dict[str, Sequence[str]]) -> list[str]:
+def create_serving_indexes(con: sqlite3.Connection, columns_of: Mapping[str, Sequence[str]]) -> list[str]:
     """Create the :data:`SERVING_INDEXES` missing on the tables present (``columns_of``: table -> columns).
 
     Returns the names of the indexes created (inside the caller's transaction).
