@@ -83,7 +83,7 @@ CONTEXT_MARGIN_M = 600.0
 
 DEFAULT_COLOR = SCORE_COLORS[2]
 
-SHEET_CSS = static_text("sheet.css")
+SHEET_CSS = static_text("sheet.css") + static_text("print.css")
 
 
 def _num(value: Any) -> float:

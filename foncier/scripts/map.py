@@ -265,6 +265,26 @@ def write_demo_maps(
     return written
 
 
+def _write_pdf(ws: Workspace, profile: str, site_id: str | None, compare_ids: list[str] | None, lang: str,
+               output: Path) -> None:  # fmt: skip
+    """Write the sheet (or comparison) offline into a temporary folder and print it to ``output``."""
+    from foncier.maps.pdf import print_pdf
+
+    with tempfile.TemporaryDirectory(prefix="foncier-pdf-") as tmp:
+        page = Path(tmp) / "page.html"
+        if compare_ids:
+            save_html(comparison_for(ws, compare_ids, profile, lang=lang, offline=True), page, offline=True)
+            what = f"comparison of sites {', '.join(compare_ids)}"
+        else:
+            assert site_id is not None
+            save_html(sheet_for(ws, site_id, profile, lang=lang, offline=True), page, offline=True)
+            what = f"sheet of site {site_id}"
+        path = print_pdf(page, output)
+    click.echo(f"Wrote the {what} as PDF: {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    if ws.synthetic:
+        click.echo("Note: synthetic sample - not real land (the PDF says so too).")
+
+
 @click.command("map")
 @workspace_option
 @profile_option
@@ -311,6 +331,13 @@ def write_demo_maps(
     help="With --offline: one self-contained HTML file (Leaflet, styles and images inlined, no assets/ folder) "
     "that still opens when e-mailed.",
 )
+@click.option(
+    "--pdf",
+    "as_pdf",
+    is_flag=True,
+    help="With --site or --compare: print the page to a PDF (A4, one or two pages) with headless Chromium "
+    "instead of writing HTML (FILE is the PDF).",
+)
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="Number of best sites listed.")
 @click.option(
     "-o",
@@ -332,6 +359,7 @@ def map_command(
     lang: str,
     offline: bool,
     single_file: bool,
+    as_pdf: bool,
     top: int,
     output: Path,
 ) -> None:
@@ -341,6 +369,13 @@ def map_command(
         raise click.UsageError("--site, --compare and --parcels make different maps: give one of them")
     if single_file and not offline:
         raise click.UsageError("--single-file inlines the offline assets: use it with --offline")
+    if as_pdf:
+        if not (site_id or compare_ids):
+            raise click.UsageError("--pdf prints a site's sheet or a comparison: give --site or --compare")
+        if single_file:
+            raise click.UsageError("--pdf writes a PDF, not HTML: leave out --single-file")
+        _write_pdf(Workspace.open(workspace), profile, site_id, compare_ids, lang, output)
+        return
     ws = Workspace.open(workspace)
     final_output = output
     staging = tempfile.TemporaryDirectory(prefix="foncier-map-") if single_file else None

@@ -453,5 +453,18 @@ function foncierSiteMapUi(map) {
     }
     foldable(panel, U.panel_toggle, !small);
     foldable(document.querySelector('.fx-legend'), U.legend_toggle, !small);
-    foldable(document.querySelector('.leaflet-control-layers'), '☰', !small);
+    var layersBox = document.querySelector('.leaflet-control-layers');
+    foldable(layersBox, '☰', !small);
+    // an open popup comes first: the layer list (top right) steps aside while it is open
+    function overlaps(a, b) {
+        var r = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+        return r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom;
+    }
+    map.on('popupopen', function(e) {
+        var el = e.popup.getElement();
+        if (!layersBox || !el) { return; }
+        // after the popup's auto-pan: step aside only when the popup lies under the layer list
+        setTimeout(function() { if (overlaps(el, layersBox)) { layersBox.classList.add('fx-aside'); } }, 0);
+    });
+    map.on('popupclose', function() { if (layersBox) { layersBox.classList.remove('fx-aside'); } });
 }
