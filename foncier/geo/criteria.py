@@ -47,6 +47,10 @@ Progress = Callable[[str, int, int], None]
 
 _STEPS = 11
 
+LABOUR_VARIANTS: dict[str, tuple[float, float]] = {"labour_pool_30min": (30.0, 15.0), "labour_pool_60min": (60.0, 30.0)}
+"""Labour pools for other commuting times (budget, full-weight minutes): a profile picks its commuting time by
+naming one of them instead of ``labour_pool`` (45 min, full weight up to 20)."""
+
 WORKING_AGE_COLUMNS: tuple[str, ...] = ("pop_15_64", "population_15_64")
 """Columns of a communes layer holding the working-age population (INSEE 15-64), preferred to ``population``."""
 
@@ -465,6 +469,16 @@ def compute_criteria(
             population_column=labour_population_column(communes),
             access_speed_kmh=access_speed_kmh,
         ).to_numpy()
+        for column, (budget, full) in LABOUR_VARIANTS.items():  # other commuting times a profile may choose
+            out[column] = labour_pool(
+                sites,
+                graph,
+                communes,
+                minutes=budget,
+                full_minutes=full,
+                population_column=labour_population_column(communes),
+                access_speed_kmh=access_speed_kmh,
+            ).to_numpy()
     step("labour pool", t0)
 
     t0 = time.perf_counter()

@@ -411,7 +411,8 @@ _CRITERIA: tuple[Criterion, ...] = (
         "km",
         "cost",
         "numeric",
-        "CNIG SITE-ECO autoroute_echang_dist: km along the fastest car route to the nearest motorway/trunk interchange.",
+        "CNIG SITE-ECO autoroute_echang_dist: km along the fastest car route to the nearest motorway/trunk "
+        "interchange.",
         minimum=0.0,
     ),
     Criterion(
@@ -445,6 +446,26 @@ _CRITERIA: tuple[Criterion, ...] = (
         "siding (installation terminale embranchée), 0 when it says no, missing when it says nothing.",
         minimum=0.0,
         maximum=1.0,
+    ),
+    Criterion(
+        "labour_pool_30min",
+        "Bassin d'emploi (30 min, pondéré)",
+        "Labour pool (30 min, weighted)",
+        "persons",
+        "benefit",
+        "numeric",
+        "As labour_pool for a 30-minute commute: full weight up to 15 min, none beyond 30 min.",
+        minimum=0.0,
+    ),
+    Criterion(
+        "labour_pool_60min",
+        "Bassin d'emploi (60 min, pondéré)",
+        "Labour pool (60 min, weighted)",
+        "persons",
+        "benefit",
+        "numeric",
+        "As labour_pool for a 60-minute commute: full weight up to 30 min, none beyond 60 min.",
+        minimum=0.0,
     ),
 )
 
@@ -631,6 +652,8 @@ def synthetic_criteria(n: int, seed: int = 0, *, nan_share: float = 0.0) -> pd.D
             "gare_fret_dist": rng.uniform(0, 30, n),
             "dist_freight_line_m": rng.uniform(0, 15000, n),
             "reseau_fret_ferroviaire": rng.choice([0.0] * 9 + [1.0], n),
+            "labour_pool_30min": rng.uniform(3000, 90000, n),
+            "labour_pool_60min": rng.uniform(20000, 400000, n),
         },
         index=pd.Index([f"S{i:010d}" for i in range(n)], name="site_id"),
     )

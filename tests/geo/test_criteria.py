@@ -55,6 +55,8 @@ CONTRACT_COLUMNS = [
     "gare_fret_dist",
     "dist_freight_line_m",
     "reseau_fret_ferroviaire",
+    "labour_pool_30min",
+    "labour_pool_60min",
 ]
 
 

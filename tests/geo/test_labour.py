@@ -62,6 +62,9 @@ def test_site_near_the_border_counts_communes_outside_the_territory(border: dict
     w30 = 0.5 * (1 + np.cos(np.pi * (30 - 20) / 25))
     assert inside_only["labour_pool"].iloc[0] == pytest.approx(1000 + 2000, abs=1)
     assert with_neighbours["labour_pool"].iloc[0] == pytest.approx(1000 + 2000 + 300 + 5000 * w30, abs=1)
+    # other commuting times a profile may choose: 30 min (full weight to 15) and 60 min (full weight to 30)
+    assert with_neighbours["labour_pool_30min"].iloc[0] == pytest.approx(1000 + 2000 + 300, abs=1)
+    assert with_neighbours["labour_pool_60min"].iloc[0] == pytest.approx(1000 + 2000 + 300 + 5000, abs=1)
 
 
 def test_labour_communes_deduplicate_and_prefer_working_age(border: dict) -> None:
