@@ -200,3 +200,75 @@ def test_replace_replaces_the_whole_layer_and_says_how_many_go(
     assert ws.provenance().set_index("layer").loc["parcels", "state"] == "complete"
     # the sample's statuses are not lost: their parcels left, so they are reported and kept in the history
     assert "no longer in the cadastre" in result.output
+
+
+# ---------------------------------------------------------------------------------------------- kill -9
+def _foncier() -> str:
+    import shutil as sh
+    import sys
+
+    return sh.which("foncier", path=str(Path(sys.executable).parent)) or "foncier"
+
+
+def _kill_at(args: list[str], delay: float) -> int | None:
+    """Run ``foncier ARGS`` and SIGKILL it after ``delay`` seconds (None when it finished before)."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([_foncier(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return None
+
+
+def _timed(args: list[str]) -> float:
+    import subprocess
+    import time
+
+    t0 = time.monotonic()
+    subprocess.run([_foncier(), *args], check=True, capture_output=True)
+    return time.monotonic() - t0
+
+
+def test_kill_9_during_ingest_and_status_never_leaves_a_mixed_workspace(
+    small_sample_workspace: Path, real_data: Path, tmp_path: Path
+) -> None:
+    from foncier.layers.statuses import status_history
+    from foncier.layers.workspace import frame_checksum
+
+    path = _copy(small_sample_workspace, tmp_path)
+    ws = Workspace.open(path)
+    before = frame_checksum(ws.read_layer("parcels").sort_values("parcel_id").reset_index(drop=True))
+    n_before = ws.feature_count("parcels")
+    file = real_data / "cadastre-91216-parcelles.json"
+    # how long a whole ingest takes here, on a scratch copy, to kill the real ones at every stage
+    scratch = _copy(small_sample_workspace, tmp_path / "scratch")
+    total = _timed(["ingest", "-w", str(scratch), "parcels", str(file)])
+    after = frame_checksum(
+        Workspace.open(scratch).read_layer("parcels").sort_values("parcel_id").reset_index(drop=True)
+    )
+    for fraction in (0.5, 0.75, 0.9):
+        _kill_at(["ingest", "-w", str(path), "parcels", str(file)], total * fraction)
+        ws = Workspace.open(path)
+        ws.check()  # a sound GeoPackage
+        now = frame_checksum(ws.read_layer("parcels").sort_values("parcel_id").reset_index(drop=True))
+        assert now in (before, after), fraction  # the old layer or the new one, never a mix
+        assert ws.feature_count("parcels") in (n_before, n_before + 4241)
+    # the next command is not blocked by a stale lock, and statuses survive a kill the same way
+    pid = str(ws.read_layer("parcels")["parcel_id"].iloc[0])
+    status_total = _timed(["status", "-w", str(path), pid, "--set", "available"])
+    for fraction, value in ((0.5, "sold"), (0.8, "under_option"), (0.95, "not_for_sale")):
+        _kill_at(["status", "-w", str(path), pid, "--set", value], status_total * fraction)
+        ws = Workspace.open(path)
+        ws.check()
+        current = ws.read_layer("parcels", where=f"parcel_id = '{pid}'")["status"].iloc[0]
+        history = status_history(ws, [pid])
+        assert current == history["status"].iloc[-1]  # the status and its history: both or neither
+    result = CliRunner().invoke(cli, ["status", "-w", str(path), pid, "--set", "sold"])
+    assert result.exit_code == 0, result.output
