@@ -54,10 +54,10 @@ UNKNOWN_VALUES: dict[str, tuple[str, ...]] = {"zoning_class": ("none",)}
 def unknown_mask(criterion: str, raw: pd.Series) -> np.ndarray:
     """True where ``raw`` (values of ``criterion``) cannot decide a constraint: missing, or a value of
     :data:`UNKNOWN_VALUES`."""
-    mask = raw.isna().to_numpy(dtype=bool)
+    mask: np.ndarray = np.asarray(raw.isna().to_numpy(dtype=bool), dtype=bool)
     unknown = UNKNOWN_VALUES.get(criterion)
     if unknown:
-        mask = mask | raw.isin(list(unknown)).to_numpy(dtype=bool)
+        mask = mask | np.asarray(raw.isin(list(unknown)).to_numpy(dtype=bool), dtype=bool)
     return mask
 
 

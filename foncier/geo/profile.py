@@ -390,6 +390,7 @@ class Profile(BaseModel):
             if cls_name not in new and old in mapping:
                 new[cls_name] = mapping[old]
         logger.info("profile %s: zoning_class mapping of the former vocabulary expanded", data.get("name", "?"))
+        assert isinstance(criteria, Mapping) and isinstance(rule, Mapping)
         return {**data, "criteria": {**criteria, "zoning_class": {**rule, "mapping": new}}}
 
     @model_validator(mode="after")

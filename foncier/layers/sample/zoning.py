@@ -650,6 +650,6 @@ def cnig_documents(plu: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, window: sh
     year = 2008 + insee.str[-2:].astype(int) % 15
     plu["datappro"] = [f"{y}{1 + int(c[-1]) % 12:02d}15" for y, c in zip(year, insee, strict=True)]
     plu.loc[plu["typezone"] == "RNU", "datappro"] = None
-    plu["urlfic"] = np.where(plu["typezone"] == "RNU", None, "https://www.geoportail-urbanisme.gouv.fr/")
+    plu["urlfic"] = [None if t == "RNU" else "https://www.geoportail-urbanisme.gouv.fr/" for t in plu["typezone"]]
     logger.info("sample zoning: RNU commune %s, carte communale %s, presumed activity zones in %s", rnu, cc, presumed)
     return plu.sort_values(["insee", "libelle"], kind="stable").reset_index(drop=True)

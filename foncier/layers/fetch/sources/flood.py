@@ -9,7 +9,9 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from foncier.geo.hazards import _BLUE_RE, _RED_RE, classify_ppr, classify_ppr_zone  # noqa: F401 (the regexes are re-exported)
+from foncier.geo.hazards import _BLUE_RE as _BLUE_RE  # re-exported for foncier.layers.fetch.sources
+from foncier.geo.hazards import _RED_RE as _RED_RE
+from foncier.geo.hazards import classify_ppr, classify_ppr_zone
 from foncier.layers.fetch.sources._common import (
     _MAX_PAGES,
     LICENCES,

@@ -135,7 +135,7 @@ def fetch_rnu_communes(ctx: FetchContext, result: SourceResult) -> gpd.GeoDataFr
                      "urlfic": None, "idurba": None, "insee": insee, "partition": None})  # fmt: skip
         geoms.append(shape)
     if rows:
-        names = ", ".join(sorted(r["insee"] for r in rows))
+        names = ", ".join(sorted(str(r["insee"]) for r in rows))
         result.warnings.append(f"plu: {len(rows)} commune(s) under the RNU (no local plan): {names}")
     out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(PLU_COLUMNS)), geometry=geoms, crs=WGS84)
     return _in_footprint(ctx, out)
