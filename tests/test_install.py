@@ -81,7 +81,7 @@ def user_bin(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``bin/`` of a fresh virtual environment (outside the repository) holding only the wheel and its dependencies."""
     venv = tmp_path_factory.mktemp("user-venv") / "venv"
     _ok(_run([sys.executable, "-m", "venv", venv], cwd=venv.parent, env=_user_env()))
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
     # the lock pins the versions the suite is run with; the wheel's own metadata decides WHAT is installed
     _ok(_run([*pip, "-c", ROOT / "requirements.lock", dists.wheel], cwd=venv.parent, env=_user_env()))
     return venv / "bin"
