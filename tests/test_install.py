@@ -53,7 +53,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 def _user_env() -> dict[str, str]:
     """The environment of a user's shell: nothing pointing into the repository or its virtual environment."""
     drop = {"PYTHONPATH", "VIRTUAL_ENV", "FONCIER_NODE_MODULES", "PYTHONHOME"}
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("FONCIER_")}
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("FONCIER_", "COVERAGE_"))}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT)))
     return env
 
@@ -301,7 +301,8 @@ def test_clone_without_symlinks_builds_a_complete_wheel_and_passes(tmp_path: Pat
     assert {f"foncier/{d}/__init__.py" for d in ("geo", "layers", "api", "maps", "scripts")} <= names
     _check_assets(names)
     # the clone's own code is importable and its architecture tests (both shapes of the root entries) pass
-    env = {**os.environ, "PYTHONPATH": str(clone)}
+    # (not measured by this run's coverage: the clone's files are another copy of the package)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}, "PYTHONPATH": str(clone)}
     where = _ok(_run([sys.executable, "-c", "import foncier.geo.scoring as m; print(m.__file__)"], clone, env))
     assert Path(where.strip()).is_relative_to(clone)
     _ok(_run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_architecture.py",
