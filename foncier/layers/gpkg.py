@@ -277,6 +277,8 @@ def check_file(path: str | Path, *, quick_check: bool = True) -> str | None:
         size = path.stat().st_size
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
+    if size == 0:  # created by a writer killed before its first commit: an empty database, not a corrupt one
+        return None
     if len(header) < 100 or header[:16] != _SQLITE_MAGIC:
         return "is not an SQLite/GeoPackage file (bad header)"
     page_size = int.from_bytes(header[16:18], "big")
@@ -293,7 +295,8 @@ def check_file(path: str | Path, *, quick_check: bool = True) -> str | None:
     except sqlite3.Error as exc:
         return f"cannot be opened ({exc})"
     try:
-        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            return None  # an empty database (a first write was interrupted): nothing to protect
         if "gpkg_contents" not in _existing(con):
             return "is an SQLite file but not a GeoPackage (no gpkg_contents)"
         if quick_check:

@@ -222,3 +222,18 @@ def test_in_place_edits_committed_during_foncier_writes_are_kept(ws: Workspace, 
     assert i >= 2
     assert _sql(ws.gpkg, "SELECT numero FROM parcels WHERE fid = 1") == [(f"E{n - 1:04d}",)], "last edit kept"
     assert _sql(ws.gpkg, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_first_write_killed_before_its_commit_leaves_a_usable_workspace(tmp_path: Path) -> None:
+    """A new workspace whose first write was killed holds an empty (or empty-schema) file: not corrupt."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "foncier.gpkg").write_bytes(b"")
+    con = sqlite3.connect(tmp_path / "b.gpkg")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.close()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b.gpkg").rename(tmp_path / "b" / "foncier.gpkg")
+    for name in ("a", "b"):
+        ws = Workspace.create(tmp_path / name, territory="t", synthetic=False)
+        assert ws.metadata["territory"] == "t"
+        assert _sql(ws.gpkg, "PRAGMA integrity_check") == [("ok",)]
