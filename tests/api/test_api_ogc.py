@@ -35,6 +35,8 @@ def test_landing_conformance_collections(client: httpx.Client) -> None:
     ((x0, y0, x1, y1),) = parcels["extent"]["spatial"]["bbox"]
     assert 2.5 < x0 < x1 < 4.0 and 48.8 < y0 < y1 < 49.7  # Soissonnais et Valois, CRS84
     assert client.get("/ogc/collections/parcels").json()["id"] == "parcels"
+    licence = [link for link in parcels["links"] if link["rel"] == "license"]
+    assert len(licence) == 1 and "etalab" in licence[0]["href"]  # each collection links to its licence
 
 
 def test_items_paging_through_next_links(client: httpx.Client, parcel_ids: list[str]) -> None:

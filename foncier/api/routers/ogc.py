@@ -16,6 +16,7 @@ from foncier.api.features import collection_response, geojson_responses, read_pa
 from foncier.api.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, feature_document, features_to_geojson
 from foncier.api.settings import ApiSettings
 from foncier.api.store import Feature, GeoPackageStore
+from foncier.layers.attribution import licence_link
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ def _collection_doc(request: Request, store: GeoPackageStore, cid: str) -> dict[
              "title": f"{title} (GeoJSON)"},
         ],
     }  # fmt: skip
+    licence = licence_link(layer)  # each collection links to its licence (OGC API - Features, rel "license")
+    if licence is not None:
+        doc["links"].append(licence)
     bbox = extent_lonlat(store, info)
     if bbox is not None:
         doc["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
