@@ -452,6 +452,12 @@ function foncierSiteMapUi(map) {
         });
     }
     foldable(panel, U.panel_toggle, !small);
+    // on a phone, opening a site folds the panel away so that its popup shows
+    var openSite = F.open;
+    F.open = function(id) {
+        if (window.matchMedia('(max-width: 640px)').matches && panel) { panel.classList.add('fx-folded'); }
+        return openSite(id);
+    };
     foldable(document.querySelector('.fx-legend'), U.legend_toggle, !small);
     var layersBox = document.querySelector('.leaflet-control-layers');
     foldable(layersBox, '☰', !small);
