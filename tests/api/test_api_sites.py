@@ -35,6 +35,9 @@ def test_sites_ranked(client: httpx.Client, ws: Workspace) -> None:
     assert ranks == sorted(ranks)
     first = body["features"][0]["properties"]
     assert {"score", "excluded", "reasons", "area_ha", "criteria"} <= set(first)
+    # the constraints not checked for each site (never shown as passed)
+    assert [f["properties"]["n_unverified"] for f in body["features"]] == list(reference["n_unverified"])
+    assert all(len(f["properties"]["unverified"]) == f["properties"]["n_unverified"] for f in body["features"])
 
 
 def test_sites_filters_and_paging(client: httpx.Client, ws: Workspace) -> None:

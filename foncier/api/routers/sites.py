@@ -43,6 +43,9 @@ def site_properties(row: pd.Series) -> dict[str, Any]:
     props["area_ha"] = round(float(row["area_m2"]) / 1e4, 4) if "area_m2" in row.index else None
     props["communes"] = _split(row.get("communes"), ",")
     props["reasons"] = _split(row.get("reasons"), "; ")
+    # nothing unchecked passes: the constraints that could not be checked for the site (never "passed")
+    props["unverified"] = _split(row.get("unverified"), "; ")
+    props["n_unverified"] = int(row["n_unverified"]) if "n_unverified" in row.index else None
     props["criteria"] = {c: clean_value(row[c]) for c in CATALOGUE if c in row.index}
     return props
 
