@@ -185,6 +185,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
                                               synthetic=scored.synthetic, n_sites=len(scored.sites),
                                               context=_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
                                               commune_names=names, provenance=scored.provenance,
+                                              color=compare.score_class_colors(scored.sites, [site_id])[site_id],
                                               assets_url=assets_url))  # fmt: skip
 
         return HTMLResponse(cache.get(store, ("sheet", site_id, profile, lang), build))
