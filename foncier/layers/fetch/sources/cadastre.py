@@ -98,7 +98,11 @@ def fetch_buildings(ctx: FetchContext) -> SourceResult:
     base = s.base_url("cadastre")
     frames = []
     vintages: set[str] = set()
-    for insee in _progress(ctx, ctx.commune_codes, "buildings"):
+    codes = list(ctx.commune_codes)
+    done: list[str] = []
+    result.communes_wanted["buildings"] = codes  # a partial refresh is merged by commune (see fetch.run)
+    result.communes_done["buildings"] = done
+    for insee in _progress(ctx, codes, "buildings"):
         url = buildings_url(base, s.cadastre_vintage, insee)
         entry = _get(ctx, result, url, label=f"buildings of commune {insee}", check=check_gzip)
         if entry is None:
@@ -110,6 +114,7 @@ def fetch_buildings(ctx: FetchContext) -> SourceResult:
             continue
         m = _CADASTRE_DATE_RE.search(entry.final_url)
         vintages.add(m.group(1) if m else s.cadastre_vintage)
+        done.append(insee)
         if not frame.empty:
             frames.append(frame.to_crs(WGS84))
     if not frames:
