@@ -156,3 +156,30 @@ def test_inventory_criteria_are_area_weighted_and_missing_when_not_inventoried()
     assert crit.loc["A", "inventory_epf_control_share"] == pytest.approx(0.75)
     assert crit.loc["B"].isna().all()
     assert inventory_criteria(links, area, None).isna().all().all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.sampled_from([None, "available", "under_option", "sold", "not_for_sale", "typo"]), min_size=6,
+             max_size=6),
+    st.lists(st.floats(0, 95), min_size=6, max_size=6),
+    st.floats(0.0, 0.9),
+)  # fmt: skip
+def test_availability_invariants(statuses: list, sizes: list[float], threshold: float) -> None:
+    p = parcels(6, status=statuses)
+    b = buildings([(i * 100 + 2, 2, i * 100 + 2 + s, 2 + s) for i, s in enumerate(sizes) if s > 1],
+                  ["01"] * sum(s > 1 for s in sizes))  # fmt: skip
+    plu = _plu_economic(6)
+    table = parcel_availability(p, buildings=b, plu=plu, built_threshold=threshold)
+    assert set(table["state"]) <= set(STATES)
+    assert (table["candidate"] == (table["state"] == "available")).all()
+    status = pd.Series(statuses)
+    # an officer's commitment always wins; a mistyped status is never available
+    assert (table["state"][status.isin(["under_option", "sold", "not_for_sale"]).to_numpy()] == "committed").all()
+    assert (table["state"][(status == "typo").to_numpy()] == "to_verify").all()
+    # a looser threshold never makes fewer parcels available
+    looser = parcel_availability(p, buildings=b, plu=plu, built_threshold=min(1.0, threshold + 0.1))
+    assert looser["candidate"].sum() >= table["candidate"].sum()
+    # no candidate is built above the threshold unless declared by an officer (flagged)
+    over = table["candidate"] & (table["built_share"] > threshold)
+    assert table.loc[over, "flags"].str.contains("demolition_reconversion").all()
