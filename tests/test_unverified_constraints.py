@@ -33,6 +33,7 @@ def test_sample_without_flood_and_ecology_layers_passes_nothing_unchecked(
     detail = site_detail(ws, str(scored.sites.index[0]), "default")
     states = {c["criterion"]: c["state"] for c in detail["constraints"]}
     assert states["share_flood_red"] == "unverified" and detail["unverified"]
+    assert detail["plans"] and all(p["document"] in ("PLU", "carte communale", "RNU") for p in detail["plans"])
     from foncier.scripts.cli import cli
 
     cli_json = CliRunner().invoke(

@@ -210,6 +210,24 @@ def _site_constraints(scored: ScoredSites, site_id: str) -> list[dict[str, Any]]
     return [{k: _jsonable(v) for k, v in rec.items() if k != "site_id"} for rec in rows.to_dict("records")]
 
 
+def _plans(ws: Workspace, geom: shapely.Geometry) -> list[dict[str, Any]]:
+    """The planning documents covering ``geom``, one per commune: kind (PLU, carte communale, RNU), approval
+    date ``datappro`` and rules link ``urlfic`` (CNIG)."""
+    if geom is None or "plu" not in set(ws.list_layers()):
+        return []
+    plu = ws.read_layer("plu", bbox=tuple(float(v) for v in geom.bounds))  # type: ignore[arg-type]
+    plu = plu[plu.intersects(geom)]
+    out: dict[str, dict[str, Any]] = {}
+    for _, zone in plu.iterrows():
+        insee = str(zone.get("insee", "") or "")
+        tz = str(zone.get("typezone", "") or "")
+        kind = "RNU" if tz == "RNU" else "carte communale" if tz in ("ZC", "ZCa", "ZnC") else "PLU"
+        doc = {"insee": insee or None, "document": kind, "datappro": _jsonable(zone.get("datappro")),
+               "urlfic": _jsonable(zone.get("urlfic"))}  # fmt: skip
+        out.setdefault(insee, doc)
+    return [out[k] for k in sorted(out)]
+
+
 def _plan_info(zone: pd.Series) -> dict[str, Any]:
     """Class, basis and document of the zone (CNIG ``datappro`` approval date, ``urlfic`` rules link)."""
     from foncier.geo.zoning import classify_zones
@@ -255,6 +273,7 @@ def site_detail(ws: Workspace, site_id: str, profile: ProfileLike = "default") -
         "unverified": [r for r in str(row.get("unverified", "") or "").split("; ") if r],
         "unverified_fr": [r for r in str(row.get("unverified_fr", "") or "").split("; ") if r],
         "constraints": _site_constraints(scored, site_id),
+        "plans": _plans(ws, row.geometry),
         "area_m2": float(row["area_m2"]),
         "n_parcels": int(row["n_parcels"]),
         "min_lot_m2": float(row["min_lot_m2"]),
