@@ -186,3 +186,40 @@ def test_info_shows_state_vintage_checksum_and_source(stored: tuple[Path, Path])
     assert "complete" in result.output and CADASTRE_EDITION in result.output
     assert str(prov.loc["parcels", "checksum"])[:12] in result.output
     assert f"parcels: {prov.loc['parcels', 'source']}" in result.output
+
+
+def test_kill_9_during_a_refresh_never_leaves_a_mixed_workspace(
+    workspace: Path, stored: tuple[Path, Path], tmp_path: Path, services: Services
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = shutil.which("foncier", path=str(Path(sys.executable).parent)) or "foncier"
+    before = checksums(workspace)
+    env = {**os.environ, "FONCIER_FETCH_RETRIES": "0"}
+
+    def args(cache: Path) -> list[str]:
+        out = [exe, "fetch", "-w", str(workspace), "-t", str(stored[1]), "--cache-dir", str(cache), "--no-progress"]
+        for name, url in services.source_urls().items():
+            out += ["--source-url", f"{name}={url}"]
+        return [*out, "-l", "communes,parcels,plu,friches,rail"]
+
+    t0 = time.monotonic()
+    subprocess.run(args(tmp_path / "c0"), env=env, check=True, capture_output=True)
+    total = time.monotonic() - t0
+    assert checksums(workspace) == before  # the same data refetched: the same layers
+    for i, fraction in enumerate((0.55, 0.8, 0.95)):
+        proc = subprocess.Popen(args(tmp_path / f"c{i + 1}"), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(total * fraction)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ws = Workspace.open(workspace)
+        ws.check()
+        assert checksums(workspace) == before, fraction  # each layer whole: the stored one or its identical refresh
+    # no stale lock: the next refresh runs to the end
+    done = subprocess.run(args(tmp_path / "c9"), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
