@@ -150,6 +150,51 @@ def _site_series(site: gpd.GeoDataFrame | pd.Series) -> tuple[pd.Series, gpd.Geo
     raise TypeError("site must be a one-row GeoDataFrame or a row (Series) of the scored sites")
 
 
+def _facts_rows(row: pd.Series, lang: str) -> list[tuple[str, str]]:
+    """Availability (with the last status change), ties and unverified constraints, when the row has them."""
+    out: list[tuple[str, str]] = []
+    availability = row.get("availability")
+    if isinstance(availability, str) and availability:
+        text = t(f"site_av_{availability}", lang) if f"site_av_{availability}" in i18n.TEXT else availability
+        date = row.get("status_date")
+        if isinstance(date, str) and date:
+            text += f" ({t('status_changed', lang, date=date[:10])})"
+        out.append((t("availability", lang), f'<span class="fx-av fx-av-{html.escape(availability)}">'
+                                            f"{html.escape(text)}</span>"))  # fmt: skip
+    first, last = row.get("group_first"), row.get("group_last")
+    if first is not None and last is not None and not pd.isna(first) and not pd.isna(last) and last > first:
+        out.append((t("rank", lang), html.escape(t("tie_group", lang, first=int(first), last=int(last)))))
+    n_unverified = row.get("n_unverified")
+    if n_unverified is not None and not pd.isna(n_unverified) and n_unverified > 0:
+        text = row.get("unverified_fr" if lang == "fr" else "unverified") or row.get("unverified") or ""
+        out.append((t("unverified_constraints", lang), f'<span class="fx-uv">{html.escape(str(text))}</span>'))
+    return out
+
+
+def _effective_weights_html(weights: pd.DataFrame | None, lang: str) -> str:
+    """The profile's nominal and effective weights, largest effective share first (empty when unknown)."""
+    if weights is None or weights.empty or "effective_share" not in weights.columns:
+        return ""
+    rows = []
+    for criterion, rec in weights.sort_values("effective_share", ascending=False).iterrows():
+        share = rec.get("effective_share")
+        if share is None or pd.isna(share):
+            continue
+        nominal = rec.get("weight")
+        rows.append(
+            f"<tr><th>{html.escape(i18n.criterion_label(str(criterion), lang))}</th>"
+            f"<td>{i18n.fmt_number(100 * float(share), lang, 0)} %</td>"
+            f"<td class='fx-small'>{t('nominal_weight', lang)} "
+            f"{i18n.fmt_number(100 * float(nominal), lang, 0) if nominal is not None else '–'} %</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        f'<h2 style="margin-top:10px">{t("effective_weights", lang)}</h2><table class="fx-kv2 fx-eff">'
+        f'{"".join(rows)}</table><div class="fx-small">{t("effective_weights_note", lang)}</div>'
+    )
+
+
 def _kv_rows(pairs: list[tuple[str, str]]) -> str:
     return "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs)
 
@@ -180,8 +225,14 @@ def build_site_sheet(
     color: str | None = None,
     generated: str = "",
     assets_url: str | None = None,
+    effective_weights: pd.DataFrame | None = None,
 ) -> str:
     """The HTML page of one site's sheet.
+
+    Optional columns of ``site`` shown when present (:mod:`foncier.maps.site_facts`): ``availability`` and
+    ``status_date``, ``group_first``/``group_last`` (ties), ``n_unverified`` with ``unverified_fr``/
+    ``unverified``. ``effective_weights`` (``criterion`` index, ``weight``, ``effective_share``) adds the
+    profile's effective weights under the breakdown.
 
     Parameters
     ----------
@@ -332,6 +383,7 @@ def build_site_sheet(
         (t("smallest_lot", lang), html.escape(i18n.fmt_area(row.get("min_lot_m2"), lang))),
         (t("largest_lot", lang), html.escape(i18n.fmt_area(row.get("max_lot_m2"), lang))),
         (t("communes", lang), html.escape(commune_text or "–")),
+        *_facts_rows(row, lang),
     ]
     reasons_col = i18n.reasons_column(lang)
     reasons = str(row.get(reasons_col) or row.get("reasons") or "")
@@ -366,7 +418,7 @@ def build_site_sheet(
         f'<h2 style="margin-top:12px">{t("access", lang)}</h2>'
         f'<table class="fx-kv2">{_kv_rows(_criteria_rows(row, ACCESS_CRITERIA, lang))}</table></section>'
         f"<section><h2>{t('breakdown', lang)}</h2>{chart}"
-        f'<div class="fx-small">{chart_note}</div></section>'
+        f'<div class="fx-small">{chart_note}</div>{_effective_weights_html(effective_weights, lang)}</section>'
         f"<section><h2>{t('constraints', lang)}</h2>"
         f'<table class="fx-kv2">{_kv_rows(_criteria_rows(row, CONSTRAINT_CRITERIA, lang))}</table>{verdict}</section>'
         f'<section class="fx-full"><h2>{t("parcel_list", lang)} ({len(parcels)})</h2>'

@@ -28,7 +28,7 @@ from foncier.maps.assets import inline_assets
 from foncier.maps.compare import MAX_SITES, MIN_SITES, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
-from foncier.maps.site_facts import with_site_facts
+from foncier.maps.site_facts import effective_weights, with_site_facts
 from foncier.maps.site_map import CONTEXT_ORDER, ORIENTATION_LAYERS, build_site_map
 from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, build_site_sheet
 from foncier.maps.style import ROAD_WEIGHTS, class_colors, score_breaks, score_class
@@ -116,7 +116,7 @@ def sheet_for(
     scored = scored or scored_sites(ws, profile)
     if site_id not in scored.sites.index:
         raise NotFoundError(f"no site '{site_id}' in workspace {ws.path} (list them with 'foncier sites')")
-    site = scored.sites.loc[[site_id]]
+    site = with_site_facts(ws, scored.sites.loc[[site_id]], scored.profile.name)
     minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
     bbox = (minx - CONTEXT_MARGIN_M, miny - CONTEXT_MARGIN_M, maxx + CONTEXT_MARGIN_M, maxy + CONTEXT_MARGIN_M)
     ids = [p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p]
@@ -139,6 +139,7 @@ def sheet_for(
         commune_names=names if names is not None else commune_names(ws),
         provenance=scored.provenance,
         color=_site_color(scored, site_id),
+        effective_weights=effective_weights(ws, scored.profile.name),
     )
 
 

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from foncier.maps.elements import static_text
@@ -229,3 +230,33 @@ def test_an_excluded_site_shows_the_points_it_would_have_earned(fake: FakeResult
     assert svg.count(">(") == len(rows)  # the would-be points, in brackets
     widths = [float(w) for w in re.findall(r'width="([\d.]+)" height="13"', svg)][1::2]
     assert max(widths) > 0
+
+
+def test_site_sheet_shows_availability_ties_unverified_and_effective_weights(fake: FakeResults) -> None:
+    plain = _sheet(fake)
+    assert "Disponibilité" not in plain and "ex æquo" not in plain and "Poids effectifs" not in plain
+    site = fake.sites.iloc[[2]].assign(
+        availability="under_option", status_date="2026-11-02T10:00:00", group_first=2, group_last=5,
+        n_unverified=1, unverified_fr="zone de PPR, règle à lire",
+    )  # fmt: skip
+    ids = site.iloc[0]["parcel_ids"].split(",")
+    weights = pd.DataFrame(
+        {"weight": [0.6, 0.4], "effective_share": [0.25, 0.75]}, index=["time_to_roissy_min", "area_m2"]
+    )
+    html = visible(
+        build_site_sheet(
+            site,
+            fake.parcels[fake.parcels["parcel_id"].isin(ids)],
+            fake.breakdown,
+            profile="default",
+            generated=GENERATED,
+            effective_weights=weights,
+        )
+    )
+    assert "sous option (statut modifié le 2026-11-02)" in html
+    assert "ex æquo des rangs 2 à 5" in html
+    assert "zone de PPR, règle à lire" in html
+    eff = html[html.index("Poids effectifs") :]
+    # largest effective share first, with the nominal weight beside it
+    assert eff.index("Surface") < eff.index("Roissy")
+    assert "75 %" in eff and "poids nominal 40 %" in eff

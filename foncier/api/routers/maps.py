@@ -169,7 +169,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
 
         def build() -> str:
             ws = rankings.workspace
-            site = scored.sites.loc[[site_id]]
+            site = site_facts.with_site_facts(ws, scored.sites.loc[[site_id]], scored.profile.name)
             minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
             margin = float(sheet.CONTEXT_MARGIN_M)
             bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
@@ -186,6 +186,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
                                               context=_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
                                               commune_names=names, provenance=scored.provenance,
                                               color=compare.score_class_colors(scored.sites, [site_id])[site_id],
+                                              effective_weights=site_facts.effective_weights(ws, scored.profile.name),
                                               assets_url=assets_url))  # fmt: skip
 
         return HTMLResponse(cache.get(store, ("sheet", site_id, profile, lang), build))
