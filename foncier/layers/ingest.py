@@ -219,6 +219,7 @@ def store_sample(workspace: Workspace, sample: SampleTerritory) -> None:
             vintage=f"synthetic-{sample.size}-{sample.seed}",
             feature_count=len(gdf),
             checksum=frame_checksum(gdf),
+            state="complete",
         )
         for name, gdf in sample.layers.items()
     ]
@@ -231,6 +232,6 @@ def store_sample(workspace: Workspace, sample: SampleTerritory) -> None:
         provenance=Provenance(
             layer="dem", source=source, licence="synthetic", retrieved=today,
             vintage=f"synthetic-{sample.size}-{sample.seed}", feature_count=int(sample.dem.size),
-            checksum=hashlib.sha256(np.ascontiguousarray(sample.dem).tobytes()).hexdigest(),
+            checksum=hashlib.sha256(np.ascontiguousarray(sample.dem).tobytes()).hexdigest(), state="complete",
         ),
     )  # fmt: skip

@@ -35,15 +35,24 @@ def info(workspace: Path) -> None:
         for column in ("state", "vintage", "checksum"):
             if column not in prov.columns:
                 prov[column] = ""
-        prov["state"] = prov["state"].fillna("").replace("", "unknown")
-        prov["checksum"] = prov["checksum"].fillna("").astype(str).str[:12]
-        columns = ["layer", "state", "feature_count", "retrieved", "vintage", "checksum", "licence"]
-        with pd.option_context("display.max_colwidth", 80, "display.width", 250):
-            click.echo(prov[columns].to_string(index=False))
+        prov["state"] = prov["state"].fillna("").astype(str).replace("", "unknown")
+        table = pd.DataFrame(
+            {
+                "layer": prov["layer"],
+                "state": prov["state"].str.split(":").str[0],
+                "features": prov["feature_count"],
+                "retrieved": prov["retrieved"].astype(str).str[:10],
+                "vintage": prov["vintage"].fillna("").astype(str).str.slice(0, 40),
+                "checksum": prov["checksum"].fillna("").astype(str).str[:12],
+            }
+        )
+        click.echo(table.to_string(index=False))
         click.echo("\nSources:")
         for row in prov.itertuples():
-            click.echo(f"  {row.layer}: {row.source}")
-        partial = prov[prov["state"].astype(str).str.startswith("partial")]
+            click.echo(f"  {row.layer}: {row.source} ({row.licence})")
+            if row.state not in ("complete", "unknown"):
+                click.echo(f"      state: {row.state}")
+        partial = prov[prov["state"].str.startswith("partial")]
         for row in partial.itertuples():
             click.echo(f"warning: layer '{row.layer}' is {row.state}", err=True)
     bad = invalid_statuses(ws)
