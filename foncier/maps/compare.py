@@ -149,6 +149,38 @@ def _row(
     return f"<tr><th>{html.escape(label)}</th>{tds}</tr>"
 
 
+def _facts_rows(recs: list[dict[str, Any]], lang: str) -> list[str]:
+    """Availability (with the last status change), ties and unverified constraints, when the sites carry them."""
+    rows: list[str] = []
+    if any(isinstance(r.get("availability"), str) for r in recs):
+        cells = []
+        for r in recs:
+            value = r.get("availability")
+            if not isinstance(value, str):
+                cells.append("–")
+                continue
+            text = t(f"site_av_{value}", lang) if f"site_av_{value}" in i18n.TEXT else value
+            date = r.get("status_date")
+            if isinstance(date, str) and date:
+                text += f" ({t('status_changed', lang, date=date[:10])})"
+            cells.append(f'<span class="fx-av fx-av-{html.escape(value)}">{html.escape(text)}</span>')
+        rows.append(_row(t("availability", lang), cells))
+
+    def tie(r: dict[str, Any]) -> str:
+        first, last = _num(r.get("group_first")), _num(r.get("group_last"))
+        if math.isnan(first) or math.isnan(last) or last <= first:
+            return "–"
+        return html.escape(t("tie_short", lang, first=int(first), last=int(last)))
+
+    ties = [tie(r) for r in recs]
+    if any(x != "–" for x in ties):
+        rows.append(_row(t("tie_label", lang), ties))
+    unverified = [str(r.get("unverified_fr" if lang == "fr" else "unverified") or "") for r in recs]
+    if any(_num(r.get("n_unverified")) > 0 for r in recs):
+        rows.append(_row(t("unverified_constraints", lang), [html.escape(u) or "–" for u in unverified]))
+    return rows
+
+
 def _section(title: str, n: int) -> str:
     return f'<tr class="fx-sec"><th colspan="{n + 1}">{html.escape(title)}</th></tr>'
 
@@ -386,6 +418,7 @@ def build_comparison(
         rows.append(_row(t("parcels", lang), [html.escape(i18n.fmt_number(r.get("n_parcels"), lang)) for r in recs]))
     communes = [", ".join(names.get(c, c) for c in str(r.get("communes") or "").split(",") if c) or "–" for r in recs]
     rows.append(_row(t("communes", lang), [html.escape(c) for c in communes]))
+    rows += _facts_rows(recs, lang)
     rows.append(_section(t("access", lang), n))
     rows += _criterion_rows(recs, ACCESS_CRITERIA, lang)
     rows.append(_section(t("constraints", lang), n))

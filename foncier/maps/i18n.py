@@ -203,6 +203,7 @@ TEXT: dict[str, dict[Lang, str]] = {
         "en": "tied from rank {first} to {last}: the ranking cannot tell them apart",
     },
     "tie_short": {"fr": "ex æquo {first}–{last}", "en": "tied {first}–{last}"},
+    "tie_label": {"fr": "Ex æquo (classement)", "en": "Tied (ranking)"},
     "unverified_constraints": {"fr": "Contraintes non vérifiées", "en": "Unverified constraints"},
     "effective_weights": {"fr": "Poids effectifs", "en": "Effective weights"},
     "effective_weights_note": {

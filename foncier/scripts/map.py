@@ -166,7 +166,7 @@ def comparison_for(
         listed = ", ".join(f"'{s}'" for s in unknown)
         raise NotFoundError(f"no site {listed} in workspace {ws.path} (list them with 'foncier sites')")
     return build_comparison(
-        scored.sites.loc[site_ids],
+        with_site_facts(ws, scored.sites.loc[site_ids], scored.profile.name),
         scored.breakdown,
         profile=scored.profile,
         lang=lang,

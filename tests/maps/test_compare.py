@@ -126,3 +126,21 @@ def test_map_compare_command(scored_sample_workspace: Path, tmp_path: Path) -> N
     result = runner.invoke(cli, ["map", "-w", ws, "--compare", ",".join(ids), "--site", ids[0], "-o", str(out)])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_comparison_shows_availability_and_ties_when_known(fake: FakeResults) -> None:
+    ids = _kept(fake, 3)
+    assert "Disponibilité" not in _compare(fake, ids)  # nothing known: no row
+    sites = fake.sites.copy()
+    sites["availability"] = None
+    sites.loc[ids[0], ["availability", "status_date"]] = ["free", "2026-10-01"]
+    sites.loc[ids[1], "availability"] = "under_option"
+    sites["group_first"], sites["group_last"] = sites["rank"], sites["rank"]
+    sites.loc[ids[1:], "group_first"] = sites.loc[ids[1], "rank"]
+    sites.loc[ids[1:], "group_last"] = sites.loc[ids[2], "rank"]
+    page = visible(build_comparison(sites.loc[ids], fake.breakdown, profile="default", generated=GENERATED))
+    cells = _cells(page, "Disponibilité")
+    assert "libre (statut modifié le 2026-10-01)" in cells[0] and "sous option" in cells[1] and "–" in cells[2]
+    ties = _cells(page, "Ex æquo (classement)")
+    first, last = int(sites.loc[ids[1], "rank"]), int(sites.loc[ids[2], "rank"])
+    assert "–" in ties[0] and f"ex æquo {first}–{last}" in ties[1] and f"ex æquo {first}–{last}" in ties[2]

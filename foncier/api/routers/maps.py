@@ -225,8 +225,9 @@ def build_router(settings: ApiSettings) -> APIRouter:
             if ws.has_layer("communes"):
                 table = ws.read_table("communes")
                 names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
+            sites = site_facts.with_site_facts(rankings.workspace, scored.sites.loc[ids], scored.profile.name)
             return str(compare.build_comparison(
-                scored.sites.loc[ids], scored.breakdown, profile=scored.profile, lang=lang,
+                sites, scored.breakdown, profile=scored.profile, lang=lang,
                 synthetic=scored.synthetic, n_sites=len(scored.sites), commune_names=names,
                 provenance=scored.provenance, assets_url=assets_url,
                 score_colors=compare.score_class_colors(scored.sites, ids),
