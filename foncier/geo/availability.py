@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +39,7 @@ from foncier.geo.overlay import (
     _polygonal,
     class_areas,
     covered_area,
+    intersection_areas,
     require_lambert93,
     zoning_class,
 )
@@ -108,21 +108,6 @@ FRICHE_RECONVERTED = ("site reconverti", "friche reconvertie")
 FRICHE_POTENTIAL = ("friche potentielle",)
 
 
-def _intersection_areas(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
-    """Areas of the pairwise intersections, in ``workers`` threads (GEOS releases the GIL)."""
-    if workers <= 1 or len(a) < 20_000:
-        return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=float)
-    bounds = np.linspace(0, len(a), workers + 1).astype(int)
-
-    def chunk(k: int) -> np.ndarray:
-        lo, hi = bounds[k], bounds[k + 1]
-        return np.asarray(shapely.area(shapely.intersection(a[lo:hi], b[lo:hi])), dtype=float)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(chunk, range(workers)))
-    return np.concatenate(parts)
-
-
 def built_share(
     parcels: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame,
@@ -178,7 +163,7 @@ def built_share(
     alone = np.bincount(bi, minlength=len(bg))[bi] == 1
     area[alone] = shapely.area(bg[bi[alone]])
     shared = np.flatnonzero(~alone)  # party walls and straddling buildings: the overlay, in parallel threads
-    area[shared] = _intersection_areas(pg[pi[shared]], bg[bi[shared]], workers)
+    area[shared] = intersection_areas(pg[pi[shared]], bg[bi[shared]], workers=workers)
     covered = np.bincount(pi, weights=area * weight[bi], minlength=n)
     parcel_area = shapely.area(pg)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -258,34 +243,40 @@ def _inventory(parcels: gpd.GeoDataFrame, terrains: gpd.GeoDataFrame | None, id_
     """The TERRAIN-ECO facts of each parcel: ``stade`` (commercial stage) and ``occup`` (occupation), from the
     terrain listing it in ``terr_refcad`` or else the terrain holding its representative point."""
     n = len(parcels)
-    facts = pd.DataFrame({"stade": np.full(n, "", dtype=object), "occup": np.full(n, "", dtype=object)})
+    out_stade = np.full(n, "", dtype=object)
+    out_occup = np.full(n, "", dtype=object)
     if terrains is None or not len(terrains):
-        return facts
+        return pd.DataFrame({"stade": out_stade, "occup": out_occup})
     stade = _text(terrains, "terr_stade_comm")
     occup = _text(terrains, "terr_etat_occup")
     ids = parcels[id_column].astype(str).to_numpy(dtype=object)
-    pos = pd.Series(np.arange(n), index=ids)
+    pos: dict[str, int] = {}
+    for i, pid in enumerate(ids):  # first position of each id (as a Series index lookup gives with unique ids)
+        pos.setdefault(pid, i)
     listed = np.zeros(n, dtype=bool)
     refs = _text(terrains, "terr_refcad")
-    for t, ref in enumerate(refs):
+    for t, ref in enumerate(refs):  # numpy writes: pandas' per-terrain setitem on text columns took seconds
         if not ref:
             continue
-        hit = pos.reindex([r for r in str(ref).split("|") if r]).dropna().to_numpy(dtype=np.int64)
-        facts.iloc[hit, 0] = stade[t]
-        facts.iloc[hit, 1] = occup[t]
+        hit = np.array([pos[r] for r in str(ref).split("|") if r in pos], dtype=np.int64)
+        out_stade[hit] = stade[t]
+        out_occup[hit] = occup[t]
         listed[hit] = True
     if isinstance(terrains, gpd.GeoDataFrame) and terrains.geometry is not None:
         require_lambert93(terrains, "terrains")
         tg = _geoms(terrains)
         free = np.flatnonzero(~listed)
+        ok = ~(pd.isna(tg) | shapely.is_empty(tg))
+        ti_all = np.flatnonzero(ok)
+        tree = shapely.STRtree(tg[ok])
+        if len(free):  # only parcels whose box meets a terrain's can have their point in it
+            free = free[np.unique(tree.query(_geoms(parcels)[free])[0])]
         if len(free):
             pts = shapely.point_on_surface(_geoms(parcels)[free])
-            ok = ~(pd.isna(tg) | shapely.is_empty(tg))
-            ti_all = np.flatnonzero(ok)
-            pi, ti = shapely.STRtree(tg[ok]).query(pts, predicate="within")
-            facts.iloc[free[pi], 0] = stade[ti_all[ti]]
-            facts.iloc[free[pi], 1] = occup[ti_all[ti]]
-    return facts
+            pi, ti = tree.query(pts, predicate="within")
+            out_stade[free[pi]] = stade[ti_all[ti]]
+            out_occup[free[pi]] = occup[ti_all[ti]]
+    return pd.DataFrame({"stade": out_stade, "occup": out_occup})
 
 
 def parcel_availability(

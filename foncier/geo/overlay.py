@@ -8,9 +8,11 @@ geometries (``GeometryArray.sindex``, cached by geopandas) and only the intersec
 from __future__ import annotations
 
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias
 
 import geopandas as gpd
@@ -359,6 +361,23 @@ def zoning_class(plu: gpd.GeoDataFrame) -> pd.Series:
     return _zoning_class(plu)
 
 
+def intersection_areas(a: np.ndarray, b: np.ndarray, *, workers: int | None = None) -> np.ndarray:
+    """Areas of the pairwise intersections ``a[i] & b[i]``, in up to ``workers`` threads (GEOS releases the
+    GIL; default up to 4, the CPU count); the same values as ``shapely.area(shapely.intersection(a, b))``."""
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    if workers <= 1 or len(a) < 20_000:
+        return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=float)
+    bounds = np.linspace(0, len(a), workers + 1).astype(int)
+
+    def chunk(k: int) -> np.ndarray:
+        lo, hi = bounds[k], bounds[k + 1]
+        return np.asarray(shapely.area(shapely.intersection(a[lo:hi], b[lo:hi])), dtype=float)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return np.concatenate(list(pool.map(chunk, range(workers))))
+
+
 def class_areas(
     targets: gpd.GeoDataFrame | gpd.GeoSeries, polygons: np.ndarray, classes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -377,7 +396,7 @@ def class_areas(
     a = np.empty(len(pi), dtype=float)
     a[full] = shapely.area(tgeoms[ti[full]])
     rest = ~full
-    a[rest] = shapely.area(shapely.intersection(tgeoms[ti[rest]], polygons[pi[rest]]))
+    a[rest] = intersection_areas(tgeoms[ti[rest]], polygons[pi[rest]])  # parcels across zone edges
     np.add.at(areas, (owner[ti], codes[pi]), a)
     return names, areas
 
