@@ -154,6 +154,24 @@ def store_layer(
     carry_statuses`), whatever the mode; parcels with a status that are no longer there keep their history
     and are reported.
     """
+    with workspace.write_session():  # read the stored layer and statuses, write the new one, under the lock
+        result = _store_locked(workspace, layer, gdf, path, licence=licence, vintage=vintage, replace=replace)
+    if layer == "parcels":
+        ensure_status_triggers(workspace)
+    logger.info("%s (%s)", result.describe(), workspace.path)
+    return result
+
+
+def _store_locked(
+    workspace: Workspace,
+    layer: str,
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    licence: str | None,
+    vintage: str,
+    replace: bool,
+) -> IngestResult:
     column = commune_column(layer)
     existing = workspace.has_layer(layer)
     checksum = file_checksum(path)
@@ -200,9 +218,6 @@ def store_layer(
         state=state,
     )
     workspace.write_layers(writes, [provenance])
-    if layer == "parcels":
-        ensure_status_triggers(workspace)
-    logger.info("%s (%s)", result.describe(), workspace.path)
     return result
 
 

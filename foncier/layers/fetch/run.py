@@ -430,6 +430,21 @@ def _store(
     reports: dict[str, LayerReport],
     produced: tuple[str, ...],
 ) -> None:
+    """:func:`_store_locked` in one write session: the stored layer and the officers' statuses are read and
+    the new version written under the workspace lock (a status set meanwhile cannot be lost)."""
+    with ws.write_session():
+        _store_locked(ws, result, wanted, reports, produced)
+    if "parcels" in wanted and reports["parcels"].status in ("stored", "empty", "partial"):
+        ensure_status_triggers(ws)
+
+
+def _store_locked(
+    ws: Workspace,
+    result: SourceResult,
+    wanted: tuple[str, ...],
+    reports: dict[str, LayerReport],
+    produced: tuple[str, ...],
+) -> None:
     """Store each layer of ``result`` only when it is a complete, validated version of itself.
 
     A complete layer replaces the stored one. An incomplete one (an item failed or was missing from the
@@ -512,8 +527,6 @@ def _store(
         rep.features = len(frame)
     if writes:
         ws.write_layers(writes, records)
-        if "parcels" in writes:
-            ensure_status_triggers(ws)
     for name in wanted:
         logger.info("%s: %s (%d features)", name, reports[name].status, reports[name].features)
 
