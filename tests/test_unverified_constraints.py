@@ -44,4 +44,7 @@ def test_sample_without_flood_and_ecology_layers_passes_nothing_unchecked(
     answer = json.loads(cli_json.output)
     rows = answer["rows"]
     assert answer["n_sites_unverified"] == answer["n_sites"]
+    scored = CliRunner().invoke(cli, ["score", "--workspace", str(path), "--profile", "default"])
+    assert scored.exit_code == 0, scored.output
+    assert f"{report.n_sites} site(s) with at least one constraint not checked" in scored.output
     assert rows and all(r["n_unverified"] >= 3 for r in rows)

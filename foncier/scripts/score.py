@@ -75,6 +75,9 @@ def score(workspace: Path, profile: str, refresh: bool, built_threshold: float |
     n = len(result.scores)
     n_excluded = int(result.scores["excluded"].sum())
     click.echo(f"Profile '{prof.name}': {n} sites scored, {n - n_excluded} eligible, {n_excluded} excluded.")
+    n_unverified = int((result.scores["n_unverified"] > 0).sum()) if "n_unverified" in result.scores else 0
+    if n_unverified:  # nothing unchecked passes: say how many sites could not be fully checked
+        click.echo(f"{n_unverified} site(s) with at least one constraint not checked (unverified, never passed).")
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
     if n:
