@@ -136,3 +136,20 @@ def test_builtin_profiles_value_aus_below_auc() -> None:
         assert mapping is not None
         assert mapping["AUs"] < mapping["AUc"] and mapping["economic_AUs"] < mapping["economic_AUc"], name
         assert mapping["cc_activity"] > mapping["cc_open"] > mapping["cc_closed"], name
+
+
+def test_a_layer_not_covering_a_site_leaves_it_unverified() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from foncier.geo.criteria import compute_criteria
+    from foncier.geo.crs import LAMBERT93
+
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["Sin", "Sout"]}, geometry=[box(0, 0, 100, 100), box(1000, 0, 1100, 100)], crs=LAMBERT93
+    )
+    flood = gpd.GeoDataFrame({"level": ["red"]}, geometry=[box(50, 0, 60, 100)], crs=LAMBERT93)
+    table = compute_criteria(sites, {"flood": flood}, None, coverage={"flood": box(-10, -10, 500, 500)})
+    assert table.loc["Sin", "share_flood_red"] == pytest.approx(0.1)
+    assert np.isnan(table.loc["Sout", "share_flood_red"])  # outside what the flood layer covers: not 0
+    assert np.isnan(table.loc["Sout", "share_ppr_to_read"])
