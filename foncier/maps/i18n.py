@@ -187,6 +187,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "legend_toggle": {"fr": "Légende", "en": "Legend"},
     "roissy_label": {"fr": "Roissy-CDG", "en": "Roissy-CDG"},
     "roissy_direction": {"fr": "Roissy-CDG à {km} km", "en": "Roissy-CDG {km} km away"},
+    "target_direction": {"fr": "{label} à {km} km", "en": "{label} {km} km away"},
     "vehicle_car": {"fr": "voiture, hors pointe", "en": "car, off-peak"},
     "vehicle_hgv": {"fr": "poids lourd", "en": "heavy goods vehicle"},
     "iso_label": {"fr": "{m} min ({vehicle})", "en": "{m} min ({vehicle})"},

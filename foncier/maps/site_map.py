@@ -256,7 +256,7 @@ class PanelClicks(MacroElement):
         self._name = "PanelClicks"
 
 
-SITE_MAP_CSS = static_text("site_map.css")
+SITE_MAP_CSS = static_text("site_map.css") + static_text("orientation.css")
 
 
 def _top_panel_html(
@@ -459,7 +459,7 @@ def _add_context_layer(m: folium.Map, name: str, gdf: gpd.GeoDataFrame, pane: st
 UI_TEXT_KEYS = [
     "search", "search_placeholder", "search_none", "filters", "filter_min_area", "filter_min_lot",
     "filter_max_time", "filter_zoning", "filter_any", "filter_brownfield", "filter_available", "filter_reset",
-    "filter_count", "open_sheet", "panel_toggle", "legend_toggle", "roissy_label", "roissy_direction",
+    "filter_count", "open_sheet", "panel_toggle", "legend_toggle", "roissy_label", "target_direction",
     "availability", "site_av_free", "site_av_under_option", "site_av_sold", "site_av_built", "site_av_unverified",
     "status_changed", "tie_short", "tie_group", "unverified_constraints", "roissy_time_hgv",
     "communes", "area", "rank", "score",
@@ -638,6 +638,7 @@ def build_site_map(
     trim_map_defaults(m)
     attach_page(m, title=f"{t('site_map_title', lang)} · {title}", lang=lang)
     m.add_child(Css(BASE_CSS + SITE_MAP_CSS), name="foncier_css")
+    m.add_child(StaticScript("orientation.js"), name="foncier_orientation_js")
     m.add_child(StaticScript("site_map.js"), name="foncier_site_map_js")
     if not offline:
         folium.TileLayer(BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY).add_to(m)

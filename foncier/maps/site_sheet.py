@@ -24,14 +24,24 @@ import pandas as pd
 from foncier.geo.profile import Profile
 from foncier.maps import i18n
 from foncier.maps.assets import trim_map_defaults, use_assets
-from foncier.maps.display import feature_collection, generalise, latlon_bounds
+from foncier.maps.display import (
+    feature_collection,
+    generalise,
+    latlon_bounds,
+    point_lonlat,
+    road_labels,
+    town_labels,
+)
 from foncier.maps.elements import (
     BASE_CSS,
     Css,
     ReadyFlag,
     Script,
+    StaticScript,
     attach_page,
+    attribution_text,
     fit_bounds_js,
+    js_json,
     provenance_html,
     static_text,
 )
@@ -78,12 +88,14 @@ CONSTRAINT_CRITERIA = (
     "share_brownfield",
 )
 #: Context layers drawn around the site on the sheet's map.
-SHEET_CONTEXT = ("flood", "protected", "zones", "friches", "roads", "rail_lines")
-CONTEXT_MARGIN_M = 600.0
+SHEET_CONTEXT = ("communes", "flood", "protected", "zones", "friches", "roads", "rail_lines")
+#: Point layers a sheet reads whole (small) to label Roissy-CDG and the site's nearest interchange.
+SHEET_TARGETS = ("interchanges", "hubs")
+CONTEXT_MARGIN_M = 2500.0
 
 DEFAULT_COLOR = SCORE_COLORS[2]
 
-SHEET_CSS = static_text("sheet.css") + static_text("print.css")
+SHEET_CSS = static_text("sheet.css") + static_text("orientation.css") + static_text("print.css")
 
 
 def _num(value: Any) -> float:
@@ -193,6 +205,40 @@ def _effective_weights_html(weights: pd.DataFrame | None, lang: str) -> str:
         f'<h2 style="margin-top:10px">{t("effective_weights", lang)}</h2><table class="fx-kv2 fx-eff">'
         f'{"".join(rows)}</table><div class="fx-small">{t("effective_weights_note", lang)}</div>'
     )
+
+
+def sheet_orientation(site: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoDataFrame], lang: str) -> dict[str, Any]:
+    """Labels around a site: towns and numbered roads of ``context``, the nearest interchange and Roissy-CDG.
+
+    Returns ``towns``, ``roadLabels``, ``targets`` (``[lat, lon, label, css class]``) and ``layers`` (the
+    layers used, for the credits).
+    """
+    out: dict[str, Any] = {"towns": [], "roadLabels": [], "targets": [], "layers": []}
+    l93 = site.to_crs("EPSG:2154") if site.crs is not None else site
+    centre = l93.geometry.union_all().centroid
+    communes = context.get("communes")
+    if communes is not None and not communes.empty:
+        out["towns"] = town_labels(communes)
+        out["layers"].append("communes")
+    roads = context.get("roads")
+    if roads is not None and not roads.empty:
+        out["roadLabels"] = road_labels(prepare_context("roads", roads), spacing_m=2_500.0)
+        out["layers"].append("roads")
+    inter = context.get("interchanges")
+    if inter is not None and not inter.empty and inter.crs is not None:
+        pts = inter.to_crs("EPSG:2154")
+        nearest = pts.iloc[int(pts.geometry.distance(centre).to_numpy().argmin())]
+        name = str(nearest.get("nom") or t("nearest_interchange", lang))
+        lat, lon = point_lonlat(nearest.geometry.representative_point())
+        out["targets"].append([lat, lon, name, "fx-target"])
+        out["layers"].append("interchanges")
+    hubs = context.get("hubs")
+    if hubs is not None and not hubs.empty and "hub_id" in hubs.columns and hubs.crs is not None:
+        cdg = hubs[hubs["hub_id"].astype(str) == "CDG"]
+        if not cdg.empty:
+            lat, lon = point_lonlat(cdg.to_crs("EPSG:2154").geometry.iloc[0].representative_point())
+            out["targets"].append([lat, lon, t("roissy_label", lang), "fx-cdg"])
+    return out
 
 
 def _kv_rows(pairs: list[tuple[str, str]]) -> str:
@@ -358,7 +404,15 @@ def build_site_sheet(
     if context_names:
         folium.LayerControl(collapsed=True, position="topright").add_to(m)
     m.add_child(Script("L.control.scale({imperial: false}).addTo(map);"), name="foncier_scale")
-    m.add_child(Script(fit_bounds_js(bounds, (30, 30), (30, 30))), name="foncier_fit")
+    m.add_child(StaticScript("orientation.js"), name="foncier_orientation_js")
+    orientation = sheet_orientation(site_frame, context or {}, lang)
+    credits = attribution_text({"parcels", *context_names, *orientation.pop("layers")}, synthetic=synthetic, lang=lang)
+    text = {"direction": t("target_direction", lang)}
+    m.add_child(Script(f"foncierOrientation(map, {js_json(orientation)}, {js_json(text)});"
+                       f"foncierAttribution(map, {js_json(credits)});"), name="foncier_orientation")  # fmt: skip
+    # no closer than zoom 15: the surroundings (roads, towns, the nearest interchange) stay in view
+    fit = fit_bounds_js(bounds, (30, 30), (30, 30)) + " if (map.getZoom() > 15) { map.setZoom(15, {animate: false}); }"
+    m.add_child(Script(fit), name="foncier_fit")
     m.add_child(ReadyFlag(), name="foncier_ready")
 
     # ------------------------------------------------------------------ the page around the map

@@ -30,7 +30,7 @@ from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
 from foncier.maps.site_facts import effective_weights, with_site_facts
 from foncier.maps.site_map import CONTEXT_ORDER, ORIENTATION_LAYERS, build_site_map
-from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, build_site_sheet
+from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, SHEET_TARGETS, build_site_sheet
 from foncier.maps.style import ROAD_WEIGHTS, class_colors, score_breaks, score_class
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import profile_option, workspace_option
@@ -135,7 +135,7 @@ def sheet_for(
         offline=offline,
         synthetic=scored.synthetic,
         n_sites=len(scored.sites),
-        context=load_context(ws, SHEET_CONTEXT, bbox=bbox),
+        context={**load_context(ws, SHEET_CONTEXT, bbox=bbox), **load_context(ws, SHEET_TARGETS)},
         commune_names=names if names is not None else commune_names(ws),
         provenance=scored.provenance,
         color=_site_color(scored, site_id),

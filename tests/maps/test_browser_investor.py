@@ -124,6 +124,7 @@ def test_site_map_search_filters_labels_and_sheet_link(
     search.press("Enter")
     page.locator(".leaflet-popup-content", has_text=best_id).wait_for(timeout=5_000)
     page.locator(".leaflet-popup-close-button").click()
+    _unfold_panel(page)  # on a phone, opening the site folded the panel away
 
     # each filter changes the listed sites as the data says
     page.locator(".fx-filters summary").click()
@@ -167,7 +168,8 @@ def test_site_map_search_filters_labels_and_sheet_link(
     page.evaluate("id => foncier.open(id)", best_id)
     link = page.locator(".leaflet-popup-content .fx-sheet-link a")
     link.wait_for(timeout=3_000)
-    link.click()
+    with page.expect_navigation(timeout=15_000):
+        link.click()
     page.wait_for_function("window.foncierReady !== undefined", timeout=15_000)
     assert best_id in page.title()
     watched_at.clean()

@@ -183,7 +183,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
             return str(sheet.build_site_sheet(site, parcels, scored.breakdown, profile=scored.profile, lang=lang,
                                               synthetic=scored.synthetic, n_sites=len(scored.sites),
-                                              context=_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
+                                              context={**_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
+                                                       **_context(ws, tuple(sheet.SHEET_TARGETS))},
                                               commune_names=names, provenance=scored.provenance,
                                               color=compare.score_class_colors(scored.sites, [site_id])[site_id],
                                               effective_weights=site_facts.effective_weights(ws, scored.profile.name),

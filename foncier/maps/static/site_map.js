@@ -220,16 +220,6 @@ function foncierSiteFacts(p, cfg, num, esc) {
     return h;
 }
 
-/* The always-visible attribution line (sources of the layers shown). */
-function foncierAttribution(map, text) {
-    if (!text) { return; }
-    var ctl = map.attributionControl;
-    if (!ctl) { ctl = L.control.attribution({position: 'bottomright'}).addTo(map); }
-    ctl.setPrefix(false);
-    ctl.addAttribution(text);
-    ctl.getContainer().classList.add('fx-attribution');
-}
-
 /* Accent- and case-insensitive text for searching. */
 function foncierFold(s) {
     return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
@@ -375,66 +365,19 @@ function foncierSiteMapUi(map) {
     apply();
 
     // ------------------------------------------------------------------ orientation
-    var labels = L.layerGroup().addTo(map);
-    function label(ll, cls, html, minZoom) {
-        var m = L.marker(ll, {icon: L.divIcon({className: 'fx-label ' + cls, html: html, iconSize: null}),
-                              interactive: false, keyboard: false});
-        m.fxMinZoom = minZoom;
-        return m;
-    }
-    var pending = [];
-    (cfg.towns || []).forEach(function(t) {
-        var minZoom = t[3] >= 5000 ? 0 : (t[3] >= 1500 ? 11 : 12.5);
-        pending.push(label([t[0], t[1]], t[3] >= 5000 ? 'fx-town fx-town-big' : 'fx-town', esc(t[2]), minZoom));
-    });
-    (cfg.roadLabels || []).forEach(function(r) {
-        var kind = r[2].charAt(0).toUpperCase();
-        pending.push(label([r[0], r[1]], 'fx-road fx-road-' + kind, esc(r[2]), kind === 'D' ? 11.5 : 9));
-    });
+    foncierOrientation(map, {towns: cfg.towns, roadLabels: cfg.roadLabels,
+                             targets: cfg.cdg ? [[cfg.cdg[0], cfg.cdg[1], U.roissy_label, 'fx-cdg']] : []},
+                       {direction: U.target_direction});
     var iso = L.layerGroup();
     (cfg.isoLabels || []).forEach(function(r) {
         L.marker([r[0], r[1]], {icon: L.divIcon({className: 'fx-label fx-iso', iconSize: null,
             html: esc(r[2] + ' min (' + cfg.vehicle + ')')}), interactive: false, keyboard: false}).addTo(iso);
     });
-    function refresh() {
-        var z = map.getZoom();
-        pending.forEach(function(m) {
-            var want = z >= m.fxMinZoom;
-            if (want && !labels.hasLayer(m)) { labels.addLayer(m); }
-            if (!want && labels.hasLayer(m)) { labels.removeLayer(m); }
-        });
-    }
-    map.on('zoomend', refresh);
-    refresh();
     // the isochrone labels follow their layer (on when it is shown)
     var isoTitle = cfg.isoTitle || '';
     map.on('overlayadd', function(e) { if (isoTitle && e.name.indexOf(isoTitle) >= 0) { iso.addTo(map); } });
     map.on('overlayremove', function(e) { if (isoTitle && e.name.indexOf(isoTitle) >= 0) { map.removeLayer(iso); } });
     if (cfg.isoShown) { iso.addTo(map); }
-    if (cfg.cdg) {
-        var cdg = L.latLng(cfg.cdg[0], cfg.cdg[1]);
-        L.marker(cdg, {icon: L.divIcon({className: 'fx-label fx-cdg', iconSize: null,
-            html: '&#9992; ' + esc(U.roissy_label)}), interactive: false, keyboard: false}).addTo(map);
-        var arrow = L.DomUtil.create('div', 'fx-cdg-arrow', map.getContainer());
-        arrow.setAttribute('role', 'note');
-        var place = function() {
-            if (map.getBounds().contains(cdg)) { arrow.style.display = 'none'; return; }
-            var size = map.getSize(), c = size.divideBy(2), p = map.latLngToContainerPoint(cdg);
-            // where the ray from the centre towards CDG leaves the map, inset to clear the corners' controls
-            var dx = p.x - c.x, dy = p.y - c.y, ix = 90, iy = dy > 0 ? 80 : 60;
-            var t = Math.min(Math.abs((c.x - ix) / (dx || 1e-9)), Math.abs((c.y - iy) / (dy || 1e-9)));
-            var km = Math.round(map.distance(map.getCenter(), cdg) / 1000);
-            arrow.style.display = 'block';
-            arrow.style.left = Math.round(c.x + dx * t) + 'px';
-            arrow.style.top = Math.round(c.y + dy * t) + 'px';
-            arrow.innerHTML = '<span class="fx-cdg-pointer" style="transform:rotate(' + Math.atan2(dy, dx) + 'rad)">&#10148;</span>'
-                + '<span class="fx-cdg-text">' + esc(U.roissy_direction.replace('{km}', km)) + '</span>';
-        };
-        map.on('moveend zoomend resize', place);
-        place();
-        L.DomEvent.disableClickPropagation(arrow);
-        arrow.addEventListener('click', function() { map.setView(cdg, Math.min(map.getZoom(), 10)); });
-    }
 
     // ------------------------------------------------------------------ phone: panel, legend and layers fold
     function foldable(el, title, open) {
