@@ -373,3 +373,45 @@ def test_failed_pull_changes_nothing_and_leaves_no_file(ws: Workspace, pg_cluste
         pull_statuses(ws, dsn, schema=schema)
     assert frame_checksum(ws.read_layer("parcels")) == before
     assert sorted(p.name for p in ws.path.iterdir()) == files
+
+
+def test_kill_9_during_pull_status_never_leaves_a_mixed_workspace(
+    ws: Workspace, pg_cluster: dict[str, str], schema: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from foncier.layers.statuses import read_history, stored_statuses
+
+    dsn = pg_cluster["dsn"]
+    publish(ws, dsn, schema=schema)
+    with psycopg.connect(dsn) as conn:  # officers mark every parcel
+        conn.execute(
+            f'INSERT INTO "{schema}".parcel_status (parcel_id, status) SELECT parcel_id, %s FROM "{schema}".parcels '
+            "ON CONFLICT (parcel_id) DO UPDATE SET status = EXCLUDED.status",
+            ["under_option"],
+        )
+    exe = shutil.which("foncier", path=str(Path(sys.executable).parent)) or "foncier"
+    args = [exe, "pull-status", "-w", str(ws.path), "--dsn", dsn, "--schema", schema]
+    before = stored_statuses(ws).set_index("parcel_id")["status"].to_dict()
+    scratch = Workspace.open(shutil.copytree(ws.path, ws.path.parent / "scratch"))
+    t0 = time.monotonic()
+    subprocess.run([*args[:3], str(scratch.path), *args[4:]], check=True, capture_output=True)
+    total = time.monotonic() - t0
+    after = stored_statuses(scratch).set_index("parcel_id")["status"].to_dict()
+    assert after != before
+    for fraction in (0.6, 0.85, 0.97):
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(total * fraction)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ws.check()
+        now = stored_statuses(ws).set_index("parcel_id")["status"].to_dict()
+        assert now in (before, after), fraction  # all the statuses pulled, or none
+        if now == after:  # the statuses came with their history rows, in the same transaction
+            assert len(read_history(ws)) >= sum(1 for k, v in after.items() if before.get(k) != v)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)  # no stale lock
+    assert done.returncode == 0, done.stderr
+    assert stored_statuses(ws).set_index("parcel_id")["status"].to_dict() == after
