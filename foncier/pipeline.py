@@ -36,6 +36,7 @@ from foncier.geo.profile import Profile
 from foncier.geo.scoring import score_sites
 from foncier.geo.sensitivity import ranking_diagnostics
 from foncier.geo.sites import apply_site_ids, candidate_sites, site_flags, smallest_site_area, stable_site_ids
+from foncier.layers.coverage import constraint_coverage
 from foncier.layers.profile_store import dump_profile, list_profiles, load_profile
 from foncier.layers.schemas import SCHEMAS
 from foncier.layers.statuses import require_valid_statuses
@@ -229,7 +230,8 @@ def _run_pipeline_locked(
     lap("graph")
 
     step("computing criteria (travel times, overlays, slopes, labour pool)")
-    criteria = compute_criteria(sites, layers, dem, graph=graph, hgv_graph=graphs.get("hgv"))
+    coverage = constraint_coverage(ws.provenance(), layers["communes"])  # partial layers: unverified outside
+    criteria = compute_criteria(sites, layers, dem, graph=graph, hgv_graph=graphs.get("hgv"), coverage=coverage)
     inventory = inventory_criteria(site_parcels, parcel_area, layers.get("terrains"))
     for column in inventory.columns:  # from the zones d'activité inventory (CNIG TERRAIN-ECO), NaN elsewhere
         criteria[column] = inventory[column].reindex(criteria.index).to_numpy()
