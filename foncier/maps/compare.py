@@ -33,17 +33,26 @@ from foncier.maps.elements import (
     Script,
     StaticScript,
     attach_page,
+    attribution_text,
     fit_bounds_js,
     js_json,
     provenance_html,
     static_text,
 )
 from foncier.maps.i18n import t
-from foncier.maps.site_map import BASEMAP_OPACITY, BASEMAP_TILES, SITE_MAP_CSS, profile_names
-from foncier.maps.site_sheet import ACCESS_CRITERIA, CONSTRAINT_CRITERIA, DEFAULT_COLOR, SHEET_CSS
+from foncier.maps.site_map import (
+    BASEMAP_OPACITY,
+    BASEMAP_TILES,
+    SITE_MAP_CSS,
+    context_style,
+    prepare_context,
+    profile_names,
+)
+from foncier.maps.site_sheet import ACCESS_CRITERIA, CONSTRAINT_CRITERIA, DEFAULT_COLOR, SHEET_CSS, sheet_orientation
 from foncier.maps.style import (
     EXCLUDED_BAR_COLOR,
     EXCLUDED_COLOR,
+    LAYER_STYLES,
     OKABE_ITO,
     SITE_DECIMALS,
     SITE_TOLERANCE_M,
@@ -181,6 +190,31 @@ def _facts_rows(recs: list[dict[str, Any]], lang: str) -> list[str]:
     return rows
 
 
+#: Layers drawn around the compared sites (thin, non-interactive): where they lie.
+SURROUNDINGS = ("communes", "roads", "rail_lines")
+
+
+def _draw_surroundings(m: folium.Map, context: Mapping[str, gpd.GeoDataFrame], lang: str) -> list[str]:
+    """Communes, main roads and rail lines under the sites; returns the layers drawn."""
+    drawn = []
+    for name in SURROUNDINGS:
+        gdf = context.get(name)
+        if gdf is None or gdf.empty:
+            continue
+        data = prepare_context(name, gdf)
+        if data.empty:
+            continue
+        style = LAYER_STYLES[name]
+        shown = generalise(data, tolerance_m=style.tolerance_m, decimals=style.decimals)
+        key_col = {"roads": "class"}.get(name)
+        records = shown.drop(columns=shown.geometry.name).to_dict("records")
+        extra = [{"k": r.get(key_col)} if key_col else {} for r in records]
+        folium.GeoJson(feature_collection(shown, extra=extra), name=html.escape(i18n.layer_title(name, lang)),
+                       style_function=context_style(name, style)).add_to(m)  # fmt: skip
+        drawn.append(name)
+    return drawn
+
+
 def _section(title: str, n: int) -> str:
     return f'<tr class="fx-sec"><th colspan="{n + 1}">{html.escape(title)}</th></tr>'
 
@@ -271,8 +305,13 @@ def build_comparison(
     score_colors: Mapping[str, str] | None = None,
     sheet_url: Callable[[str], str] | None = None,
     generated: str = "",
+    context: Mapping[str, gpd.GeoDataFrame] | None = None,
 ) -> str:
     """The HTML page comparing two to six scored sites side by side.
+
+    ``context`` (optional, canonical layer names): ``communes``, ``roads`` and ``rail_lines`` are drawn thinly
+    around the sites, towns and numbered roads named, and the nearest interchange (``interchanges``) and
+    Roissy-CDG (``hubs``) labelled with arrows when off the map (as on a sheet).
 
     Parameters
     ----------
@@ -366,6 +405,13 @@ def build_comparison(
         [lat, lon, i + 1, colors[i], text_color_on(colors[i]), ids[i]]
         for i, (lat, lon) in enumerate(label_points(frame))
     ]
+    shown_layers = _draw_surroundings(m, context or {}, lang)
+    orientation = sheet_orientation(frame, context or {}, lang)
+    credits = attribution_text({*shown_layers, *orientation.pop("layers")}, synthetic=synthetic, lang=lang)
+    text = {"direction": t("target_direction", lang)}
+    m.add_child(StaticScript("orientation.js"), name="foncier_orientation_js")
+    m.add_child(Script(f"foncierOrientation(map, {js_json(orientation)}, {js_json(text)});"
+                       f"foncierAttribution(map, {js_json(credits)});"), name="foncier_orientation")  # fmt: skip
     m.add_child(StaticScript("compare.js"), name="foncier_compare_js")
     m.add_child(Script(f"foncierCompareMarkers(map, {js_json(points)});"), name="foncier_markers")
     m.add_child(Script("L.control.scale({imperial: false}).addTo(map);"), name="foncier_scale")

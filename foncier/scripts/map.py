@@ -25,7 +25,7 @@ from foncier.errors import NotFoundError
 from foncier.layers.results import ScoredSites, scored_sites
 from foncier.layers.workspace import Workspace
 from foncier.maps.assets import inline_assets
-from foncier.maps.compare import MAX_SITES, MIN_SITES, build_comparison, score_class_colors
+from foncier.maps.compare import MAX_SITES, MIN_SITES, SURROUNDINGS, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
 from foncier.maps.site_facts import effective_weights, with_site_facts
@@ -165,9 +165,15 @@ def comparison_for(
     if unknown:
         listed = ", ".join(f"'{s}'" for s in unknown)
         raise NotFoundError(f"no site {listed} in workspace {ws.path} (list them with 'foncier sites')")
+    chosen = scored.sites.loc[site_ids]
+    minx, miny, maxx, maxy = (float(v) for v in chosen.total_bounds)
+    margin = CONTEXT_MARGIN_M
+    bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    context = {**load_context(ws, SURROUNDINGS, bbox=bbox), **load_context(ws, SHEET_TARGETS)}
     return build_comparison(
-        with_site_facts(ws, scored.sites.loc[site_ids], scored.profile.name),
+        with_site_facts(ws, chosen, scored.profile.name),
         scored.breakdown,
+        context=context,
         profile=scored.profile,
         lang=lang,
         offline=offline,

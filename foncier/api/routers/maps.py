@@ -227,8 +227,13 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 table = ws.read_table("communes")
                 names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
             sites = site_facts.with_site_facts(rankings.workspace, scored.sites.loc[ids], scored.profile.name)
+            x0, y0, x1, y1 = (float(v) for v in sites.total_bounds)
+            sheet_module = _module("site_sheet")
+            margin = float(sheet_module.CONTEXT_MARGIN_M)
+            around = {**_context(ws, compare.SURROUNDINGS, (x0 - margin, y0 - margin, x1 + margin, y1 + margin)),
+                      **_context(ws, tuple(sheet_module.SHEET_TARGETS))}  # fmt: skip
             return str(compare.build_comparison(
-                sites, scored.breakdown, profile=scored.profile, lang=lang,
+                sites, scored.breakdown, context=around, profile=scored.profile, lang=lang,
                 synthetic=scored.synthetic, n_sites=len(scored.sites), commune_names=names,
                 provenance=scored.provenance, assets_url=assets_url,
                 score_colors=compare.score_class_colors(scored.sites, ids),
