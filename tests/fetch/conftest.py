@@ -89,6 +89,9 @@ class Services:
         self.gpu_cap = 5000
         self.outage_after: int | None = None
         self.redirect_latest = True
+        self.answers: dict[str, Any] = {}
+        """Per-test answers by path (without query), served before any other route: a JSON-able object, bytes
+        (a file), or a callable ``query -> (status, object or bytes)``."""
         handler = type("Handler", (_Handler,), {"services": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -198,6 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str, query: dict[str, str], *, truncate: bool) -> None:
         svc = self.services
+        if path in svc.answers:
+            return self._answer(svc.answers[path], query)
         if path.startswith("/apicarto/gpu/"):
             return self._gpu(path.rsplit("/", 1)[-1], query)
         if path.startswith("/apicarto/nature/"):
@@ -248,6 +253,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         return self._send(200, body, ctype, headers)
+
+    def _answer(self, answer: Any, query: dict[str, str]) -> None:
+        status = 200
+        if callable(answer):
+            status, answer = answer(query)
+        if isinstance(answer, bytes):
+            return self._send(status, answer, "application/octet-stream")
+        return self._json(status, answer)
 
     # ------------------------------------------------------------------ dynamic routes
     def _geom(self, query: dict[str, str]) -> Any:
@@ -666,8 +679,13 @@ def served(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Served:
 
 @pytest.fixture
 def services(served: Served) -> Iterator[Services]:
-    """A fresh server on 127.0.0.1 (random port) over the served tree."""
-    svc = Services(served.root, served.data)
+    """A fresh server on 127.0.0.1 (random port) over the served tree, with its own copy of the dynamic
+    routes' tables (a test may replace a table, e.g. ``services.data.gpu["zone-urba"] = []``, without
+    changing what the next tests are served)."""
+    d = served.data
+    data = ServiceData(communes=list(d.communes), gpu=dict(d.gpu), nature=dict(d.nature), friches=list(d.friches),
+                       georisques=list(d.georisques))  # fmt: skip
+    svc = Services(served.root, data)
     try:
         yield svc
     finally:
