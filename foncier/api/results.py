@@ -16,13 +16,14 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
-import shapely
+import geopandas as gpd
+import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from foncier.api.errors import ResourceNotFoundError
 from foncier.api.store import Feature, GeoPackageStore
 from foncier.errors import NotFoundError
+from foncier.geo.crs import LAMBERT93
 from foncier.geo.profile import Profile
 from foncier.layers import results
 from foncier.layers.availability import availability_record
@@ -112,22 +113,6 @@ def _overlay(store: GeoPackageStore, layer: str, geom: BaseGeometry) -> list[Fea
     return sorted(store.query(layer, geometry=geom, limit=_OVERLAY_LIMIT).features, key=lambda f: f.fid)
 
 
-def _shares(geom: BaseGeometry, feats: list[Feature], column: str) -> dict[str, float]:
-    """Share of ``geom``'s area in each value of ``column`` (as :func:`foncier.layers.results._shares`)."""
-    if not feats or geom.area <= 0:
-        return {}
-    groups: dict[str, list[BaseGeometry]] = {}
-    for f in feats:
-        if f.geometry is not None:
-            groups.setdefault(str(f.properties.get(column)), []).append(f.geometry)
-    out: dict[str, float] = {}
-    for value in sorted(groups):
-        covered = shapely.intersection(geom, shapely.union_all(np.asarray(groups[value], dtype=object))).area
-        if covered > 0:
-            out[value] = round(float(covered / geom.area), 4)
-    return out
-
-
 def parcel_detail(
     store: GeoPackageStore, rankings: Rankings, parcel_id: str, profile: str
 ) -> tuple[Feature, dict[str, Any]]:
@@ -142,47 +127,29 @@ def parcel_detail(
     if feat is None:
         raise ResourceNotFoundError(f"no parcel '{parcel_id}' in this workspace", code="parcel_not_found")
     geom = feat.geometry
-    props = feat.properties
-    zoning = None
-    if geom is not None:
-        plu = _overlay(store, "plu", geom)
-        if plu:
-            areas = shapely.area(shapely.intersection(np.asarray([f.geometry for f in plu], dtype=object), geom))
-            best = plu[int(np.argmax(areas))]
-            zoning = {
-                "typezone": best.properties.get("typezone"),
-                "libelle": best.properties.get("libelle"),
-                "destdomi": best.properties.get("destdomi"),
-                "share": round(float(np.max(areas) / geom.area), 4),
-            }
+    if geom is None:
+        raise ResourceNotFoundError(f"parcel '{parcel_id}' has no geometry", code="parcel_not_found")
+
+    def around(layer: str) -> gpd.GeoDataFrame:
+        feats = [f for f in _overlay(store, layer, geom) if f.geometry is not None and f.geometry.intersects(geom)]
+        rows = [dict(f.properties) for f in feats]
+        frame = pd.DataFrame(rows, index=pd.RangeIndex(len(rows)))
+        return gpd.GeoDataFrame(frame, geometry=[f.geometry for f in feats], crs=LAMBERT93)
+
     site: dict[str, Any] | None = None
     if store.has("site_parcels") and store.has("sites"):
         links = store.rows("site_parcels", equals={"parcel_id": parcel_id}, limit=1)
         if links:
-            detail = rankings.site_detail(str(links[0]["site_id"]), profile)
-            site = {k: detail[k] for k in ("site_id", "profile", "rank", "n_sites", "score", "excluded", "reasons",
-                                           "area_m2", "n_parcels", "criteria")}  # fmt: skip
-    zones = _overlay(store, "zones", geom) if geom is not None else []
-    friches = _overlay(store, "friches", geom) if geom is not None else []
-    detail = {
-        "parcel_id": parcel_id,
-        "commune": str(props.get("commune")),
-        "section": str(props.get("section")),
-        "numero": str(props.get("numero")),
-        "contenance_m2": props.get("contenance_m2"),
-        "area_m2": round(float(geom.area), 1) if geom is not None else None,
-        "status": props.get("status"),
-        "availability": availability_record(
+            site = results.parcel_site_summary(rankings.site_detail(str(links[0]["site_id"]), profile))
+    availability = (
+        availability_record(
             next(iter(store.rows("parcel_availability", equals={"parcel_id": parcel_id}, limit=1)), None)
-            if store.has("parcel_availability")
-            else None
-        ),
-        "zoning": zoning,
-        "flood": _shares(geom, _overlay(store, "flood", geom), "level") if geom is not None else {},
-        "protected": _shares(geom, _overlay(store, "protected", geom), "kind") if geom is not None else {},
-        "zones_activite": [str(z.properties.get("nom")) for z in zones],
-        "friches": [str(f.properties.get("site_id")) for f in friches],
-        "site": site,
-        "synthetic": store.synthetic,
-    }
+        )
+        if store.has("parcel_availability")
+        else None
+    )
+    parcel = {**feat.properties, "parcel_id": parcel_id, "geometry": geom}
+    detail = results.assemble_parcel_detail(
+        parcel, around, site=site, availability=availability, synthetic=store.synthetic
+    )
     return feat, detail

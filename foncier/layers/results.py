@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -315,6 +316,68 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
         gdf = ws.read_layer(name, bbox=bbox)  # type: ignore[arg-type]
         return gdf[gdf.intersects(geom)]
 
+    site: dict[str, Any] | None = None
+    if "site_parcels" in layers:
+        links = ws.read_table("site_parcels", where=f"parcel_id = '{parcel_id}'")
+        if not links.empty:
+            site = parcel_site_summary(site_detail(ws, str(links["site_id"].iloc[0]), profile))
+    return assemble_parcel_detail(
+        parcel,
+        around,
+        site=site,
+        availability=parcel_availability_record(ws, parcel_id),
+        synthetic=ws.synthetic,
+    )
+
+
+PARCEL_SITE_KEYS: tuple[str, ...] = (
+    "site_id",
+    "profile",
+    "rank",
+    "n_sites",
+    "score",
+    "excluded",
+    "reasons",
+    "unverified",
+    "constraints",
+    "area_m2",
+    "n_parcels",
+    "criteria",
+)
+"""The keys of a site's detail repeated in the detail of each of its parcels."""
+
+
+def parcel_site_summary(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a site's detail (:func:`site_detail`) shown in the detail of its parcels."""
+    return {k: detail[k] for k in PARCEL_SITE_KEYS}
+
+
+def assemble_parcel_detail(
+    parcel: Mapping[str, Any],
+    around: Callable[[str], gpd.GeoDataFrame],
+    *,
+    site: dict[str, Any] | None,
+    availability: dict[str, Any] | None,
+    synthetic: bool,
+) -> dict[str, Any]:
+    """The detail of one parcel from its row and the features of the overlay layers it intersects.
+
+    Shared by :func:`parcel_detail` (reads the workspace) and the API (reads through its store's R-trees), so
+    both answer exactly the same content.
+
+    Parameters
+    ----------
+    parcel : mapping
+        The parcel's attributes and ``geometry`` (EPSG:2154).
+    around : callable
+        ``around(layer)`` -> the features of ``layer`` intersecting the parcel (an empty frame when the layer
+        is absent).
+    site, availability : dict or None
+        The parcel's site summary (:func:`parcel_site_summary`) and availability record.
+    synthetic : bool
+        Whether the workspace is the synthetic sample.
+    """
+    geom = parcel["geometry"]
     plu = around("plu")
     zoning = None
     if not plu.empty:
@@ -329,39 +392,16 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
         }
     zones = around("zones")
     friches = around("friches")
-    site: dict[str, Any] | None = None
-    if "site_parcels" in layers:
-        links = ws.read_table("site_parcels", where=f"parcel_id = '{parcel_id}'")
-        if not links.empty:
-            site_id = str(links["site_id"].iloc[0])
-            detail = site_detail(ws, site_id, profile)
-            site = {
-                k: detail[k]
-                for k in (
-                    "site_id",
-                    "profile",
-                    "rank",
-                    "n_sites",
-                    "score",
-                    "excluded",
-                    "reasons",
-                    "unverified",
-                    "constraints",
-                    "area_m2",
-                    "n_parcels",
-                    "criteria",
-                )
-            }
-    status = parcel.get("status") if "status" in found.columns else None
+    status = parcel.get("status")
     return {
-        "parcel_id": parcel_id,
+        "parcel_id": str(parcel["parcel_id"]),
         "commune": str(parcel["commune"]),
         "section": str(parcel["section"]),
         "numero": str(parcel["numero"]),
-        "contenance_m2": _jsonable(parcel["contenance_m2"]),
+        "contenance_m2": _jsonable(parcel.get("contenance_m2")),
         "area_m2": round(float(geom.area), 1),
         "status": _jsonable(status),
-        "availability": parcel_availability_record(ws, parcel_id),
+        "availability": availability,
         "zoning": zoning,
         "flood": _shares(geom, around("flood"), "level"),
         "hazards": _hazards(geom, around("flood")),
@@ -370,5 +410,5 @@ def parcel_detail(ws: Workspace, parcel_id: str, profile: ProfileLike = "default
         "zones_activite": [str(z) for z in zones["nom"]] if not zones.empty else [],
         "friches": [str(f) for f in friches["site_id"]] if not friches.empty else [],
         "site": site,
-        "synthetic": ws.synthetic,
+        "synthetic": synthetic,
     }

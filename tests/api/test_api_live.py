@@ -82,7 +82,9 @@ def test_parcels_commune_and_point(client: httpx.Client, parcels: Any) -> None:
     body = client.get(f"/parcels?point={pt.x},{pt.y}").json()
     assert [f["id"] for f in body["features"]] == [one["parcel_id"]]
     geom = shape(body["features"][0]["geometry"])
-    assert geom.symmetric_difference(one.geometry).area < 1e-3 * one.geometry.area
+    # coordinates are rounded to 7 decimals (about 1 cm): every vertex stays within that of the stored outline
+    # (an area ratio would fail on thin sliver parcels, whose area is mostly rounding)
+    assert geom.hausdorff_distance(one.geometry) < 2e-7
 
 
 def test_parcel_detail(client: httpx.Client, parcels: Any, live_server: LiveServer) -> None:

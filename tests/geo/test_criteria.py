@@ -57,6 +57,10 @@ CONTRACT_COLUMNS = [
     "reseau_fret_ferroviaire",
     "labour_pool_30min",
     "labour_pool_60min",
+    "inventory_turnkey_share",
+    "inventory_price_m2",
+    "inventory_public_control_share",
+    "inventory_epf_control_share",
 ]
 
 

@@ -31,7 +31,9 @@ def test_cnig_site_eco(tmp_path: Path) -> None:
     zones, _ = read_layer(path, "zones")
     assert zones["zone_id"].tolist() == ["24020047700001", "24020047700002"]
     assert zones["surface_m2"].tolist() == [1_000_000.0, 425_000.0]
-    assert zones["vacancy"].tolist() == pytest.approx([0.12, 0.40])
+    # site_taux_vacance is a share of unités foncières (by count), not of land: stored as such, never as `vacancy`
+    assert zones["vacancy_uf_share"].tolist() == pytest.approx([0.12, 0.40])
+    assert zones["vacancy"].isna().all()  # no surface fields: the share of land is unknown
     assert zones["type"].tolist() == ["industrielle", "logistique"]
 
 
