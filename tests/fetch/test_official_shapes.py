@@ -24,6 +24,7 @@ The answers are written here from what the services' own code and documentation 
 from __future__ import annotations
 
 import copy
+import functools
 import gzip
 import json
 import urllib.parse
@@ -38,6 +39,7 @@ import shapely
 from shapely.geometry import MultiLineString, mapping, shape
 
 from foncier.geo.crs import LAMBERT93, WGS84
+from foncier.layers.fetch import fetch_territory
 from foncier.layers.fetch.http import HttpClient
 from foncier.layers.fetch.settings import FetchSettings
 from foncier.layers.fetch.sources import (
@@ -51,6 +53,7 @@ from foncier.layers.fetch.sources import (
     query_tiles,
 )
 from foncier.layers.fetch.territory import load_territory
+from foncier.layers.workspace import Workspace
 
 from .conftest import CADASTRE_EDITION, TERRITORY_EPCI, Services
 
@@ -93,7 +96,7 @@ def _geoserver_feature(fid: str, props: dict[str, Any], geom: Any, geometry_name
 
 
 def _geoserver_answer(features: list[dict[str, Any]], query: dict[str, str], *, typename: str,
-                      nature: str | None = None, cap: int = 5000) -> dict[str, Any]:  # fmt: skip
+                      nature: str | None = None, cap: int = 5000, counted: str = "yes") -> dict[str, Any]:  # fmt: skip
     """The WFS 2.0 GeoJSON collection GeoServer returns for a GetFeature over ``geom`` (CRS:84), as API Carto
     forwards it (GPU: as is, ``count=5000``; nature: ``_start``/``_limit`` paging, links rewritten)."""
     area = shape(json.loads(query["geom"]))
@@ -105,6 +108,12 @@ def _geoserver_answer(features: list[dict[str, Any]], query: dict[str, str], *, 
         "type": "FeatureCollection", "features": page, "totalFeatures": len(hits), "numberMatched": len(hits),
         "numberReturned": len(page), "timeStamp": "2026-11-30T10:00:00.123Z",
     }  # fmt: skip
+    if counted != "yes":  # GeoServer skipped counting: "unknown" totals (numberMatched "unknown" or absent)
+        answer["totalFeatures"] = "unknown"
+        if counted == "absent":
+            del answer["numberMatched"]
+        else:
+            answer["numberMatched"] = "unknown"
     if start + limit < len(hits):
         href = ("https://data.geopf.fr/wfs/ows?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES="
                 f"{typename}&OUTPUTFORMAT=application%2Fjson&SRSNAME=CRS%3A84&COUNT={limit}"
@@ -183,12 +192,13 @@ def test_gpu_zone_urba_in_the_geoplateforme_shape(ctx: FetchContext, services: S
         assert geom.symmetric_difference(src[label]).area < 1.0, label
 
 
-def test_gpu_zone_urba_cap_in_the_geoplateforme_shape(ctx: FetchContext, services: Services) -> None:
-    """At the cap GeoServer answers ``numberMatched`` > ``numberReturned`` with a ``next`` link to the WFS:
-    the parser splits the query (it never follows the link)."""
+@pytest.mark.parametrize("counted", ["yes", "unknown", "absent"])
+def test_gpu_zone_urba_cap_in_the_geoplateforme_shape(ctx: FetchContext, services: Services, counted: str) -> None:
+    """At the cap GeoServer answers ``numberMatched`` > ``numberReturned`` (or, when it skipped counting,
+    "unknown" totals) with a ``next`` link to the WFS: the parser splits the query (it never follows the link)."""
     feats = _zone_urba(_centres(ctx))
-    _serve(services, "/apicarto/gpu/zone-urba",
-           lambda q: (200, _geoserver_answer(feats, q, typename="wfs_du:zone_urba", cap=4)))  # fmt: skip
+    answer = functools.partial(_geoserver_answer, feats, typename="wfs_du:zone_urba", cap=4, counted=counted)
+    _serve(services, "/apicarto/gpu/zone-urba", lambda q: (200, answer(q)))
     services.data.gpu["secteur-cc"] = []
     services.data.gpu["municipality"] = []
     result = fetch_plu(ctx)
@@ -284,12 +294,17 @@ _NATURE_CODES = sorted(
 )  # fmt: skip
 
 
+def _nature_answer(feats: list[dict[str, Any]], typename: str, resource: str) -> Answer:
+    def answer(q: dict[str, str]) -> tuple[int, Any]:
+        return 200, _geoserver_answer(feats, q, typename=typename, nature=resource)
+
+    return answer
+
+
 def _serve_nature(services: Services, tables: dict[str, list[dict[str, Any]]]) -> None:
     for resource, feats in tables.items():
         typename = _WFS_NATURE[resource][0]
-        _serve(services, f"/apicarto/nature/{resource}",
-               lambda q, feats=feats, typename=typename, resource=resource:
-               (200, _geoserver_answer(feats, q, typename=typename, nature=resource)))  # fmt: skip
+        _serve(services, f"/apicarto/nature/{resource}", _nature_answer(feats, typename, resource))
     services.data.nature["pn"] = []
 
 
@@ -387,8 +402,10 @@ def test_geo_api_communes_in_the_official_shape(
 
     def epci(q: dict[str, str]) -> tuple[int, Any]:
         fields = q.get("fields", "nom,code").split(",")
-        values = {"02258": {"nom": "Dammard", "code": "02258", "population": 1543, "codeEpci": "200071991"},
-                  "02466": {"nom": "Marizy-Sainte-Geneviève", "code": "02466", "codeEpci": "200071991"}}  # fmt: skip
+        values: dict[str, dict[str, Any]] = {
+            "02258": {"nom": "Dammard", "code": "02258", "population": 1543, "codeEpci": "200071991"},
+            "02466": {"nom": "Marizy-Sainte-Geneviève", "code": "02466", "codeEpci": "200071991"},
+        }
         geoms = {"02258": mapping(multi), "02466": src["02466"]["geometry"]}
         feats = [{"type": "Feature", "geometry": geoms[c],
                   "properties": {k: v[k] for k in fields if k in v}} for c, v in values.items()]  # fmt: skip
@@ -448,3 +465,37 @@ def test_etalab_cadastre_bulk_file_of_a_whole_commune(
     first = next(f for f in features if f["id"] == "91216000AB0037")
     assert row.geometry.symmetric_difference(_l93(shape(first["geometry"]))).area < 1.0
     assert result.provenance["parcels"].vintage == CADASTRE_EDITION
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+def test_fetch_stores_the_official_answers_in_the_workspace(
+    tmp_path: Path, services: Services, fetch_settings: FetchSettings, territory_file: Path, served: Any
+) -> None:
+    """``fetch`` with every API answered in its official shape stores each layer (object-valued properties
+    such as Opendatasoft's ``geo_point_2d``, nulls and extra columns included) and reads back what was sent."""
+    centres = {}
+    for feat in served.data.communes:
+        if feat["properties"]["code"] in ("02258", "02594", "02466", "02810"):
+            p = shape(feat["geometry"]).representative_point()
+            centres[feat["properties"]["code"]] = (p.x, p.y)
+    zones = _zone_urba(centres)
+    _serve(
+        services, "/apicarto/gpu/zone-urba", lambda q: (200, _geoserver_answer(zones, q, typename="wfs_du:zone_urba"))
+    )
+    _serve_pm1(services, _pm1(centres))
+    _serve_nature(services, _nature_tables(centres))
+    _serve_sncf(services, centres)
+    client = HttpClient(fetch_settings, sleep=lambda _: None)
+    report = fetch_territory(tmp_path / "ws", territory_file, client=client, offline=False, progress=False)
+    assert report.ok, report.render()
+    ws = Workspace.open(tmp_path / "ws")
+    plu = ws.read_layer("plu")
+    assert {f["properties"]["libelle"] for f in zones} <= set(plu["libelle"])
+    assert plu.crs.to_epsg() == 2154
+    protected = ws.read_layer("protected")
+    assert sorted(zip(protected["kind"], protected["code"], strict=True)) == _NATURE_CODES
+    stations = ws.read_layer("rail_stations")
+    assert sorted(stations["code_uic"]) == ["87116210", "87116582"]
+    assert stations.set_index("code_uic").loc["87116210", "fret"] in (True, 1)
+    assert sorted(ws.read_layer("rail_lines")["code_ligne"]) == ["240000", "241000"]
+    assert sorted(ws.read_layer("flood")["level"]) == ["blue", "red"]

@@ -31,6 +31,18 @@ from foncier.layers.schemas import ZONING_TYPES
 logger = logging.getLogger(__name__)
 
 
+GPU_CAP = 5000
+"""Features API Carto asks the GPU WFS for (``count=5000``); it does not page beyond them."""
+
+
+def _more_to_come(data: Any, returned: int) -> bool:
+    """Whether a GeoServer answer without a usable ``numberMatched`` (absent, or ``totalFeatures`` "unknown")
+    still says that more features match: a ``next`` link, or :data:`GPU_CAP` features returned."""
+    links = data.get("links") if isinstance(data, dict) else None
+    has_next = isinstance(links, list) and any(isinstance(k, dict) and k.get("rel") == "next" for k in links)
+    return has_next or returned >= GPU_CAP
+
+
 def _gpu_features(
     ctx: FetchContext,
     result: SourceResult,
@@ -46,6 +58,8 @@ def _gpu_features(
         return []
     feats = _features(data)
     matched = data.get("numberMatched", data.get("totalFeatures")) if isinstance(data, dict) else None
+    if not isinstance(matched, int | float) and _more_to_come(data, len(feats)):
+        matched = len(feats) + 1  # GeoServer did not count ("unknown") but says there is more: capped
     if isinstance(matched, int | float) and matched > len(feats):
         if depth < ctx.settings.gpu_max_split_depth:
             logger.info("%s: %d of %d features over %s; splitting the tile", resource, len(feats), matched, box)
