@@ -291,32 +291,14 @@ def add_css(m: Element, css: str, name: str = "foncier_css") -> None:
     m.add_child(Css(css), name=name)
 
 
-#: Who to credit for each layer (publishers' own wording; shown in the always-visible attribution line).
-ATTRIBUTIONS: dict[str, str] = {
-    "roads": "© les contributeurs d'OpenStreetMap (ODbL)",
-    "interchanges": "© les contributeurs d'OpenStreetMap (ODbL)",
-    "parcels": "DGFiP / Etalab (cadastre)",
-    "buildings": "DGFiP / Etalab (cadastre)",
-    "communes": "IGN (Admin Express) / geo.api.gouv.fr",
-    "plu": "IGN / Géoportail de l'urbanisme",
-    "protected": "INPN (MNHN)",
-    "flood": "Géorisques",
-    "friches": "Cerema (Cartofriches)",
-    "rail_lines": "SNCF Réseau",
-    "rail_stations": "SNCF Réseau",
-    "dem": "Copernicus DEM",
-    "zones": "inventaires des zones d'activité (CNIG SITE-ECO)",
-}
-
-
 def attribution_text(layers: list[str] | tuple[str, ...] | set[str], *, synthetic: bool, lang: str) -> str:
-    """The credits of the layers a map shows, deduplicated, in a fixed order ("synthetic data modelled on"
-    for the sample territory, which imitates these sources without holding their data)."""
-    seen: list[str] = []
-    for name, text in ATTRIBUTIONS.items():
-        if name in layers and text not in seen:
-            seen.append(text)
-    credits = " · ".join(seen)
+    """The credits of the layers a map shows (:func:`foncier.layers.attribution.attributions`, ODbL named for
+    OpenStreetMap), deduplicated; "synthetic data modelled on" for the sample territory, which imitates these
+    sources without holding their data."""
+    from foncier.layers.attribution import LAYER_SOURCES, ODBL, attributions
+
+    odbl = {credit for credit, licence in LAYER_SOURCES.values() if licence is ODBL and "OpenStreetMap" in credit}
+    credits = " · ".join(f"{c} (ODbL)" if c in odbl else c for c in attributions(layers))
     if synthetic:
         lead = "Données synthétiques d'après" if lang == "fr" else "Synthetic data modelled on"
         return f"{lead} : {credits}" if lang == "fr" else f"{lead}: {credits}"
