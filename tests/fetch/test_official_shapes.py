@@ -349,6 +349,13 @@ def _serve_sncf(services: Services, centres: dict[str, tuple[float, float]]) -> 
                       "departemen": "SEINE-SAINT-DENIS", "idreseau": 1, "idgaia": None, "x_l93": 666820.0,
                       "y_l93": 6877350.0, "x_wgs84": 2.5709, "y_wgs84": 49.0037}, 2.5709, 49.0037),
     ]  # fmt: skip
+    # a record without coordinates: Opendatasoft exports it with "geometry": null
+    stations.append({"type": "Feature", "geometry": None,
+                     "properties": {"code_uic": "87999999", "libelle": "Halte sans coordonnées", "fret": "N",
+                                    "voyageurs": "N", "code_ligne": None, "rg_troncon": None, "pk": None,
+                                    "commune": None, "departemen": "AISNE", "idreseau": None, "idgaia": None,
+                                    "x_l93": None, "y_l93": None, "x_wgs84": None, "y_wgs84": None,
+                                    "c_geo": None}})  # fmt: skip
     line = {"type": "LineString", "coordinates": [[lon - 0.05, lat - 0.02], [lon, lat], [lon + 0.05, lat + 0.03]]}
     multi = {"type": "MultiLineString", "coordinates": [[[lon - 0.02, lat + 0.05], [lon, lat + 0.01]],
                                                         [[lon, lat + 0.01], [lon + 0.02, lat - 0.04]]]}  # fmt: skip
