@@ -9,6 +9,7 @@ fails with one line saying so, instead of producing a wheel whose maps and ``/do
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -27,11 +28,15 @@ def ensure_assets() -> None:
     finally:
         sys.path.pop(0)
     node_modules = HERE / "node_modules"
-    if node_modules.is_dir() and (HERE / "package.json").is_file():
-        assets.build_assets(node_modules, assets.PACKAGE_ASSETS, project_root=HERE)
-        return
     built = assets.PACKAGE_ASSETS
     missing = [a.package + "/" + a.path for a in assets.ASSETS.values() if not (built / a.package / a.path).is_file()]
+    if node_modules.is_dir() and (HERE / "package.json").is_file():
+        manifest = built / assets.MANIFEST
+        wanted = {a.package: assets.pinned_versions(HERE).get(a.package) for a in assets.ASSETS.values()}
+        if not missing and manifest.is_file() and json.loads(manifest.read_text())["packages"] == wanted:
+            return  # already built at the pinned versions (make assets): leave the folder in place
+        assets.build_assets(node_modules, built, project_root=HERE)
+        return
     if not (built / assets.MANIFEST).is_file() or missing:
         raise SystemExit(
             f"error: the map and documentation assets are missing from {built} ({', '.join(missing[:3]) or 'manifest'}"
