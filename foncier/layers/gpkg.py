@@ -44,6 +44,15 @@ SERVING_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "criteria": (("site_id",),),
     "scores": (("profile", "site_id"), ("profile", "rank")),
     "score_breakdown": (("profile", "site_id"),),
+    "site_constraints": (("profile", "site_id"), ("site_id",)),
+    "parcel_availability": (("parcel_id",),),
+    "parcel_zoning": (("parcel_id",),),
+    "site_lineage": (("old_site_id",), ("new_site_id",)),
+    "effective_weights": (("profile",),),
+    "rank_groups": (("profile", "site_id"),),
+    "parcel_status_history": (("parcel_id",),),
+    "terrains": (("terr_id",), ("site_id",)),
+    "labour_communes": (("insee",),),
 }
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +43,14 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyogrio
 import shapely
 from psycopg import sql
 
-from foncier.errors import DatabaseError, LayerNotFoundError
+from foncier.errors import DatabaseError, LayerNotFoundError, WorkspaceError
+from foncier.layers import gpkg as _gpkg
+from foncier.layers.attribution import LAYER_SOURCES, ODBL, odbl_notice, osm_derived
 from foncier.layers.privacy import public_frame
 from foncier.layers.schemas import AVAILABILITY_STATUSES, SCHEMAS
 from foncier.layers.statuses import apply_statuses, stored_statuses
@@ -61,6 +64,7 @@ STATUS_TABLE = "parcel_status"
 HISTORY_TABLE = "parcel_status_history"
 STATUS_VIEW = "parcels_status"
 STATUS_FK = "parcel_status_parcel_id_fkey"
+NOTICE_TABLE = "foncier_notice"
 CONNECT_TIMEOUT_S = 10
 
 #: Primary keys of foncier's derived tables (canonical layers use their schema's ``id_column``).
@@ -73,7 +77,27 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "score_profiles": ("profile",),
     "provenance": ("layer",),
     "metadata": ("key",),
+    "site_constraints": ("profile", "site_id", "constraint"),
+    "parcel_availability": ("parcel_id",),
+    "parcel_zoning": ("parcel_id",),
+    "effective_weights": ("profile", "criterion"),
+    "rank_groups": ("profile", "site_id"),
+    "isochrones": ("hub_id", "minutes"),
 }
+"""Tables absent here and without a schema ``id_column`` (``site_lineage``: several records per site over the
+runs; ``parcel_status_history``; ``buildings``, ``prescriptions``...) get a ``fid`` key. A declared key that the
+data does not hold (duplicates or nulls) also falls back to ``fid``, with a warning: the publish never fails on it."""
+#: Secondary indexes of the published tables (table -> column groups), for QGIS joins and filters.
+SECONDARY_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "site_parcels": (("parcel_id",),),
+    "site_constraints": (("site_id",),),
+    "site_lineage": (("old_site_id",), ("new_site_id",)),
+    "workspace_status_history": (("parcel_id",),),
+    "terrains": (("site_id",),),
+}
+#: Workspace tables published under another name (the workspace's own status history would collide with the
+#: officers' ``parcel_status_history``, which a publish must never replace).
+PUBLISHED_NAMES: dict[str, str] = {"parcel_status_history": "workspace_status_history"}
 #: Columns of the workspace parcels that are not published (statuses live in ``parcel_status``).
 PARCEL_STATUS_COLUMNS = ("status", "status_date")
 _PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
@@ -175,28 +199,6 @@ def _saved_grants(cur: psycopg.Cursor[Any], schema: str, name: str) -> list[sql.
 
 
 # ---------------------------------------------------------------------------------------------- frames
-def _pg_type(series: pd.Series) -> str:
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "bigint"
-    if pd.api.types.is_float_dtype(dtype):
-        return "double precision"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "timestamptz" if getattr(dtype, "tz", None) is not None else "timestamp"
-    return "text"
-
-
-def _column_values(series: pd.Series, pg_type: str) -> list[Any]:
-    """Python values of a column for COPY (None for missing; numpy scalars become Python ones)."""
-    if pg_type == "text":
-        values = series.astype(object).where(series.notna(), None)
-        return [None if v is None else str(v) for v in values.tolist()]
-    plain: list[Any] = series.astype(object).where(series.notna(), None).tolist()
-    return plain
-
-
 def _geometry_type(geoms: gpd.GeoSeries) -> tuple[str, bool]:
     """(PostGIS geometry type, whether single parts must be promoted to multi)."""
     kinds = set(geoms.geom_type.dropna().unique())
@@ -230,13 +232,6 @@ def _primary_key(name: str, frame: pd.DataFrame) -> tuple[str, ...] | None:
     return None
 
 
-def _read(ws: Workspace, name: str, spatial: bool) -> pd.DataFrame:
-    frame = public_frame(name, ws.read_layer(name) if spatial else ws.read_table(name))
-    if name == "parcels":
-        frame = frame.drop(columns=[c for c in PARCEL_STATUS_COLUMNS if c in frame.columns])
-    return frame
-
-
 _WKB_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon",
               7: "GeometryCollection"}  # fmt: skip
 _EWKB_SRID_FLAG = 0x20000000
@@ -257,19 +252,55 @@ class _Raw:
         return int(self.table.num_rows)
 
 
+def _connect_ro(ws: Workspace) -> sqlite3.Connection:
+    """A read-only sqlite3 connection to the workspace GeoPackage (never GDAL: its bundled SQLite and Python's
+    in one process undo each other's POSIX locks, sqlite.org/howtocorrupt.html 2.2.1)."""
+    if not ws.gpkg.exists():
+        raise LayerNotFoundError(f"no workspace GeoPackage at {ws.gpkg}")
+    return sqlite3.connect(f"{ws.gpkg.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """Arrow table of the attributes read by :func:`foncier.layers.gpkg.read_frame` (mixed object columns and
+    anything Arrow cannot infer go as text; timestamps in microseconds, PostgreSQL's precision)."""
+    arrays: list[pa.Array] = []
+    for c in frame.columns:
+        series = frame[c]
+        try:
+            arr = pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = pa.array([None if v is None or v != v else str(v) for v in series.astype(object)], type=pa.string())
+        if pa.types.is_timestamp(arr.type):
+            arr = arr.cast(pa.timestamp("us", tz=arr.type.tz))
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
+
+
 def _read_raw(ws: Workspace, name: str, spatial: bool) -> _Raw:
-    """Read a layer through Arrow: attributes as an Arrow table, geometries as WKB bytes (never parsed)."""
-    meta, table = pyogrio.read_arrow(ws.gpkg, layer=name, read_geometry=spatial)
-    wkb = None
-    geom_name = meta.get("geometry_name") or "wkb"
-    if spatial and geom_name in table.column_names:
-        column = table.column(geom_name).combine_chunks()
-        storage = getattr(column, "storage", column)
-        wkb = np.asarray(storage.to_numpy(zero_copy_only=False), dtype=object)
-        table = table.drop_columns([geom_name])
+    """Read a layer with sqlite3: its public attributes (:func:`foncier.layers.privacy.public_frame`, the
+    parcels without their statuses) as an Arrow table, its geometries as ISO WKB bytes (never parsed)."""
+    con = _connect_ro(ws)
+    try:
+        frame = _gpkg.read_frame(con, name, read_geometry=False)
+        blobs: list[bytes | None] = []
+        if spatial:
+            gcol = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()
+            fid = next((r[1] for r in con.execute(f"PRAGMA table_info({_gpkg.quote(name)})") if r[5] == 1), None)
+            if gcol is not None:
+                order = f" ORDER BY {_gpkg.quote(fid)}" if fid else ""
+                blobs = [r[0] for r in con.execute(f"SELECT {_gpkg.quote(gcol[0])} FROM {_gpkg.quote(name)}{order}")]
+    except sqlite3.Error as exc:
+        raise WorkspaceError(f"cannot read '{name}' from {ws.gpkg}: {exc}") from None
+    finally:
+        con.close()
+    frame = public_frame(name, frame)
     if name == "parcels":
-        table = table.drop_columns([c for c in PARCEL_STATUS_COLUMNS if c in table.column_names])
-    return _Raw(table, wkb)
+        frame = frame.drop(columns=[c for c in PARCEL_STATUS_COLUMNS if c in frame.columns])
+    wkb = np.asarray([_gpkg.gpkg_blob_to_wkb(b) for b in blobs], dtype=object) if spatial and blobs else None
+    if spatial and wkb is None:
+        wkb = np.zeros(len(frame), dtype=object)
+        wkb[:] = None
+    return _Raw(_to_arrow(frame), wkb)
 
 
 def _arrow_pg_type(kind: pa.DataType) -> str:
@@ -336,11 +367,22 @@ class _Prepared:
     spatial: bool
 
 
-def _feature_count(ws: Workspace, name: str) -> int:
+def _feature_count(con: sqlite3.Connection, name: str) -> int:
     try:
-        return int(pyogrio.read_info(ws.gpkg, layer=name)["features"])
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, KeyError, ValueError):
+        return _gpkg.count_rows(con, name)
+    except sqlite3.Error:
         return 0
+
+
+def _holds_key(data: pa.Table, key: tuple[str, ...]) -> bool:
+    """Whether the columns ``key`` of ``data`` are non-null and unique together (a primary key holds)."""
+    if not len(data):
+        return True
+    if any(data.column(c).null_count for c in key):
+        return False
+    if len(key) == 1:
+        return bool(pc.count_distinct(data.column(key[0])).as_py() == len(data))
+    return bool(len(data.group_by(list(key)).aggregate([])) == len(data))
 
 
 def _prepare(ws: Workspace, name: str, spatial: bool) -> _Prepared:
@@ -353,6 +395,10 @@ def _prepare(ws: Workspace, name: str, spatial: bool) -> _Prepared:
     data = raw.table
     attrs = list(data.column_names)
     key = _primary_key(name, pd.DataFrame(columns=attrs))
+    if key is not None and not _holds_key(data, key):
+        logger.warning("%s: (%s) is not unique and non-null in the workspace; published with a fid key instead",
+                       name, ", ".join(key))  # fmt: skip
+        key = None
     types = {c: _arrow_pg_type(data.schema.field(c).type) for c in attrs}
     for c in attrs:  # anything Arrow cannot write as CSV (lists, dates...) goes as text
         if types[c] == "text" and not pa.types.is_string(data.schema.field(c).type):
@@ -402,62 +448,77 @@ def _load(cur: psycopg.Cursor[Any], schema: str, name: str, prep: _Prepared) -> 
                 sql.Identifier(f"{name}_{GEOMETRY_COLUMN}_gist"), table, sql.Identifier(GEOMETRY_COLUMN)
             )
         )
-    if name == "site_parcels" and "parcel_id" in prep.names:
-        cur.execute(
-            sql.SQL("CREATE INDEX {} ON {} (parcel_id)").format(sql.Identifier("site_parcels_parcel_id_idx"), table)
-        )
+    for cols in SECONDARY_INDEXES.get(name, ()):
+        if all(c in prep.names for c in cols) and cols != prep.key:
+            cur.execute(
+                sql.SQL("CREATE INDEX {} ON {} ({})").format(
+                    sql.Identifier(f"{name}_{'_'.join(cols)}_idx"), table, sql.SQL(", ").join(map(sql.Identifier, cols))
+                )
+            )
     for grant in grants:
         cur.execute(grant)
     return prep.rows
 
 
-# ---------------------------------------------------------------------------------------------- publish
-def _publish_table(cur: psycopg.Cursor[Any], schema: str, name: str, frame: pd.DataFrame) -> int:
-    """DROP, CREATE, COPY, index one table (inside the caller's transaction); returns the row count."""
-    table = sql.Identifier(schema, name)
-    geo = isinstance(frame, gpd.GeoDataFrame)
-    attrs = [c for c in frame.columns if not (geo and c == frame.geometry.name)]
-    key = _primary_key(name, frame)
-    types = {c: _pg_type(frame[c]) for c in attrs}
-    defs: list[sql.Composable] = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in attrs]
-    columns: list[list[Any]] = [_column_values(frame[c], types[c]) for c in attrs]
-    names = list(attrs)
-    if key is None:
-        defs.insert(0, sql.SQL("fid bigint"))
-        names.insert(0, "fid")
-        columns.insert(0, list(range(1, len(frame) + 1)))
-        key = ("fid",)
-    if geo:
-        gtype, promote = _geometry_type(frame.geometry)
-        defs.append(
-            sql.SQL("{} geometry({}, {})").format(sql.Identifier(GEOMETRY_COLUMN), sql.SQL(gtype), sql.Literal(SRID))
-        )
-        names.append(GEOMETRY_COLUMN)
-        columns.append(_ewkb_hex(frame.geometry, promote))
+def published_name(name: str) -> str:
+    """The PostGIS table a workspace layer or table is published as (:data:`PUBLISHED_NAMES`, else the same)."""
+    return PUBLISHED_NAMES.get(name, name)
 
-    grants = _saved_grants(cur, schema, name)
+
+def _workspace_name(table: str) -> str:
+    return next((k for k, v in PUBLISHED_NAMES.items() if v == table), table)
+
+
+def _write_notice(cur: psycopg.Cursor[Any], schema: str) -> None:
+    """Publish the ODbL notice when the schema holds OpenStreetMap-derived tables (after this publish's loads).
+
+    ``foncier_notice`` (one row per OSM-derived table: table, credit, licence, its URL, the notice) is
+    replaced, the schema and each OSM-derived table carry the notice as their COMMENT; without OSM-derived
+    tables the notice table is dropped and the schema's comment cleared.
+    """
+    rows = cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema]).fetchall()
+    present = {_workspace_name(str(r[0])) for r in rows}
+    notice = odbl_notice(present)
+    table = sql.Identifier(schema, NOTICE_TABLE)
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(defs)))
-    copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(table, sql.SQL(", ").join(map(sql.Identifier, names)))
-    with cur.copy(copy_stmt) as copy:
-        for row in zip(*columns, strict=True):
-            copy.write_row(row)
+    if notice is None:
+        cur.execute(sql.SQL("COMMENT ON SCHEMA {} IS NULL").format(sql.Identifier(schema)))
+        return
+    derived = osm_derived(present)
     cur.execute(
-        sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(table, sql.SQL(", ").join(map(sql.Identifier, key)))
+        sql.SQL(
+            "CREATE TABLE {} (table_name text PRIMARY KEY, credit text NOT NULL, licence text NOT NULL, "
+            "licence_url text NOT NULL, notice text NOT NULL)"
+        ).format(table)
     )
-    if geo:
+    osm_credit = LAYER_SOURCES["roads"][0]
+    for layer in derived:
+        credit = LAYER_SOURCES[layer][0] if layer in LAYER_SOURCES else f"computed with {osm_credit}"
         cur.execute(
-            sql.SQL("CREATE INDEX {} ON {} USING GIST ({})").format(
-                sql.Identifier(f"{name}_{GEOMETRY_COLUMN}_gist"), table, sql.Identifier(GEOMETRY_COLUMN)
+            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s)").format(table),
+            [published_name(layer), credit, ODBL.name, ODBL.url, notice],
+        )
+        cur.execute(
+            sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                sql.Identifier(schema, published_name(layer)), sql.Literal(notice)
             )
         )
-    if name == "site_parcels" and "parcel_id" in attrs:
-        cur.execute(
-            sql.SQL("CREATE INDEX {} ON {} (parcel_id)").format(sql.Identifier("site_parcels_parcel_id_idx"), table)
-        )
-    for grant in grants:
-        cur.execute(grant)
-    return len(frame)
+    cur.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema), sql.Literal(notice)))
+    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(table, sql.Literal(notice)))
+
+
+def published_notice(dsn: str, *, schema: str = "foncier") -> str | None:
+    """The ODbL notice a published schema carries (``foncier_notice``), None when it holds no OSM data."""
+    with connect(dsn) as conn, conn.cursor() as cur:
+        try:
+            if not _relation_exists(cur, schema, NOTICE_TABLE):
+                return None
+            row = cur.execute(
+                sql.SQL("SELECT notice FROM {} LIMIT 1").format(sql.Identifier(schema, NOTICE_TABLE))
+            ).fetchone()
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot read the notice from '{redact_dsn(dsn)}': {_scrub(str(exc), dsn)}") from None
+    return str(row[0]) if row else None
 
 
 _STATUS_DDL = """
@@ -572,7 +633,10 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
     Returns
     -------
     dict of str to int
-        Rows published per table, plus ``parcel_status``: the number of statuses now in the database.
+        Rows published per table (by published name: :func:`published_name`), plus ``parcel_status``: the
+        number of statuses now in the database. Every layer goes through :func:`foncier.layers.privacy.
+        public_frame` (no owner or contact column ever reaches the database); when the schema holds
+        OpenStreetMap-derived tables, the ODbL notice is written (``foncier_notice``, COMMENTs).
 
     Raises
     ------
@@ -583,7 +647,15 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
     """
     if not schema:
         raise DatabaseError("the target schema name is empty")
-    stored = {str(n): g for n, g in pyogrio.list_layers(ws.gpkg)} if ws.gpkg.exists() else {}
+    stored: dict[str, str | None] = {}
+    sizes: dict[str, int] = {}
+    if ws.gpkg.exists():
+        con = _connect_ro(ws)
+        try:
+            stored = dict(_gpkg.list_tables(con))
+            sizes = {name: _feature_count(con, name) for name in stored}
+        finally:
+            con.close()
     names = list(stored) if layers is None else list(dict.fromkeys(layers))
     missing = [n for n in names if n not in stored]
     if missing:
@@ -595,7 +667,6 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
     counts: dict[str, int] = {}
     # each layer is read and prepared by a helper thread while the server loads the previous one (GDAL, Arrow
     # and the wait on the socket release the GIL); small layers first, so that the first big one is ready
-    sizes = {name: _feature_count(ws, name) for name in names}
     frames = dict.fromkeys(sorted(names, key=lambda n: sizes[n]))
     with connect(dsn) as conn, ThreadPoolExecutor(max_workers=1, thread_name_prefix="foncier-publish") as pool:
         futures = {name: pool.submit(_prepare, ws, name, stored[name] is not None) for name in frames}
@@ -617,10 +688,12 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
                         )
                 for name in frames:
                     t0 = time.perf_counter()
-                    counts[name] = _load(cur, schema, name, futures[name].result())
+                    target = published_name(name)
+                    counts[target] = _load(cur, schema, target, futures[name].result())
                     logger.info(
-                        "published %s.%s: %d rows in %.2f s", schema, name, counts[name], time.perf_counter() - t0
+                        "published %s.%s: %d rows in %.2f s", schema, target, counts[target], time.perf_counter() - t0
                     )
+                _write_notice(cur, schema)
                 if "parcels" in frames:
                     _link_statuses(cur, ws, schema, has_status)
                     for grant in view_grants:
@@ -633,8 +706,8 @@ def publish(ws: Workspace, dsn: str, *, schema: str = "foncier", layers: list[st
             with conn.cursor() as cur:  # fresh planner statistics (outside the data transaction, cheap)
                 conn.autocommit = True
                 for name in frames:
-                    if counts.get(name, 0) >= 1000:  # small tables: autovacuum's analyze is enough
-                        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, name)))
+                    if counts.get(published_name(name), 0) >= 1000:  # small tables: autovacuum's analyze is enough
+                        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, published_name(name))))
         except psycopg.Error as exc:
             for stop in cancel:
                 stop()

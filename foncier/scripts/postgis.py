@@ -36,8 +36,10 @@ def publish(workspace: Path, dsn: str, schema: str, layers: tuple[str, ...]) -> 
     Tables of the same names are replaced; a failed publish leaves the previous ones. The officers' statuses
     (table parcel_status) are seeded from the workspace the first time and never overwritten afterwards.
     Open the view parcels_status in QGIS to see and edit them; bring them back with `foncier pull-status`.
+    Owner and contact columns are never published; when OpenStreetMap-derived tables are (roads,
+    interchanges, what was computed with them), the ODbL notice is written with them and printed.
     """
-    from foncier.layers.postgis import STATUS_TABLE, redact_dsn
+    from foncier.layers.postgis import STATUS_TABLE, published_notice, redact_dsn
     from foncier.layers.postgis import publish as publish_workspace
 
     ws = Workspace.open(workspace)
@@ -48,6 +50,9 @@ def publish(workspace: Path, dsn: str, schema: str, layers: tuple[str, ...]) -> 
     if STATUS_TABLE in counts:
         click.echo(f"{schema}.{STATUS_TABLE}: {counts[STATUS_TABLE]} status(es) (the officers' live data, kept)")
     click.echo(f"Published {len(counts) - (STATUS_TABLE in counts)} table(s) to {redact_dsn(dsn)}.")
+    notice = published_notice(dsn, schema=schema)
+    if notice:  # OSM-derived tables: the ODbL asks for the notice wherever the database is published
+        click.echo(f"ODbL notice (also in {schema}.foncier_notice and the schema's comment): {notice}")
 
 
 @click.command("pull-status")

@@ -14,7 +14,7 @@ import shapely
 psycopg = pytest.importorskip("psycopg")
 
 from foncier.errors import DatabaseError  # noqa: E402
-from foncier.layers.postgis import publish, pull_statuses, redact_dsn  # noqa: E402
+from foncier.layers.postgis import publish, published_name, pull_statuses, redact_dsn  # noqa: E402
 from foncier.layers.workspace import Workspace  # noqa: E402
 
 
@@ -29,7 +29,7 @@ def ws(scored_sample_workspace: Path, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def schema(request: pytest.FixtureRequest) -> str:
     """One schema per test (they share the cluster)."""
-    return "t_" + request.node.name.lower().replace("[", "_").replace("]", "").replace("-", "_")[:50]
+    return "t_" + str(request.node.name).lower().replace("[", "_").replace("]", "").replace("-", "_")[:50]
 
 
 def _one(dsn: str, query: str, params: Any = None) -> Any:
@@ -62,8 +62,9 @@ def _upsert(conn: Any, schema: str, parcel_id: str, status: str) -> None:
 def test_publish_tables_types_keys_and_geometries(ws: Workspace, pg_cluster: dict[str, str], schema: str) -> None:
     dsn = pg_cluster["dsn"]
     counts = publish(ws, dsn, schema=schema)
-    for name in ws.list_layers():
-        assert counts[name] == ws.feature_count(name), name
+    for layer in ws.list_layers():
+        name = published_name(layer)
+        assert counts[name] == ws.feature_count(layer), name
         assert _one(dsn, f'SELECT count(*) FROM "{schema}"."{name}"') == counts[name]
     with psycopg.connect(dsn) as conn:
         cols = dict(
@@ -93,7 +94,7 @@ def test_publish_tables_types_keys_and_geometries(ws: Workspace, pg_cluster: dic
         assert pks["sites"] == "site_id"
         assert pks["scores"] == "profile,site_id"
         assert pks["parcel_status"] == "parcel_id"
-        assert set(ws.list_layers()) <= set(pks)
+        assert set(map(published_name, ws.list_layers())) <= set(pks)
         # the published parcels carry no status: parcel_status is the one place for it
         parcel_cols = {
             r[0]
