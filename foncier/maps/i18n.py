@@ -206,6 +206,18 @@ TEXT: dict[str, dict[Lang, str]] = {
     "tie_short": {"fr": "ex æquo {first}–{last}", "en": "tied {first}–{last}"},
     "tie_label": {"fr": "Ex æquo (classement)", "en": "Tied (ranking)"},
     "unverified_constraints": {"fr": "Contraintes non vérifiées", "en": "Unverified constraints"},
+    "unverified_badge": {"fr": "non vérifié", "en": "unverified"},
+    "legend_unverified": {
+        "fr": "Contrainte non vérifiée (donnée absente)",
+        "en": "Constraint not checked (data missing)",
+    },
+    "parcel_states": {"fr": "Parcelles par état", "en": "Parcels by state"},
+    "parcel_state_available": {"fr": "disponibles", "en": "available"},
+    "parcel_state_built": {"fr": "bâties", "en": "built"},
+    "parcel_state_occupied": {"fr": "occupées", "en": "occupied"},
+    "parcel_state_committed": {"fr": "engagées", "en": "committed"},
+    "parcel_state_to_verify": {"fr": "à vérifier", "en": "to verify"},
+    "effective_share": {"fr": "part effective", "en": "effective share"},
     "effective_weights": {"fr": "Poids effectifs", "en": "Effective weights"},
     "effective_weights_note": {
         "fr": "part réelle de chaque critère dans les écarts entre sites (poids × étendue des valeurs)",

@@ -121,6 +121,17 @@ def effective_weights(ws: Workspace, profile: str) -> pd.DataFrame:
     return table[[c for c in ("weight", "effective_share") if c in table.columns]]
 
 
+def parcel_state_counts(ws: Workspace) -> dict[str, int] | None:
+    """Number of parcels in each availability state (``parcel_availability``), None when never computed."""
+    from foncier.layers.availability import availability_counts
+
+    try:
+        return availability_counts(ws)
+    except Exception as exc:  # an older workspace: no counts shown
+        logger.debug("no availability counts: %s", exc)
+        return None
+
+
 def with_site_facts(ws: Workspace, sites: pd.DataFrame, profile: str) -> pd.DataFrame:
     """``sites`` (indexed by site id) with the availability and rank-group columns the workspace can give."""
     ids = [str(i) for i in sites.index]

@@ -269,6 +269,8 @@ def _top_panel_html(
     profile_title: str,
     commune_names: Mapping[str, str],
     n_excluded: int,
+    availability_counts: Mapping[str, int] | None = None,
+    effective_weights: pd.DataFrame | None = None,
 ) -> str:
     kept = sites[~sites["excluded"]].head(top)
     items = []
@@ -276,12 +278,13 @@ def _top_panel_html(
         color = colors[score_class(float(rec["score"]), breaks)]
         communes = ", ".join(commune_names.get(c, c) for c in str(rec.get("communes") or "").split(",") if c)
         detail = " · ".join(x for x in (i18n.fmt_area(rec.get("area_m2"), lang), str(rec["site_id"])) if x and x != "–")
+        facts = _facts(rec, lang, None)
         items.append(
             f'<li tabindex="0" role="button" data-site="{html.escape(str(rec["site_id"]))}" '
             f'title="{html.escape(t("click_to_zoom", lang))}">'
             f'<span class="fx-rank">{int(rec["rank"])}</span>'
             f'<span class="fx-li-main"><b>{html.escape(communes or str(rec["site_id"]))}</b>'
-            f'<span class="fx-small">{html.escape(detail)}</span></span>'
+            f'<span class="fx-small">{html.escape(detail)}</span>{_item_facts_html(facts, lang)}</span>'
             f'<span class="fx-li-score" style="background:{color};color:{text_color_on(color)}">'
             f"{i18n.fmt_number(rec['score'], lang, 2)}</span></li>"
         )
@@ -290,11 +293,73 @@ def _top_panel_html(
         f"<h2>{html.escape(t('site_map_title', lang))}</h2>"
         f'<div class="fx-small">{html.escape(t("territory", lang))}<br>{t("profile", lang)}{i18n.colon(lang)}'
         f"<b>{html.escape(profile_title)}</b> · {t('n_sites', lang, n=len(sites), k=n_excluded)}</div>"
+        f"{_counts_html(availability_counts, lang)}{_weights_html(effective_weights, lang)}"
         f'<h3 style="margin-top:8px">{t("top_sites", lang, n=min(top, len(kept)))}</h3>{body}'
     )
 
 
-def _legend_html(breaks: list[float], colors: list[str], lang: str, top: int, has_excluded: bool) -> str:
+def _item_facts_html(facts: Mapping[str, Any], lang: str) -> str:
+    """A listed site's availability (with the date of its last status change) and its "unverified" badge."""
+    parts = []
+    if facts.get("av"):
+        av = str(facts["av"])
+        key = f"site_av_{av}"
+        label = t(key, lang) if key in i18n.TEXT else av
+        date = f" ({t('status_changed', lang, date=facts['ad'])})" if facts.get("ad") else ""
+        parts.append(f'<span class="fx-av fx-av-{html.escape(av)}">{html.escape(label)}</span>{html.escape(date)}')
+    if facts.get("uv"):
+        parts.append(
+            f'<span class="fx-uv-badge" title="{html.escape(str(facts["uv"]))}">'
+            f"{html.escape(t('unverified_badge', lang))}</span>"
+        )
+    return f'<span class="fx-small fx-li-facts">{" ".join(parts)}</span>' if parts else ""
+
+
+def _counts_html(counts: Mapping[str, int] | None, lang: str) -> str:
+    """The number of parcels in each availability state (``parcel_availability``), empty when unknown."""
+    if not counts:
+        return ""
+    cells = "".join(
+        f'<span class="fx-state fx-state-{html.escape(state)}" data-state="{html.escape(state)}">'
+        f"<b>{i18n.fmt_number(n, lang, 0)}</b> {html.escape(t(f'parcel_state_{state}', lang))}</span>"
+        for state, n in counts.items()
+        if f"parcel_state_{state}" in i18n.TEXT
+    )
+    return f'<div class="fx-states"><div class="fx-small">{html.escape(t("parcel_states", lang))}</div>{cells}</div>'
+
+
+def _weights_html(weights: pd.DataFrame | None, lang: str) -> str:
+    """The profile's nominal and effective weights (largest effective share first), empty when unknown."""
+    if weights is None or weights.empty or "effective_share" not in weights.columns:
+        return ""
+    rows = []
+    for criterion, rec in weights.sort_values("effective_share", ascending=False, kind="stable").iterrows():
+        share = _finite(rec.get("effective_share"))
+        weight = _finite(rec.get("weight"))
+        rows.append(
+            f'<tr data-criterion="{html.escape(str(criterion))}">'
+            f"<td>{html.escape(i18n.criterion_label(str(criterion), lang))}</td>"
+            f'<td class="fx-num">{"–" if weight is None else i18n.fmt_number(100 * weight, lang, 0) + " %"}</td>'
+            f'<td class="fx-num">{"–" if share is None else i18n.fmt_number(100 * share, lang, 0) + " %"}</td></tr>'
+        )
+    return (
+        f'<details class="fx-weights"><summary>{html.escape(t("effective_weights", lang))}</summary>'
+        f"<table><tr><th>{html.escape(t('criterion', lang))}</th><th>{html.escape(t('nominal_weight', lang))}</th>"
+        f"<th>{html.escape(t('effective_share', lang))}</th></tr>{''.join(rows)}</table>"
+        f'<div class="fx-small">{html.escape(t("effective_weights_note", lang))}</div></details>'
+    )
+
+
+def _has_unverified(sites: pd.DataFrame) -> bool:
+    """Whether a site of the map has a constraint that could not be checked (``n_unverified > 0``)."""
+    if "n_unverified" not in sites.columns:
+        return False
+    return bool((pd.to_numeric(sites["n_unverified"], errors="coerce").fillna(0) > 0).any())
+
+
+def _legend_html(
+    breaks: list[float], colors: list[str], lang: str, top: int, has_excluded: bool, has_unverified: bool = False
+) -> str:
     rows = []
     n = len(colors)
     for i in reversed(range(n)):
@@ -307,6 +372,11 @@ def _legend_html(breaks: list[float], colors: list[str], lang: str, top: int, ha
         rows.append(
             f'<div><span class="fx-swatch" style="background:{EXCLUDED_COLOR};opacity:.6;border-style:dashed"></span>'
             f"{t('legend_excluded', lang)}</div>"
+        )
+    if has_unverified:
+        rows.append(
+            f'<div class="fx-legend-uv"><span class="fx-swatch fx-swatch-uv"></span>{t("legend_unverified", lang)}'
+            f' <span class="fx-uv-badge">{html.escape(t("unverified_badge", lang))}</span></div>'
         )
     rows.append(
         f'<div><span class="fx-rank" style="width:18px;height:18px;font-size:10px;margin-right:4px">1</span>'
@@ -461,7 +531,7 @@ UI_TEXT_KEYS = [
     "filter_max_time", "filter_zoning", "filter_any", "filter_brownfield", "filter_available", "filter_reset",
     "filter_count", "open_sheet", "panel_toggle", "legend_toggle", "roissy_label", "target_direction",
     "availability", "site_av_free", "site_av_under_option", "site_av_sold", "site_av_built", "site_av_unverified",
-    "status_changed", "tie_short", "tie_group", "unverified_constraints", "roissy_time_hgv",
+    "status_changed", "tie_short", "tie_group", "unverified_constraints", "unverified_badge", "roissy_time_hgv",
     "communes", "area", "rank", "score",
 ]  # fmt: skip
 
@@ -505,6 +575,7 @@ def _facts(rec: Mapping[str, Any], lang: str, sheet_urls: Mapping[str, str] | No
     if n_unverified:
         text = rec.get("unverified_fr" if lang == "fr" else "unverified") or rec.get("unverified") or ""
         out["uv"] = str(text) or str(int(n_unverified))
+        out["uvn"] = int(n_unverified)
     return out
 
 
@@ -560,6 +631,8 @@ def build_site_map(
     top: int = 10,
     generated: str = "",
     sheet_urls: Mapping[str, str] | None = None,
+    availability_counts: Mapping[str, int] | None = None,
+    effective_weights: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Build the interactive site map of one profile.
 
@@ -592,6 +665,12 @@ def build_site_map(
         Override of the "map made on ... by foncier ..." line (tests, reproducible output).
     sheet_urls : mapping of str to str, optional
         Site id -> URL of its sheet: the popups link to it.
+    availability_counts : mapping of str to int, optional
+        Number of parcels in each availability state (``foncier.layers.availability.availability_counts``),
+        shown in the side panel.
+    effective_weights : DataFrame, optional
+        ``criterion`` index, ``weight`` and ``effective_share`` (``site_facts.effective_weights``): the
+        profile's nominal and effective weights, shown in the side panel.
 
     Optional columns of ``sites`` shown when present (see :mod:`foncier.maps.site_facts`): ``availability``
     and ``status_date``; ``group_first``/``group_last`` (rank groups: ties); ``n_unverified`` and
@@ -767,6 +846,8 @@ def build_site_map(
                 profile_title=title,
                 commune_names=commune_names,
                 n_excluded=n_excluded,
+                availability_counts=availability_counts,
+                effective_weights=effective_weights,
             ),
             position="topleft",
             css_class="fx-box fx-panel",
@@ -776,7 +857,7 @@ def build_site_map(
     m.add_child(PanelClicks(), name="foncier_panel_clicks")
     m.add_child(
         HtmlControl(
-            _legend_html(breaks, colors, lang, top, n_excluded > 0),
+            _legend_html(breaks, colors, lang, top, n_excluded > 0, _has_unverified(sites)),
             position="bottomright",
             css_class="fx-box fx-legend",
         ),

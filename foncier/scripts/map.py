@@ -28,7 +28,7 @@ from foncier.maps.assets import inline_assets
 from foncier.maps.compare import MAX_SITES, MIN_SITES, SURROUNDINGS, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
-from foncier.maps.site_facts import effective_weights, with_site_facts
+from foncier.maps.site_facts import effective_weights, parcel_state_counts, with_site_facts
 from foncier.maps.site_map import CONTEXT_ORDER, ORIENTATION_LAYERS, build_site_map
 from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, SHEET_TARGETS, build_site_sheet
 from foncier.maps.style import ROAD_WEIGHTS, class_colors, score_breaks, score_class
@@ -87,6 +87,8 @@ def site_map_for(
         provenance=scored.provenance,
         top=top,
         sheet_urls=sheet_urls,
+        availability_counts=parcel_state_counts(ws),
+        effective_weights=effective_weights(ws, scored.profile.name),
     )
 
 

@@ -145,7 +145,10 @@ def build_router(settings: ApiSettings) -> APIRouter:
             sites = site_facts.with_site_facts(ws, scored.sites, scored.profile.name)
             m = site_map.build_site_map(sites, _context(ws, names), profile=scored.profile,
                                         breakdown=scored.breakdown, lang=lang, synthetic=scored.synthetic,
-                                        provenance=scored.provenance, top=top, sheet_urls=sheets)  # fmt: skip
+                                        provenance=scored.provenance, top=top, sheet_urls=sheets,
+                                        availability_counts=site_facts.parcel_state_counts(ws),
+                                        effective_weights=site_facts.effective_weights(ws, scored.profile.name),
+                                        )  # fmt: skip
             return render(m)
 
         return HTMLResponse(cache.get(store, ("sites", profile, top, lang), build))

@@ -35,12 +35,20 @@ function foncierSitesLayer(map, data, cfg) {
         }
     }
     function fill(p) { return p.x ? cfg.excludedColor : cfg.colors[p.c]; }
+    // a kept site with a constraint that could not be checked (layer missing): a thick dashed purple outline
+    var UV_COLOR = '#6a1b9a';
     function style(f) {
         var p = f.properties;
-        return p.x ? {color: '#616161', weight: 1, dashArray: '3 3', fillColor: cfg.excludedColor,
-                      fillOpacity: cfg.excludedOpacity, opacity: 0.9, className: 'fx-site fx-excluded'}
-                   : {color: cfg.outline, weight: 1, fillColor: cfg.colors[p.c], fillOpacity: 0.8,
-                      opacity: 0.9, className: 'fx-site'};
+        if (p.x) {
+            return {color: '#616161', weight: 1, dashArray: '3 3', fillColor: cfg.excludedColor,
+                    fillOpacity: cfg.excludedOpacity, opacity: 0.9, className: 'fx-site fx-excluded'};
+        }
+        if (p.uv) {
+            return {color: UV_COLOR, weight: 2.5, dashArray: '6 4', fillColor: cfg.colors[p.c], fillOpacity: 0.65,
+                    opacity: 1, className: 'fx-site fx-unverified'};
+        }
+        return {color: cfg.outline, weight: 1, fillColor: cfg.colors[p.c], fillOpacity: 0.8,
+                opacity: 0.9, className: 'fx-site'};
     }
     function popup(p) {
         var h = '<div class="fx-pop"><div class="fx-pop-h">';
@@ -48,7 +56,9 @@ function foncierSitesLayer(map, data, cfg) {
             h += '<span class="fx-rank" style="margin-right:6px">'
                 + p.r + '</span>';
         }
-        h += '<b>' + esc(T.site) + ' ' + esc(p.id) + '</b></div><table class="fx-kv">';
+        h += '<b>' + esc(T.site) + ' ' + esc(p.id) + '</b>'
+            + (p.uv && !p.x ? ' <span class="fx-uv-badge">' + esc(cfg.ui.unverified_badge) + '</span>' : '')
+            + '</div><table class="fx-kv">';
         h += '<tr><th>' + T.score + '</th><td><span class="fx-swatch" style="background:' + fill(p)
             + '"></span><b>' + num(p.s, 2) + '</b> · ' + T.rank + ' '
             + T.rank_of.replace('{rank}', p.r).replace('{n}', cfg.n) + '</td></tr>';
@@ -112,8 +122,11 @@ function foncierSitesLayer(map, data, cfg) {
     layer.eachLayer(function(l) {
         var p = l.feature.properties;
         if (!p.p) { return; }
-        dotById[p.id] = L.circleMarker(p.p, {radius: p.x ? 3 : 5, color: p.x ? '#757575' : cfg.outline, weight: 1,
-                             fillColor: fill(p), fillOpacity: p.x ? 0.6 : 0.95, className: 'fx-site-dot'})
+        var uv = p.uv && !p.x;
+        dotById[p.id] = L.circleMarker(p.p, {radius: p.x ? 3 : (uv ? 6 : 5),
+                             color: p.x ? '#757575' : (uv ? UV_COLOR : cfg.outline), weight: uv ? 2 : 1,
+                             dashArray: uv ? '3 2' : null, fillColor: fill(p), fillOpacity: p.x ? 0.6 : 0.95,
+                             className: uv ? 'fx-site-dot fx-unverified' : 'fx-site-dot'})
             .bindTooltip(l.getTooltip().getContent(), {sticky: true})
             .on('click', function() { open(p.id); })
             .addTo(dots);
@@ -176,8 +189,12 @@ function foncierRankMarkers(map, points) {
                 L.polyline([it.ll, ll], {color: '#111', weight: 1.2, opacity: 0.8, interactive: false})
                     .addTo(group);
             }
+            var fp = window.foncier && window.foncier.byId[it.id] ? window.foncier.byId[it.id].feature.properties : {};
+            var badge = fp.uv ? '<span class="fx-uv-mark" title="' + window.foncier.esc(window.foncier.cfg.ui.unverified_badge
+                + ' : ' + fp.uv) + '">?</span>' : '';
             L.marker(ll, {
-                icon: L.divIcon({className: 'fx-rank-icon', html: '<span class="fx-rank">' + it.r + '</span>',
+                icon: L.divIcon({className: 'fx-rank-icon' + (fp.uv ? ' fx-rank-uv' : ''),
+                                 html: '<span class="fx-rank">' + it.r + '</span>' + badge,
                                  iconSize: [size, size], iconAnchor: [size / 2, size / 2]}),
                 title: it.id, keyboard: false, riseOnHover: true, zIndexOffset: 1000 - it.r
             }).on('click', function() { window.foncier.open(it.id); }).addTo(group);
@@ -319,10 +336,16 @@ function foncierSiteMapUi(map) {
     function item(p) {
         var detail = [F.area(p.a), p.id];
         if (p.g) { detail.push(U.tie_short.replace('{first}', p.g[0]).replace('{last}', p.g[1])); }
-        var colour = F.fill(p);
+        var colour = F.fill(p), facts = [];
+        if (p.av) {
+            facts.push('<span class="fx-av fx-av-' + esc(p.av) + '">' + esc(U['site_av_' + p.av] || p.av) + '</span>'
+                + (p.ad ? ' (' + esc(U.status_changed.replace('{date}', p.ad)) + ')' : ''));
+        }
+        if (p.uv) { facts.push('<span class="fx-uv-badge" title="' + esc(p.uv) + '">' + esc(U.unverified_badge) + '</span>'); }
         return '<li tabindex="0" role="button" data-site="' + esc(p.id) + '"><span class="fx-rank">' + p.r + '</span>'
             + '<span class="fx-li-main"><b>' + esc(p.m || p.id) + '</b><span class="fx-small">'
-            + esc(detail.join(' · ')) + '</span></span><span class="fx-li-score" style="background:' + colour
+            + esc(detail.join(' · ')) + '</span>'
+            + (facts.length ? '<span class="fx-small fx-li-facts">' + facts.join(' ') + '</span>' : '') + '</span><span class="fx-li-score" style="background:' + colour
             + ';color:' + (p.x ? '#111' : cfg.textColors[p.c]) + '">' + F.num(p.s, 2) + '</span></li>';
     }
     function apply() {
