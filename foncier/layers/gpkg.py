@@ -442,31 +442,57 @@ def _sql_type(series: Any) -> str:
 
 
 def _sql_values(series: Any) -> list[Any]:
+    """The Python values sqlite3 stores for a column: int for booleans and integers, float (None for NaN),
+    ISO-8601 UTC text with milliseconds for datetimes, the value itself for text and bytes, None for nulls.
+
+    Converted column-wise (numpy ``tolist`` then the nulls set to None); object columns holding anything
+    but text or bytes take the per-value path (:func:`_sql_value`).
+    """
     import pandas as pd
 
     kind = series.dtype.kind
-    if kind == "b":
-        return [int(v) for v in series]
-    if kind in "iu":
-        return [int(v) for v in series]
+    n = len(series)
+    if kind in "biu":
+        if series.hasnans:  # nullable Boolean / Int64 with missing values
+            mask = series.isna().to_numpy()
+            values = series.astype(object).to_numpy()
+            out: list[Any] = [None if m else int(v) for v, m in zip(values, mask, strict=True)]
+            return out
+        return list(np.asarray(series.to_numpy(), dtype=np.int64 if kind == "b" else None).tolist())
     if kind == "f":
-        return [None if v != v else float(v) for v in series]
+        arr = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        out = arr.tolist()
+        for i in np.flatnonzero(np.isnan(arr)).tolist():
+            out[i] = None
+        return out
     if kind == "M":
         stamps = pd.to_datetime(series, utc=True)
-        return [None if pd.isna(v) else v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" for v in stamps]
-    out: list[Any] = []
-    for v in series.astype(object):
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
-            out.append(None)
-        elif isinstance(v, bool | np.bool_):
-            out.append(int(v))
-        elif isinstance(v, int | float | str | bytes):
-            out.append(v)
-        elif isinstance(v, np.integer | np.floating):
-            out.append(v.item())
-        else:
-            out.append(str(v))
-    return out
+        text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+        return [None if isinstance(v, float) else v for v in text.astype(object).tolist()]
+    values = np.asarray(series.astype(object).to_numpy(), dtype=object)
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred == "empty":
+        return [None] * n
+    if inferred in ("string", "bytes"):
+        out = values.tolist()
+        for i in np.flatnonzero(pd.isna(values)).tolist():
+            out[i] = None
+        return out
+    return [_sql_value(v) for v in values]
+
+
+def _sql_value(v: Any) -> Any:
+    import pandas as pd
+
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, bool | np.bool_):
+        return int(v)
+    if isinstance(v, int | float | str | bytes):
+        return v
+    if isinstance(v, np.integer | np.floating):
+        return v.item()
+    return str(v)
 
 
 def write_table(con: sqlite3.Connection, table: str, frame: Any, *, identifier: str | None = None) -> int:
