@@ -149,6 +149,8 @@ TEXT: dict[str, dict[Lang, str]] = {
     # ------------------------------------------------------------------ parcel map
     "color_by_zoning": {"fr": "Couleur : zonage d'urbanisme", "en": "Colour: planning zone"},
     "color_by_availability": {"fr": "Couleur : disponibilité", "en": "Colour: availability"},
+    "color_by_state": {"fr": "Couleur : état de disponibilité", "en": "Colour: availability state"},
+    "state": {"fr": "État", "en": "State"},
     "zoom_in_for_parcels": {
         "fr": "Zoomer (niveau {z} et plus) pour voir les parcelles",
         "en": "Zoom in (level {z} and above) to see the parcels",

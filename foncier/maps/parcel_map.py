@@ -9,6 +9,9 @@ each tile is already clipped and simplified by the server.
 
 - ``color_by="availability"`` fills parcels by their land officer status (available, under option, sold,
   not for sale, not recorded);
+- ``color_by="state"`` fills parcels by their availability state computed by the pipeline
+  (``parcel_availability.state``: available, built, occupied, committed, to verify), from the tiles'
+  opt-in ``state`` attribute (``?state=true``);
 - ``color_by="zoning"`` fills parcels by the PLU zone type when the tiles carry ``typezone``, and otherwise
   shows the (simplified, inline, small) PLU zoning layer under parcel outlines.
 
@@ -51,11 +54,11 @@ from foncier.maps.elements import (
 )
 from foncier.maps.i18n import t
 from foncier.maps.site_map import BASEMAP_OPACITY, BASEMAP_TILES
-from foncier.maps.style import AVAILABILITY_COLORS, LAYER_STYLES, ZONING_COLORS
+from foncier.maps.style import AVAILABILITY_COLORS, LAYER_STYLES, STATE_COLORS, ZONING_COLORS
 
 logger = logging.getLogger(__name__)
 
-ColorBy = Literal["availability", "zoning"]
+ColorBy = Literal["availability", "zoning", "state"]
 
 TILES_URL = "/tiles/parcels/{z}/{x}/{y}.pbf"
 SITES_TILES_URL = "/tiles/sites/{z}/{x}/{y}.pbf"
@@ -121,6 +124,8 @@ PARCEL_MAP_CSS = static_text("parcel_map.css")
 def _legend(color_by: ColorBy, lang: str, url: str, zoning_inline: bool) -> str:
     if color_by == "availability":
         entries = [(AVAILABILITY_COLORS[k], t(f"availability_{k}", lang)) for k in AVAILABILITY_COLORS]
+    elif color_by == "state":
+        entries = [(STATE_COLORS[k], t(f"parcel_state_{k}", lang)) for k in STATE_COLORS]
     else:
         entries = [(ZONING_COLORS[k], t(f"zoning_{k}", lang)) for k in ZONING_COLORS]
     rows = "".join(
@@ -157,8 +162,8 @@ def build_parcel_map(
         URL template of the parcel vector tiles (relative to the page, or absolute).
     sites_tiles_url : str or None
         URL template of the candidate sites' vector tiles (None: no site outlines).
-    color_by : {"availability", "zoning"}
-        What the parcel fill shows.
+    color_by : {"availability", "zoning", "state"}
+        What the parcel fill shows: the officer's status, the PLU zone type or the availability state.
     zoning : GeoDataFrame, optional
         The PLU layer (``typezone``), drawn simplified under the parcels when ``color_by="zoning"``.
     communes : GeoDataFrame, optional
@@ -173,8 +178,8 @@ def build_parcel_map(
         Name of the layer inside the tiles.
     """
     lang = i18n.check_lang(lang)
-    if color_by not in ("availability", "zoning"):
-        raise ValueError(f"color_by must be 'availability' or 'zoning', got {color_by!r}")
+    if color_by not in ("availability", "zoning", "state"):
+        raise ValueError(f"color_by must be 'availability', 'zoning' or 'state', got {color_by!r}")
     bounds = latlon_bounds(extent) if isinstance(extent, gpd.GeoDataFrame) else [list(map(float, p)) for p in extent]
     m = folium.Map(
         location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
@@ -216,14 +221,17 @@ def build_parcel_map(
             style_function=zoning_style,
             interactive=False,
         ).add_to(m)
-    text = i18n.table(lang, ["parcel_id", "commune", "contenance", "status", "zoning"])
-    text.update({k: v for k, v in i18n.table(lang).items() if k.startswith("availability_")})
+    text = i18n.table(lang, ["parcel_id", "commune", "contenance", "status", "zoning", "state"])
+    text.update(
+        {k: v for k, v in i18n.table(lang).items() if k.startswith("availability_") or k.startswith("parcel_state_")}
+    )
+    # the zone type and the availability state are opt-in attributes of the API's parcel tiles (larger tiles)
+    opt_in = {"zoning": "zoning=true", "state": "state=true"}.get(color_by)
     config = {
-        # the zone type is an opt-in attribute of the API's parcel tiles (it makes them larger)
-        "url": tiles_url + ("&" if "?" in tiles_url else "?") + "zoning=true" if color_by == "zoning" else tiles_url,
+        "url": tiles_url + ("&" if "?" in tiles_url else "?") + opt_in if opt_in else tiles_url,
         "layer": tile_layer,
         "colorBy": color_by,
-        "colors": AVAILABILITY_COLORS if color_by == "availability" else ZONING_COLORS,
+        "colors": {"availability": AVAILABILITY_COLORS, "state": STATE_COLORS}.get(color_by, ZONING_COLORS),
         "minZoom": min_zoom,
         "maxNativeZoom": max_native_zoom,
         "text": text,
@@ -277,5 +285,6 @@ def parcel_tile_properties() -> Mapping[str, str]:
         "commune": "popup",
         "contenance_m2": "popup",
         "status": "fill colour with color_by='availability'",
+        "state": "fill colour with color_by='state' (optional, ``?state=true``: parcel_availability.state)",
         "typezone": "fill colour with color_by='zoning' (optional; else the inline PLU layer is shown)",
     }

@@ -66,6 +66,15 @@ AVAILABILITY_COLORS: dict[str, str] = {
     "unknown": "#bdbdbd",
 }
 
+#: Parcel fill by availability state (``parcel_availability.state``, issue 13), in the states' display order.
+STATE_COLORS: dict[str, str] = {
+    "available": OKABE_ITO["green"],
+    "built": OKABE_ITO["vermillion"],
+    "occupied": OKABE_ITO["purple"],
+    "committed": OKABE_ITO["orange"],
+    "to_verify": "#bdbdbd",
+}
+
 #: Isochrone outline colours by minutes (darker = closer to Roissy).
 ISOCHRONE_COLORS: dict[int, str] = {15: "#54278f", 30: "#756bb1", 45: "#9e9ac8", 60: "#cbc9e2"}
 

@@ -313,7 +313,7 @@ def _write_pdf(ws: Workspace, profile: str, site_id: str | None, compare_ids: li
 )
 @click.option(
     "--color-by",
-    type=click.Choice(["availability", "zoning"]),
+    type=click.Choice(["availability", "zoning", "state"]),
     default="availability",
     show_default=True,
     help="Parcel colours of the parcel map.",

@@ -250,7 +250,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
     def parcels_map(
         request: Request,
         store: StoreDep,
-        color_by: Annotated[str, Query(pattern="^(availability|zoning)$",
+        color_by: Annotated[str, Query(pattern="^(availability|zoning|state)$",
                                        description="colour parcels by availability status or zoning")] = "availability",
         lang: Annotated[str, lang_query] = "fr",
     ) -> HTMLResponse:  # fmt: skip

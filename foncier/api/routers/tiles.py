@@ -105,6 +105,13 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 "(from the pipeline's parcel_zoning table)"
             ),
         ] = False,
+        state: Annotated[
+            bool,
+            Query(
+                description="parcels: add `state`, the parcel's availability state "
+                "(from the pipeline's parcel_availability table)"
+            ),
+        ] = False,
     ) -> Response:
         """A vector tile of ``layer`` in WebMercatorQuad (EPSG:3857), for MapLibre, OpenLayers or QGIS."""
         spec = TILE_LAYERS.get(layer)
@@ -121,7 +128,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         if z < (settings.tile_min_zoom if min_zoom is None else min_zoom):
             return Response(status_code=204, headers=headers)
         version = workspace_version(store)
-        cache_key = (layer, z, x, y, zoning)
+        cache_key = (layer, z, x, y, zoning, state)
         cached = cache.get(version, cache_key)
         if cached is not None:
             headers["X-Tile-Cache"] = "hit"
@@ -141,6 +148,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
         unit = (bounds[2] - bounds[0]) / EXTENT
         fit = fitted_transform(store.transformer(srs, WEB_MERCATOR).transform, env, tolerance=unit / 50)
         add_zoning = zoning and name == "parcels" and store.has("parcel_zoning")
+        add_state = state and name == "parcels" and store.has("parcel_availability")
         if fit is not None:
             source = layer_index(store, name, attributes, version).query(env, limit=settings.tile_max_features)
             truncated = source.truncated
@@ -148,6 +156,10 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 zone_of = store.value_map("parcel_zoning", "parcel_id", "typezone")
                 source.columns["typezone"] = np.asarray([zone_of.get(p) for p in source.columns["parcel_id"]],
                                                         dtype=object)  # fmt: skip
+            if add_state and "parcel_id" in source.columns:
+                state_of = store.value_map("parcel_availability", "parcel_id", "state")
+                source.columns["state"] = np.asarray([state_of.get(p) for p in source.columns["parcel_id"]],
+                                                     dtype=object)  # fmt: skip
             data = encode_source(layer, source, bounds, fit, buffer=settings.tile_buffer)
         else:  # no polynomial fits the tile (far from the CRS's area): per-vertex PROJ
             fids, geoms, columns, truncated = read_envelope(
@@ -156,6 +168,9 @@ def build_router(settings: ApiSettings) -> APIRouter:
             if add_zoning and "parcel_id" in columns:
                 zone_of = store.value_map("parcel_zoning", "parcel_id", "typezone")
                 columns["typezone"] = [zone_of.get(pid) for pid in columns["parcel_id"]]
+            if add_state and "parcel_id" in columns:
+                state_of = store.value_map("parcel_availability", "parcel_id", "state")
+                columns["state"] = [state_of.get(pid) for pid in columns["parcel_id"]]
             geoms = store.to_crs(geoms, srs, WEB_MERCATOR)
             data = encode_tile([TileLayer(layer, geoms, columns, fids)], bounds, buffer=settings.tile_buffer)
         if truncated:  # not cached: the next request says so again

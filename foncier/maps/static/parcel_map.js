@@ -5,12 +5,14 @@ function foncierParcelLayer(map, cfg) {
         return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
     function colour(p) {
         if (cfg.colorBy === 'availability') { return cfg.colors[p.status] || cfg.colors.unknown; }
+        if (cfg.colorBy === 'state') { return cfg.colors[p.state] || cfg.colors.to_verify; }
         if (p.typezone) { return cfg.colors[p.typezone] || cfg.colors.other; }
         return null;
     }
     function style(p) {
         var c = colour(p);
-        var known = cfg.colorBy !== 'availability' || (p.status && cfg.colors[p.status]);
+        var known = cfg.colorBy === 'state' ? (p.state && p.state !== 'to_verify')
+            : cfg.colorBy !== 'availability' || (p.status && cfg.colors[p.status]);
         return c ? {weight: 0.6, color: '#444', opacity: 0.8, fill: true, fillColor: c,
                     fillOpacity: known ? 0.6 : 0.12}
                  : {weight: 0.8, color: '#333', opacity: 0.9, fill: true, fillColor: '#fff', fillOpacity: 0.01};
@@ -32,6 +34,7 @@ function foncierParcelLayer(map, cfg) {
             rows.push([T.contenance, esc(Math.round(p.contenance_m2).toLocaleString(cfg.locale) + ' m²')]);
         }
         rows.push([T.status, esc(T['availability_' + (p.status || 'unknown')] || p.status)]);
+        if (p.state) { rows.push([T.state, esc(T['parcel_state_' + p.state] || p.state)]); }
         if (p.typezone) { rows.push([T.zoning, esc(p.typezone)]); }
         var h = '<table class="fx-kv">' + rows.map(function(r) {
             return '<tr><th>' + r[0] + '</th><td>' + r[1] + '</td></tr>'; }).join('') + '</table>';
