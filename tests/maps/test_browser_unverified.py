@@ -132,3 +132,22 @@ def test_unverified_sites_styled_and_panel_gives_states_and_weights(watched_at: 
     assert popup.locator(".fx-uv-badge").count() == 1
     assert "PPRI" in popup.locator(".fx-uv").inner_text() or "flood" in popup.locator(".fx-uv").inner_text()
     watched_at.clean()
+
+
+def test_sheet_and_comparison_list_the_unverified_constraints(no_flood: Path) -> None:
+    """The sheet and the comparison of sites whose flood rule could not be checked name that constraint."""
+    from foncier.maps.export import save_html
+    from foncier.scripts.map import comparison_for
+
+    ws = Workspace.open(no_flood / "ws")
+    scored = scored_sites(ws, "default")
+    kept = scored.sites[~scored.sites["excluded"].astype(bool)].sort_values("rank")
+    reasons = str(kept["unverified_fr"].iloc[0])
+    assert "PPRI" in reasons
+    sheet = next((no_flood / "out").glob("sheet-01-*.html")).read_text(encoding="utf-8")
+    assert "Contraintes non vérifiées" in sheet and "PPRI" in sheet
+    ids = [str(i) for i in kept.index[:3]]
+    save_html(comparison_for(ws, ids, "default", offline=True), no_flood / "compare.html", offline=True)
+    compare = (no_flood / "compare.html").read_text(encoding="utf-8")
+    assert "Contraintes non vérifiées" in compare
+    assert compare.count("PPRI") >= len(ids)
