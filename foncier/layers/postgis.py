@@ -51,7 +51,7 @@ from psycopg import sql
 from foncier.errors import DatabaseError, LayerNotFoundError, WorkspaceError
 from foncier.layers import gpkg as _gpkg
 from foncier.layers.attribution import LAYER_SOURCES, ODBL, odbl_notice, osm_derived
-from foncier.layers.privacy import public_frame
+from foncier.layers.privacy import public_columns
 from foncier.layers.schemas import AVAILABILITY_STATUSES, SCHEMAS
 from foncier.layers.statuses import apply_statuses, stored_statuses
 from foncier.layers.workspace import Workspace
@@ -239,10 +239,12 @@ _EWKB_SRID_FLAG = 0x20000000
 
 @dataclass
 class _Raw:
-    """A layer read without decoding its geometries: attributes (Arrow) and ISO WKB blobs (None for a table)."""
+    """A layer read without decoding its geometries: attributes (Arrow) and its GeoPackage geometry blobs in
+    hexadecimal (SQLite's ``hex()``; None for a table)."""
 
     table: pa.Table
-    wkb: np.ndarray | None
+    geoms: list[str | None] | None
+    ewkb: bool = False  # geoms are hex EWKB already (one type, converted by SQLite)
 
     @property
     def columns(self) -> list[str]:
@@ -277,30 +279,84 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 
 def _read_raw(ws: Workspace, name: str, spatial: bool) -> _Raw:
-    """Read a layer with sqlite3: its public attributes (:func:`foncier.layers.privacy.public_frame`, the
-    parcels without their statuses) as an Arrow table, its geometries as ISO WKB bytes (never parsed)."""
+    """Read a layer with sqlite3: its public attributes (:func:`foncier.layers.privacy.public_columns`, the
+    parcels without their statuses; the other columns are not even read) as an Arrow table, its geometries
+    as hexadecimal GeoPackage blobs (never parsed).
+
+    One query; columns go to Arrow by their declared type (INTEGER, REAL, BOOLEAN, DATETIME as
+    :func:`foncier.layers.gpkg.read_frame` reads them, the rest as text). A layer whose values do not fit
+    their declared type is read again with :func:`~foncier.layers.gpkg.read_frame`, which coerces them.
+    """
     con = _connect_ro(ws)
     try:
-        frame = _gpkg.read_frame(con, name, read_geometry=False)
-        blobs: list[bytes | None] = []
-        if spatial:
-            gcol = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()
-            fid = next((r[1] for r in con.execute(f"PRAGMA table_info({_gpkg.quote(name)})") if r[5] == 1), None)
-            if gcol is not None:
-                order = f" ORDER BY {_gpkg.quote(fid)}" if fid else ""
-                blobs = [r[0] for r in con.execute(f"SELECT {_gpkg.quote(gcol[0])} FROM {_gpkg.quote(name)}{order}")]
+        pragma = con.execute(f"PRAGMA table_info({_gpkg.quote(name)})").fetchall()
+        fid = next((str(r[1]) for r in pragma if r[5] == 1), None)
+        row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()
+        gcol = str(row[0]) if spatial and row else None
+        declared = {str(r[1]): str(r[2] or "").upper() for r in pragma if r[1] not in (fid, gcol)}
+        attrs = public_columns(name, list(declared))
+        if name == "parcels":
+            attrs = [c for c in attrs if c not in PARCEL_STATUS_COLUMNS]
+        order = f" ORDER BY {_gpkg.quote(fid)}" if fid else ""
+        ewkb = _sql_ewkb(con, name, gcol) if gcol else None  # geometries turned to EWKB by SQLite itself
+        select = [_gpkg.quote(c) for c in attrs] + ([ewkb or f"hex({_gpkg.quote(gcol)})"] if gcol else [])
+        rows = con.execute(f"SELECT {', '.join(select) or 'NULL'} FROM {_gpkg.quote(name)}{order}").fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in select]
+        try:
+            table = pa.Table.from_arrays(
+                [_arrow_column(list(columns[k]), declared[c]) for k, c in enumerate(attrs)], names=attrs
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+            logger.debug("%s: values not of their declared type (%s): read with coercion", name, exc)
+            frame = _gpkg.read_frame(con, name, columns=attrs, read_geometry=False)
+            table = _to_arrow(frame[[c for c in attrs if c in frame.columns]])
     except sqlite3.Error as exc:
         raise WorkspaceError(f"cannot read '{name}' from {ws.gpkg}: {exc}") from None
     finally:
         con.close()
-    frame = public_frame(name, frame)
-    if name == "parcels":
-        frame = frame.drop(columns=[c for c in PARCEL_STATUS_COLUMNS if c in frame.columns])
-    wkb = np.asarray([_gpkg.gpkg_blob_to_wkb(b) for b in blobs], dtype=object) if spatial and blobs else None
-    if spatial and wkb is None:
-        wkb = np.zeros(len(frame), dtype=object)
-        wkb[:] = None
-    return _Raw(_to_arrow(frame), wkb)
+    geoms: list[str | None] | None = None
+    if spatial:
+        geoms = [h or None for h in columns[-1]] if gcol and rows else [None] * len(rows)
+    return _Raw(table, geoms, ewkb is not None)
+
+
+def _sql_ewkb(con: sqlite3.Connection, name: str, gcol: str) -> str | None:
+    """An SQL expression turning the layer's GeoPackage blobs into hex EWKB (SRID 2154), or None when the
+    layer holds anything but little-endian 2-D geometries of one type (then Python does it: promotion to
+    multi, big-endian, Z/M)."""
+    g = _gpkg.quote(gcol)
+    wkb = f"hex(substr({g}, 9 + {_ENVELOPE_SQL.format(g=g, cases=_ENVELOPE_CASES)}))"
+    heads = {
+        str(r[0])
+        for r in con.execute(f"SELECT DISTINCT substr({wkb}, 1, 10) FROM {_gpkg.quote(name)} WHERE {g} IS NOT NULL")
+    }
+    if not heads:
+        return None
+    types = {int(h[2:4], 16) for h in heads if len(h) == 10 and h[:2] == "01" and h[4:] == "000000"}
+    if len(heads) != 1 or len(types) != 1 or not types <= set(_WKB_TYPES):
+        return None
+    ewkb = f"'01' || substr({wkb}, 3, 2) || '000020{_SRID_HEX_LE}' || substr({wkb}, 11)"
+    return f"CASE WHEN {g} IS NULL OR length({g}) = 0 THEN NULL ELSE {ewkb} END"
+
+
+def _arrow_column(values: list[Any], decl: str) -> pa.Array:
+    """Arrow array of a column's SQLite values by declared type (raises when a value does not fit)."""
+    if decl == "BOOLEAN":
+        return pc.not_equal(pa.array(values, type=pa.int64()), 0)
+    if decl in ("INTEGER", "INT", "MEDIUMINT", "SMALLINT", "TINYINT", "BIGINT"):
+        return pa.array(values, type=pa.int64())
+    if decl.startswith(("REAL", "FLOAT", "DOUBLE")):
+        return pa.array(values, type=pa.float64())
+    if decl == "DATETIME":
+        stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce", format="ISO8601")
+        return pa.array(stamps, from_pandas=True).cast(pa.timestamp("us", tz="UTC"))
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+        return pa.array([None if v is None else bytes(v).hex() for v in values], type=pa.string())
+    return arr
 
 
 def _arrow_pg_type(kind: pa.DataType) -> str:
@@ -319,6 +375,67 @@ def _wkb_type(blob: bytes | None) -> int:
     if blob is None or len(blob) < 5:
         return 0
     return int.from_bytes(blob[1:5], "little" if blob[0] == 1 else "big")
+
+
+_GPKG_ENVELOPE_HEX = {0: 0, 1: 64, 2: 96, 3: 96, 4: 128}  # hex digits of the envelope, by its code
+_SRID_HEX_LE = SRID.to_bytes(4, "little").hex().upper()
+#: Bytes of a GeoPackage blob's envelope by the low hex digit of its flags byte (envelope code = bits 1-3).
+_ENVELOPE_SQL = "CASE substr(hex(substr({g}, 4, 1)), 2, 1) {cases} END"
+_ENVELOPE_CASES = " ".join(f"WHEN '{d:X}' THEN {_GPKG_ENVELOPE_HEX.get(d >> 1, 0) // 2}" for d in range(10))
+
+
+def _ewkb_hex_gpkg(hexes: list[str | None]) -> tuple[list[str | None], str]:
+    """Hex EWKB (SRID 2154) of GeoPackage geometry blobs given in hex, and the column's PostGIS type.
+
+    The common case (little-endian 2-D WKB, one geometry type or only single+multi parts of one kind) is
+    rewritten as text: GeoPackage header ``GP``, version, flags, srs_id, envelope (size from the flags) are
+    cut, the WKB type gets the EWKB SRID flag and the SRID follows. Anything else (big-endian, Z/M, curves)
+    goes through :func:`_ewkb_hex_raw`.
+    """
+    starts: list[int] = []
+    types: list[int] = []
+    for h in hexes:
+        if h is None:
+            starts.append(-1)
+            types.append(0)
+            continue
+        w = 16 + _GPKG_ENVELOPE_HEX.get((int(h[6:8], 16) >> 1) & 0x07, 0)
+        if h[w : w + 2] != "01" or h[w + 4 : w + 10] != "000000":
+            return _ewkb_hex_raw(_hex_to_wkb(hexes))
+        starts.append(w)
+        types.append(int(h[w + 2 : w + 4], 16))
+    gtype, promote, ok = _column_type({t for t in types if t > 0})
+    if not ok:
+        return _ewkb_hex_raw(_hex_to_wkb(hexes))
+    out: list[str | None] = []
+    for h, w, t in zip(hexes, starts, types, strict=True):
+        if h is None:
+            out.append(None)
+        elif promote and t in (1, 2, 3):
+            multi = {1: shapely.multipoints, 2: shapely.multilinestrings, 3: shapely.multipolygons}[t]
+            geom = multi([shapely.from_wkb(h[w:])])
+            out.append(str(shapely.to_wkb(shapely.set_srid(geom, SRID), hex=True, include_srid=True)))
+        else:
+            out.append("01" + h[w + 2 : w + 4] + "000020" + _SRID_HEX_LE + h[w + 10 :])
+    return out, gtype
+
+
+def _hex_to_wkb(hexes: list[str | None]) -> np.ndarray:
+    blobs = [None if h is None else bytes.fromhex(h) for h in hexes]
+    return np.asarray([_gpkg.gpkg_blob_to_wkb(b) for b in blobs], dtype=object)
+
+
+def _column_type(kinds: set[int]) -> tuple[str, bool, bool]:
+    """(PostGIS type, promote single parts to multi, whether every kind is a plain 2-D WKB type)."""
+    if not kinds <= set(_WKB_TYPES):
+        return "Geometry", False, False
+    names = {_WKB_TYPES[k] for k in kinds}
+    if len(names) == 1:
+        return next(iter(names)), False, True
+    if not names:
+        return "Geometry", False, True
+    pair = next(((single, multi) for single, multi in _MULTI.items() if names == {single, multi}), None)
+    return (pair[1], True, True) if pair else ("Geometry", False, True)
 
 
 def _ewkb_hex_raw(wkb: np.ndarray) -> tuple[list[str | None], str]:
@@ -410,8 +527,12 @@ def _prepare(ws: Workspace, name: str, spatial: bool) -> _Prepared:
         names.insert(0, "fid")
         data = data.add_column(0, "fid", pa.array(np.arange(1, len(raw) + 1, dtype=np.int64)))
         key = ("fid",)
-    if raw.wkb is not None:
-        hexes, gtype = _ewkb_hex_raw(raw.wkb)
+    if raw.geoms is not None:
+        if raw.ewkb:
+            hexes = raw.geoms
+            gtype = _WKB_TYPES[next(int(h[2:4], 16) for h in hexes if h)]
+        else:
+            hexes, gtype = _ewkb_hex_gpkg(raw.geoms)
         defs.append(
             sql.SQL("{} geometry({}, {})").format(sql.Identifier(GEOMETRY_COLUMN), sql.SQL(gtype), sql.Literal(SRID))
         )
@@ -422,7 +543,7 @@ def _prepare(ws: Workspace, name: str, spatial: bool) -> _Prepared:
         buffer = io.BytesIO()
         pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
         payload = buffer.getvalue()
-    return _Prepared(names, defs, key, payload, len(raw), raw.wkb is not None)
+    return _Prepared(names, defs, key, payload, len(raw), raw.geoms is not None)
 
 
 def _load(cur: psycopg.Cursor[Any], schema: str, name: str, prep: _Prepared) -> int:
