@@ -185,9 +185,15 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("population", "int", nullable=True, minimum=0, maximum=3e6),
             ),
             optional_columns=(
-                Column("pop_15_64", "int", nullable=True, minimum=0, maximum=3e6,
-                       description="working-age population (INSEE 15-64), when an INSEE table gives it"),
-            ),  # fmt: skip
+                Column(
+                    "pop_15_64",
+                    "int",
+                    nullable=True,
+                    minimum=0,
+                    maximum=3e6,
+                    description="working-age population (INSEE 15-64), when an INSEE table gives it",
+                ),
+            ),
         ),
         LayerSchema(
             name="zones",

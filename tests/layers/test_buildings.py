@@ -45,9 +45,10 @@ def test_buildings_in_lambert93_without_crs_member_are_refused(tmp_path: Path, r
     assert "EPSG:2154" in str(info.value)
     out = CliRunner().invoke(cli, ["ingest", "-w", str(tmp_path / "ws"), "buildings", str(path)])
     assert out.exit_code != 0 and "EPSG:2154" in out.output
-    assert not (tmp_path / "ws" / "foncier.gpkg").exists() or "buildings" not in Workspace.open(
-        tmp_path / "ws"
-    ).list_layers()
+    assert (
+        not (tmp_path / "ws" / "foncier.gpkg").exists()
+        or "buildings" not in Workspace.open(tmp_path / "ws").list_layers()
+    )
 
 
 def test_unknown_building_type_is_refused_with_row_and_column(tmp_path: Path, real_parcels) -> None:  # type: ignore[no-untyped-def]

@@ -98,7 +98,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
         store: StoreDep,
         body: Annotated[ScoreRequest, Body(openapi_examples={
             "weights": {"summary": "logistics with other weights",
-                        "value": {"profile": "logistics", "weights": {"time_to_roissy_hgv_min": 0.5}, "normalise": True}},
+                        "value": {"profile": "logistics", "weights": {"time_to_roissy_hgv_min": 0.5},
+                                  "normalise": True}},
             "named": {"summary": "a built-in profile", "value": {"profile": "default", "limit": 5}},
         })],
     ) -> dict[str, Any]:  # fmt: skip
