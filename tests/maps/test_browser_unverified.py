@@ -37,6 +37,10 @@ def no_flood(small_sample_workspace: Path, tmp_path_factory: pytest.TempPathFact
     ws = Workspace.open(root / "ws")
     ws.delete_layers(["flood"])
     run_pipeline(ws, profiles=["default"])
+    # an officer puts a parcel of the best site under option: its status date shows in the side panel
+    best = str(scored_sites(ws, "default").sites.sort_values("rank").index[0])
+    links = ws.read_table("site_parcels")
+    ws.set_parcel_status([str(links.loc[links["site_id"].astype(str) == best, "parcel_id"].iloc[0])], "under_option")
     write_demo_maps(root / "ws", root / "out", sheets=1)
     return root
 
@@ -98,6 +102,7 @@ def test_unverified_sites_styled_and_panel_gives_states_and_weights(watched_at: 
     _open_panel(page)
     items = page.locator(".fx-panel ol [data-site]")
     assert items.count() == min(10, len(kept))
+    dated = 0
     for i in range(items.count()):
         item = items.nth(i)
         site_id = str(item.get_attribute("data-site"))
@@ -108,6 +113,9 @@ def test_unverified_sites_styled_and_panel_gives_states_and_weights(watched_at: 
             date = str(sites.loc[site_id, "status_date"] or "")
             if date:
                 assert date[:10] in item.inner_text()
+                dated += 1
+    assert dated >= 1
+    assert sites.loc[str(items.first.get_attribute("data-site")), "availability"] == "under_option"
     counts = availability_counts(ws)
     assert counts is not None and sum(counts.values()) > 0
     for state, n in counts.items():
