@@ -16,7 +16,13 @@ Layout of the schema (``foncier`` by default; see docs/POSTGIS.md):
 - ``parcel_status_history``: one row per insert, update or delete of ``parcel_status`` (trigger): who, when,
   old and new status;
 - ``parcels_status``: a view of the parcels with their status, for QGIS styling; it is editable (an INSTEAD OF
-  trigger writes a change of its ``status`` column into ``parcel_status``).
+  trigger writes a change of its ``status`` column into ``parcel_status``);
+- ``workspace_status_history``: the workspace's own ``parcel_status_history`` (:data:`PUBLISHED_NAMES`);
+- ``foncier_notice``: the ODbL notice per OpenStreetMap-derived table, also the COMMENT of the schema and of
+  those tables (:func:`_write_notice`), when the schema holds some.
+
+The workspace is read with sqlite3 only (:func:`_read_raw`), and only the columns
+:func:`foncier.layers.privacy.public_columns` allows: no owner or contact column is ever published.
 
 Replacement strategy: DROP and CREATE in ONE transaction. Published tables are dropped (after the view and the
 foreign key of ``parcel_status`` that depend on them), recreated, loaded with ``COPY ... FROM STDIN`` (text
