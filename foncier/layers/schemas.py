@@ -171,6 +171,16 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("epci_siren", "str", nullable=True, pattern=SIREN_RE),
                 Column("population", "int", nullable=True, minimum=0, maximum=3e6),
             ),
+            optional_columns=(
+                Column(
+                    "pop_15_64",
+                    "int",
+                    nullable=True,
+                    minimum=0,
+                    maximum=3e6,
+                    description="working-age population (INSEE 15-64), set by `foncier ingest insee-population`",
+                ),
+            ),
         ),
         LayerSchema(
             name="labour_communes",

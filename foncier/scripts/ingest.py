@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from foncier.layers.ingest import store_layer
+from foncier.layers.insee import INSEE_POPULATION, store_insee_population
 from foncier.layers.readers import read_layer
 from foncier.layers.schemas import SCHEMAS
 from foncier.layers.workspace import GPKG_NAME, Workspace
@@ -16,7 +17,7 @@ from foncier.scripts.options import workspace_option
 
 @click.command()
 @workspace_option
-@click.argument("layer", type=click.Choice(sorted(SCHEMAS)))
+@click.argument("layer", type=click.Choice(sorted([*SCHEMAS, INSEE_POPULATION])))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sublayer", help="Layer to read inside a multi-layer file (GeoPackage).")
 @click.option("--encoding", help="Text encoding of a Shapefile or CSV (e.g. latin1).")
@@ -52,7 +53,20 @@ def ingest(
     file's communes replace their own features, the other communes keep theirs); --replace replaces the
     whole layer and says how many features go. Officers' parcel statuses are kept by parcel id; parcels
     with a status that are no longer in the file are reported (their status history is kept).
+
+    LAYER ``insee-population`` reads an INSEE census "base communale" table (CSV, CODGEO and the most recent
+    P??_POP1564 column) and sets the working-age population (pop_15_64) of the stored labour_communes and
+    communes by INSEE code; the labour pool counts it once every commune has a value.
     """
+    if layer == INSEE_POPULATION:
+        if not (workspace / GPKG_NAME).exists():
+            raise click.UsageError(f"no workspace in {workspace}: fetch or ingest the communes first")
+        ws = Workspace.open(workspace)
+        pop = store_insee_population(ws, file)
+        for line in pop.describe():
+            click.echo(line)
+        click.echo(f"{INSEE_POPULATION}: {pop.rows} communes in the table ({pop.column}, {pop.vintage}) in {ws.gpkg}")
+        return
     gdf, report = read_layer(file, layer, sublayer=sublayer, encoding=encoding, crs=crs)
     if (workspace / GPKG_NAME).exists():
         ws = Workspace.open(workspace)
