@@ -109,22 +109,23 @@ class PopulationResult:
         return lines
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, encoding: str | None = None) -> str:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataFormatError(f"{path}: cannot read the file: {exc}") from None
     if not raw.strip():
         raise DataFormatError(f"{path}: the file is empty")
-    for encoding in ("utf-8-sig", "cp1252"):
+    for codec in (encoding,) if encoding else ("utf-8-sig", "cp1252"):
         try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+            return raw.decode(codec)
+        except (UnicodeDecodeError, LookupError) as exc:
+            if encoding:
+                raise DataFormatError(f"{path}: cannot decode the file as {encoding}: {exc}") from None
     raise DataFormatError(f"{path}: not a text (CSV) file")  # pragma: no cover - cp1252 decodes almost anything
 
 
-def read_insee_population(path: str | Path) -> InseeTable:
+def read_insee_population(path: str | Path, *, encoding: str | None = None) -> InseeTable:
     """Read and validate an INSEE "base communale" census table (CSV, ``;`` or ``,`` separated).
 
     The code column is ``CODGEO`` (5 characters, leading zeros kept, Corsica ``2A``/``2B``); the population
@@ -140,7 +141,7 @@ def read_insee_population(path: str | Path) -> InseeTable:
         negative or absurd values (every problem, with its row and column).
     """
     path = Path(path)
-    text = _read_text(path)
+    text = _read_text(path, encoding)
     first = text.splitlines()[0]
     sep = ";" if first.count(";") >= first.count(",") and ";" in first else ","
     try:
@@ -197,7 +198,7 @@ def read_insee_population(path: str | Path) -> InseeTable:
     )
 
 
-def store_insee_population(workspace: Workspace, path: str | Path) -> PopulationResult:
+def store_insee_population(workspace: Workspace, path: str | Path, *, encoding: str | None = None) -> PopulationResult:
     """Set ``pop_15_64`` on the stored ``labour_communes`` and ``communes`` from an INSEE table.
 
     The whole column is replaced (one census edition, never a mix): communes absent from the table are left
@@ -213,7 +214,7 @@ def store_insee_population(workspace: Workspace, path: str | Path) -> Population
         Neither ``labour_communes`` nor ``communes`` is stored.
     """
     path = Path(path)
-    table = read_insee_population(path)
+    table = read_insee_population(path, encoding=encoding)
     checksum = file_checksum(path)
     result = PopulationResult(table.vintage, table.column, len(table.values))
     with workspace.write_session() as session:

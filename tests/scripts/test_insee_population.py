@@ -55,7 +55,7 @@ def _checksums(ws: Workspace) -> dict[str, str]:
 
 
 def test_ingest_sets_working_age_and_flips_the_basis(scored_sample_workspace: Path, tmp_path: Path) -> None:
-    from foncier.pipeline import run_pipeline
+    from foncier.pipeline import criteria_are_current, run_pipeline
 
     ws_dir = _copy(scored_sample_workspace, tmp_path)
     ws = Workspace.open(ws_dir)
@@ -87,6 +87,7 @@ def test_ingest_sets_working_age_and_flips_the_basis(scored_sample_workspace: Pa
     assert "pop_15_64 from base-cc-evol-struct-pop-2021.CSV" in prov.loc["communes", "state"]
     assert prov.loc["communes", "checksum"] == frame_checksum(ws.read_layer("communes"))
 
+    assert not criteria_are_current(ws)  # `foncier score` recomputes by itself: the layers changed
     run_pipeline(ws)
     assert ws.metadata["labour_pool_basis"] == "working-age population (15-64)"
     after = ws.read_table("criteria").set_index("site_id")["labour_pool"]
