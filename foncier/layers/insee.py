@@ -198,13 +198,33 @@ def read_insee_population(path: str | Path, *, encoding: str | None = None) -> I
     )
 
 
-def store_insee_population(workspace: Workspace, path: str | Path, *, encoding: str | None = None) -> PopulationResult:
+def store_insee_population(
+    workspace: Workspace,
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    licence: str | None = None,
+    vintage: str = "",
+) -> PopulationResult:
     """Set ``pop_15_64`` on the stored ``labour_communes`` and ``communes`` from an INSEE table.
 
     The whole column is replaced (one census edition, never a mix): communes absent from the table are left
     without a value, which keeps the labour pool on total population. Everything (both layers, their
     provenance, the ``insee-population`` provenance record and metadata) is written in ONE write session;
     nothing is written when the table is refused.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Where ``labour_communes`` and/or ``communes`` are stored.
+    path : str or Path
+        The INSEE table (CSV).
+    encoding : str, optional
+        Text encoding (default: UTF-8, else Windows-1252).
+    licence : str, optional
+        Licence recorded in the provenance (default: INSEE's Licence Ouverte).
+    vintage : str, optional
+        Edition recorded in the provenance after the census year read from the column (``RP 2021 (2024-06)``).
 
     Raises
     ------
@@ -216,6 +236,8 @@ def store_insee_population(workspace: Workspace, path: str | Path, *, encoding: 
     path = Path(path)
     table = read_insee_population(path, encoding=encoding)
     checksum = file_checksum(path)
+    if vintage and vintage != table.vintage:
+        table.vintage = f"{table.vintage} ({vintage})"
     result = PopulationResult(table.vintage, table.column, len(table.values))
     with workspace.write_session() as session:
         present = [name for name in TARGET_LAYERS if workspace.has_layer(name)]
@@ -263,7 +285,7 @@ def store_insee_population(workspace: Workspace, path: str | Path, *, encoding: 
             Provenance(
                 layer=INSEE_POPULATION,
                 source=str(path.resolve()),
-                licence=INSEE_LICENCE,
+                licence=licence or INSEE_LICENCE,
                 retrieved=today,
                 vintage=table.vintage,
                 feature_count=len(table.values),

@@ -62,7 +62,7 @@ def ingest(
         if not (workspace / GPKG_NAME).exists():
             raise click.UsageError(f"no workspace in {workspace}: fetch or ingest the communes first")
         ws = Workspace.open(workspace)
-        pop = store_insee_population(ws, file, encoding=encoding)
+        pop = store_insee_population(ws, file, encoding=encoding, licence=licence, vintage=vintage)
         for line in pop.describe():
             click.echo(line)
         click.echo(f"{INSEE_POPULATION}: {pop.rows} communes in the table ({pop.column}, {pop.vintage}) in {ws.gpkg}")

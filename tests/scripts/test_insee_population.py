@@ -105,14 +105,18 @@ def test_missing_communes_keep_total_population(small_sample_workspace: Path, tm
     ws = Workspace.open(ws_dir)
     path = tmp_path / "base-cc.csv"
     _insee_table(ws, path, sep=",", drop=("02722", "51454"))
-    result = CliRunner().invoke(cli, ["ingest", "-w", str(ws_dir), "insee-population", str(path)])
+    result = CliRunner().invoke(
+        cli, ["ingest", "-w", str(ws_dir), "insee-population", str(path), "--vintage", "2024-06-27"]
+    )
     assert result.exit_code == 0, result.output
     assert "communes: 1 commune(s) missing from the table: 02722" in result.output
     assert "labour_communes: 1 commune(s) missing from the table: 51454" in result.output
     assert "stays total population" in result.output
     layers = {name: ws.read_layer(name) for name in ("communes", "labour_communes")}
     assert labour_population_column(labour_communes(layers)) == "population"
-    assert ws.provenance().set_index("layer").loc["insee-population", "state"].startswith("partial")
+    record = ws.provenance().set_index("layer").loc["insee-population"]
+    assert record["state"].startswith("partial: 2 stored commune(s) missing")
+    assert record["vintage"] == "RP 2021 (2024-06-27)"
 
 
 def test_most_recent_vintage_and_corsican_codes(tmp_path: Path) -> None:
