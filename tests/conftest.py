@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("FONCIER_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 def require(condition: bool, reason: str) -> None:
@@ -53,3 +60,18 @@ def scored_sample_workspace(small_sample_workspace: Path, tmp_path_factory: pyte
     shutil.copytree(small_sample_workspace, path)
     run_pipeline(Workspace.open(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by playwright (skipped locally when absent, a failure in CI).
+
+    ONE per test process: playwright's sync API refuses to start while another sync session runs in the same
+    thread, so every test (maps, install) shares this one.
+    """
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make system-deps)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

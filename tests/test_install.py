@@ -29,8 +29,6 @@ import pytest
 
 from foncier.maps.assets import ASSETS, MANIFEST, pinned_versions
 from foncier.scripts.cli import COMMANDS
-from tests.conftest import require
-from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
@@ -104,13 +102,9 @@ def demo_workspace(user_bin: Path, user_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make system-deps)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+def chromium(browser: Any) -> Any:
+    """The session's one headless Chromium (tests/conftest.py)."""
+    return browser
 
 
 class _Watched:

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import require
 
 from .fake import FakeResults, make_results
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +36,3 @@ def scored_workspace(small_sample_workspace: Path, tmp_path_factory: pytest.Temp
     shutil.copytree(small_sample_workspace, path, dirs_exist_ok=True)
     run_pipeline(Workspace.open(path))
     return path
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by playwright (skipped locally when absent, a failure in CI)."""
-    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make system-deps)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
