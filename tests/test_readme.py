@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from foncier.api.app import create_app
 from foncier.api.settings import ApiSettings
 from foncier.geo.ahp import consistent_matrix
+from foncier.layers.workspace import Workspace
 from foncier.scripts.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +97,17 @@ def user_folder(tmp_path_factory: pytest.TempPathFactory, real_data: Path) -> Pa
     # a planner's pairwise matrix: a bare 3 x 3 CSV
     matrix = consistent_matrix([0.5, 0.3, 0.2])
     (folder / "matrix.csv").write_text("\n".join(",".join(f"{v:.6g}" for v in row) for row in matrix) + "\n")
+    # an INSEE census table (base communale, ';'-separated, CODGEO + P21_POP1564) for the workspace's communes
+    ws = Workspace.open(folder / "workspace")
+    codes: dict[str, int] = {}
+    for layer in ("communes", "labour_communes"):
+        if ws.has_layer(layer):
+            frame = ws.read_table(layer)
+            codes.update(zip(frame["insee"].astype(str), frame["population"].fillna(0).astype(int), strict=True))
+    rows = [f"{code};{pop};{round(pop * 0.62, 2)}" for code, pop in sorted(codes.items())]
+    (folder / "base-cc-evol-struct-pop-2021.CSV").write_text(
+        "CODGEO;P21_POP;P21_POP1564\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
     return folder
 
 
