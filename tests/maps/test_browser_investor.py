@@ -168,6 +168,15 @@ def test_site_map_search_filters_labels_and_sheet_link(
     page.evaluate("id => foncier.open(id)", best_id)
     link = page.locator(".leaflet-popup-content .fx-sheet-link a")
     link.wait_for(timeout=3_000)
+    href = link.get_attribute("href") or ""
+    assert best_id in href
+    # a click during the popup's fade-in or the map's auto-pan can land on nothing: wait until both are over
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.leaflet-popup');"
+        " return p !== null && getComputedStyle(p).opacity === '1'"
+        " && !document.querySelector('.leaflet-pan-anim, .leaflet-zoom-anim'); }",
+        timeout=10_000,
+    )
     with page.expect_navigation(timeout=15_000):
         link.click()
     page.wait_for_function("window.foncierReady !== undefined", timeout=15_000)
