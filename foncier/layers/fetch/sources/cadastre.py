@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -50,6 +51,22 @@ def read_geojson_file(path: Path) -> gpd.GeoDataFrame:
 
 def fetch_parcels(ctx: FetchContext) -> SourceResult:
     """Parcels from the Etalab cadastre, one gzipped GeoJSON per commune."""
+    return _fetch_commune_files(ctx, "parcels", "parcelles", parcels_url)
+
+
+def _fetch_commune_files(
+    ctx: FetchContext,
+    layer: str,
+    kind: str,
+    url_of: Callable[[str, str, str], str],
+    *,
+    licence: str | None = None,
+) -> SourceResult:
+    """One Etalab cadastre file per commune (``cadastre-{insee}-{kind}.json.gz``) into the canonical ``layer``.
+
+    A commune whose file is missing or unreadable is recorded as a failure and the others are kept; the communes
+    read are listed so that a partial refresh is merged by commune (see :mod:`foncier.layers.fetch.run`).
+    """
     result = SourceResult()
     s = ctx.settings
     base = s.base_url("cadastre")
@@ -57,17 +74,17 @@ def fetch_parcels(ctx: FetchContext) -> SourceResult:
     vintages: set[str] = set()
     codes = list(ctx.commune_codes)
     done: list[str] = []
-    result.communes_wanted["parcels"] = codes
-    result.communes_done["parcels"] = done
-    for insee in _progress(ctx, codes, "parcels"):
-        url = parcels_url(base, s.cadastre_vintage, insee)
-        entry = _get(ctx, result, url, label=f"parcels of commune {insee}", check=check_gzip)
+    result.communes_wanted[layer] = codes
+    result.communes_done[layer] = done
+    for insee in _progress(ctx, codes, layer):
+        url = url_of(base, s.cadastre_vintage, insee)
+        entry = _get(ctx, result, url, label=f"{layer} of commune {insee}", check=check_gzip)
         if entry is None:
             continue
         try:
             frame = read_geojson_file(entry.path)
         except DataFormatError as exc:
-            result.failures.append(f"parcels of commune {insee}: {exc}")
+            result.failures.append(f"{layer} of commune {insee}: {exc}")
             continue
         m = _CADASTRE_DATE_RE.search(entry.final_url)
         vintages.add(m.group(1) if m else s.cadastre_vintage)
@@ -77,9 +94,10 @@ def fetch_parcels(ctx: FetchContext) -> SourceResult:
     if not frames:
         return result
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
-    gdf = to_canonical(gdf, "parcels")
-    source = f"{base}/{s.cadastre_vintage}/geojson/communes/{{dep}}/{{insee}}/cadastre-{{insee}}-parcelles.json.gz"
-    _finish(result, "parcels", gdf, source=source, entries=result.entries, vintage=", ".join(sorted(vintages)))
+    gdf = to_canonical(gdf, layer)
+    source = f"{base}/{s.cadastre_vintage}/geojson/communes/{{dep}}/{{insee}}/cadastre-{{insee}}-{kind}.json.gz"
+    vintage = ", ".join(sorted(vintages))
+    _finish(result, layer, gdf, source=source, entries=result.entries, vintage=vintage, licence=licence)
     return result
 
 
@@ -93,42 +111,6 @@ def fetch_buildings(ctx: FetchContext) -> SourceResult:
     """Buildings from the Etalab cadastre, one gzipped GeoJSON per commune (``type`` 01 hard / 02 light,
     ``nom``, ``commune``, ``created``, ``updated``), like :func:`fetch_parcels`. A commune with no buildings
     file is recorded as a failure and the others are kept."""
-    result = SourceResult()
-    s = ctx.settings
-    base = s.base_url("cadastre")
-    frames = []
-    vintages: set[str] = set()
-    codes = list(ctx.commune_codes)
-    done: list[str] = []
-    result.communes_wanted["buildings"] = codes  # a partial refresh is merged by commune (see fetch.run)
-    result.communes_done["buildings"] = done
-    for insee in _progress(ctx, codes, "buildings"):
-        url = buildings_url(base, s.cadastre_vintage, insee)
-        entry = _get(ctx, result, url, label=f"buildings of commune {insee}", check=check_gzip)
-        if entry is None:
-            continue
-        try:
-            frame = read_geojson_file(entry.path)
-        except DataFormatError as exc:
-            result.failures.append(f"buildings of commune {insee}: {exc}")
-            continue
-        m = _CADASTRE_DATE_RE.search(entry.final_url)
-        vintages.add(m.group(1) if m else s.cadastre_vintage)
-        done.append(insee)
-        if not frame.empty:
-            frames.append(frame.to_crs(WGS84))
-    if not frames:
-        return result
-    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
-    gdf = to_canonical(gdf, "buildings")
-    source = f"{base}/{s.cadastre_vintage}/geojson/communes/{{dep}}/{{insee}}/cadastre-{{insee}}-batiments.json.gz"
-    _finish(
-        result,
-        "buildings",
-        gdf,
-        source=source,
-        entries=result.entries,
-        vintage=", ".join(sorted(vintages)),
-        licence="Licence Ouverte 2.0 (Etalab cadastre)",
+    return _fetch_commune_files(
+        ctx, "buildings", "batiments", buildings_url, licence="Licence Ouverte 2.0 (Etalab cadastre)"
     )
-    return result
