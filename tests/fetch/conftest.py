@@ -734,3 +734,20 @@ def cache_files(cache: Path) -> list[Path]:
         if files.exists()
         else []
     )
+
+
+@pytest.fixture
+def ctx(services: Services, fetch_settings: Any, territory_file: Path) -> Any:
+    """A fetch context on the local test services, with the territory's communes already fetched."""
+    from foncier.layers.fetch.http import HttpClient
+    from foncier.layers.fetch.sources import FetchContext, fetch_communes
+    from foncier.layers.fetch.territory import load_territory
+
+    context = FetchContext(
+        client=HttpClient(fetch_settings, sleep=lambda _: None), territory=load_territory(territory_file)
+    )
+    communes = fetch_communes(context)
+    assert communes.complete, communes.failures
+    context.communes = communes.layers["communes"]
+    services.reset_log()
+    return context

@@ -3,8 +3,6 @@ including empty and failed answers."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import pytest
 from shapely.geometry import box
@@ -12,26 +10,11 @@ from shapely.geometry import box
 from foncier.geo.criteria import compute_criteria
 from foncier.geo.crs import LAMBERT93
 from foncier.geo.zoning import classify_zones
-from foncier.layers.fetch.http import HttpClient
-from foncier.layers.fetch.settings import FetchSettings
-from foncier.layers.fetch.sources import FetchContext, fetch_communes, fetch_plu, fetch_protected
+from foncier.layers.fetch.sources import FetchContext, fetch_plu, fetch_protected
 from foncier.layers.fetch.sources.gpu import fetch_prescriptions, is_true
-from foncier.layers.fetch.territory import load_territory
 
 from .conftest import Fault, Services
 from .gpu_answers import CC_COMMUNE, RNU_COMMUNE
-
-
-@pytest.fixture
-def ctx(services: Services, fetch_settings: FetchSettings, territory_file: Path) -> FetchContext:
-    context = FetchContext(
-        client=HttpClient(fetch_settings, sleep=lambda _: None), territory=load_territory(territory_file)
-    )
-    communes = fetch_communes(context)
-    assert communes.complete, communes.failures
-    context.communes = communes.layers["communes"]
-    services.reset_log()
-    return context
 
 
 def test_carte_communale_sectors_and_rnu_commune_join_the_plu(ctx: FetchContext, services: Services) -> None:

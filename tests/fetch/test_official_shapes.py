@@ -61,18 +61,6 @@ _TO_L93 = pyproj.Transformer.from_crs(WGS84, LAMBERT93, always_xy=True).transfor
 Answer = Callable[[dict[str, str]], tuple[int, Any]]
 
 
-@pytest.fixture
-def ctx(services: Services, fetch_settings: FetchSettings, territory_file: Path) -> FetchContext:
-    context = FetchContext(
-        client=HttpClient(fetch_settings, sleep=lambda _: None), territory=load_territory(territory_file)
-    )
-    communes = fetch_communes(context)
-    assert communes.complete, communes.failures
-    context.communes = communes.layers["communes"]
-    services.reset_log()
-    return context
-
-
 def _centres(ctx: FetchContext) -> dict[str, tuple[float, float]]:
     """A point inside each test commune (lon, lat)."""
     assert ctx.communes is not None

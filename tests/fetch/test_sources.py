@@ -32,18 +32,6 @@ from foncier.layers.fetch.territory import load_territory
 from .conftest import TEST_COMMUNES, Fault, Served, Services
 
 
-@pytest.fixture
-def ctx(services: Services, fetch_settings: FetchSettings, territory_file: Path) -> FetchContext:
-    context = FetchContext(
-        client=HttpClient(fetch_settings, sleep=lambda _: None), territory=load_territory(territory_file)
-    )
-    communes = fetch_communes(context)
-    assert communes.complete, communes.failures
-    context.communes = communes.layers["communes"]
-    services.reset_log()
-    return context
-
-
 def test_communes_from_the_geo_api(ctx: FetchContext, services: Services) -> None:
     gdf = ctx.communes
     assert gdf is not None
