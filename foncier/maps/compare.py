@@ -24,15 +24,12 @@ import pandas as pd
 from foncier.geo.criteria_catalogue import CATALOGUE
 from foncier.geo.profile import Profile
 from foncier.maps import i18n
-from foncier.maps.assets import trim_map_defaults, use_assets
+from foncier.maps.assets import use_assets
 from foncier.maps.display import feature_collection, generalise, label_points, latlon_bounds
 from foncier.maps.elements import (
-    BASE_CSS,
-    Css,
     ReadyFlag,
     Script,
     StaticScript,
-    attach_page,
     attribution_text,
     fit_bounds_js,
     js_json,
@@ -40,9 +37,8 @@ from foncier.maps.elements import (
     static_text,
 )
 from foncier.maps.i18n import t
+from foncier.maps.map_page import new_map_page
 from foncier.maps.site_map import (
-    BASEMAP_OPACITY,
-    BASEMAP_TILES,
     SITE_MAP_CSS,
     context_style,
     prepare_context,
@@ -368,19 +364,16 @@ def build_comparison(
 
     # ------------------------------------------------------------------ the map
     bounds = latlon_bounds(frame)
-    m = folium.Map(
-        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+    m, page = new_map_page(
+        bounds,
         zoom_start=12,
-        tiles=None,
-        control_scale=False,
+        title=f"{t('compare_title', lang)} · {', '.join(ids)}",
+        lang=lang,
+        css=SHEET_CSS + SITE_MAP_CSS + COMPARE_CSS,
+        offline=offline,
         width="100%",
         height="100%",
     )
-    trim_map_defaults(m)
-    page = attach_page(m, title=f"{t('compare_title', lang)} · {', '.join(ids)}", lang=lang)
-    m.add_child(Css(BASE_CSS + SHEET_CSS + SITE_MAP_CSS + COMPARE_CSS), name="foncier_css")
-    if not offline:
-        folium.TileLayer(BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY).add_to(m)
     shown = generalise(frame[["site_id", frame.geometry.name]], tolerance_m=SITE_TOLERANCE_M, decimals=SITE_DECIMALS)
     extra = [
         {

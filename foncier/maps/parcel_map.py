@@ -36,24 +36,21 @@ from folium.plugins import LocateControl
 from folium.template import Template
 
 from foncier.maps import i18n
-from foncier.maps.assets import ASSETS, trim_map_defaults, use_assets
+from foncier.maps.assets import ASSETS, use_assets
 from foncier.maps.display import feature_collection, generalise, latlon_bounds
 from foncier.maps.elements import (
-    BASE_CSS,
     Banner,
-    Css,
     HtmlControl,
     ReadyFlag,
     Script,
     StaticScript,
-    attach_page,
     fit_bounds_js,
     js_json,
     provenance_html,
     static_text,
 )
 from foncier.maps.i18n import t
-from foncier.maps.site_map import BASEMAP_OPACITY, BASEMAP_TILES
+from foncier.maps.map_page import new_map_page
 from foncier.maps.style import AVAILABILITY_COLORS, LAYER_STYLES, STATE_COLORS, ZONING_COLORS
 
 logger = logging.getLogger(__name__)
@@ -181,22 +178,18 @@ def build_parcel_map(
     if color_by not in ("availability", "zoning", "state"):
         raise ValueError(f"color_by must be 'availability', 'zoning' or 'state', got {color_by!r}")
     bounds = latlon_bounds(extent) if isinstance(extent, gpd.GeoDataFrame) else [list(map(float, p)) for p in extent]
-    m = folium.Map(
-        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+    m, _ = new_map_page(
+        bounds,
         zoom_start=11,
-        tiles=None,
-        control_scale=False,
+        title=t("parcel_map_title", lang),
+        lang=lang,
+        css=PARCEL_MAP_CSS,
+        offline=offline,
+        basemap_options={"max_zoom": 20, "max_native_zoom": 19},
     )
     # folium only gives min/max zoom to its own tile layer: set the map's (before the parcel layer is added)
     m.add_child(Script(f"map.setMinZoom({MAP_MIN_ZOOM}); map.setMaxZoom(20);"), name="foncier_zoom_range")
-    trim_map_defaults(m)
-    attach_page(m, title=t("parcel_map_title", lang), lang=lang)
-    m.add_child(Css(BASE_CSS + PARCEL_MAP_CSS), name="foncier_css")
     m.add_child(StaticScript("parcel_map.js"), name="foncier_parcel_map_js")
-    if not offline:
-        folium.TileLayer(
-            BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY, max_zoom=20, max_native_zoom=19
-        ).add_to(m)
     if communes is not None and not communes.empty:
         style = LAYER_STYLES["communes"]
         shown = generalise(communes, tolerance_m=style.tolerance_m, decimals=style.decimals)

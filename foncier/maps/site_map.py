@@ -39,7 +39,7 @@ from folium.template import Template
 
 from foncier.geo.profile import Profile
 from foncier.maps import i18n
-from foncier.maps.assets import trim_map_defaults, use_assets
+from foncier.maps.assets import use_assets
 from foncier.maps.display import (
     feature_collection,
     generalise,
@@ -51,14 +51,11 @@ from foncier.maps.display import (
     town_labels,
 )
 from foncier.maps.elements import (
-    BASE_CSS,
     Banner,
-    Css,
     HtmlControl,
     ReadyFlag,
     Script,
     StaticScript,
-    attach_page,
     attribution_text,
     fit_bounds_js,
     js_json,
@@ -66,6 +63,7 @@ from foncier.maps.elements import (
     static_text,
 )
 from foncier.maps.i18n import t
+from foncier.maps.map_page import BASEMAP_TILES, new_map_page
 from foncier.maps.style import (
     EXCLUDED_BAR_COLOR,
     EXCLUDED_COLOR,
@@ -111,8 +109,6 @@ PANES = {"fx-base": 300, "fx-areas": 350, "fx-lines": 380, "fx-points": 450}
 #: Decimals of raw values in popups, by unit (fewer bytes per site).
 _RAW_DECIMALS = {"min": 1, "m": 0, "0..1": 3, "m2": 0, "%": 1, "persons": 0}
 
-BASEMAP_TILES = "OpenStreetMap"
-BASEMAP_OPACITY = 0.6
 #: Room left on the map's left and top for the side panel and the banner when zooming (pixels).
 PANEL_PADDING = (320, 70)
 #: Below this zoom each site is also marked by a dot in its colour (polygons are a few pixels there).
@@ -706,21 +702,18 @@ def build_site_map(
     # ------------------------------------------------------------------ the map and its page
     extent = sites if not sites.empty else layers.get("communes", sites)
     bounds = latlon_bounds(extent) if not extent.empty else [[49.1, 3.0], [49.5, 3.6]]
-    m = folium.Map(
-        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+    m, _ = new_map_page(
+        bounds,
         zoom_start=10,
-        tiles=None,
-        control_scale=False,
+        title=f"{t('site_map_title', lang)} · {title}",
+        lang=lang,
+        css=SITE_MAP_CSS,
+        offline=offline,
         prefer_canvas=False,
         zoom_snap=0.5,
     )
-    trim_map_defaults(m)
-    attach_page(m, title=f"{t('site_map_title', lang)} · {title}", lang=lang)
-    m.add_child(Css(BASE_CSS + SITE_MAP_CSS), name="foncier_css")
     m.add_child(StaticScript("orientation.js"), name="foncier_orientation_js")
     m.add_child(StaticScript("site_map.js"), name="foncier_site_map_js")
-    if not offline:
-        folium.TileLayer(BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY).add_to(m)
     for pane, z in PANES.items():
         CustomPane(pane, z_index=z, pointer_events=True).add_to(m)
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from foncier.geo.profile import Profile
 from foncier.maps import i18n
-from foncier.maps.assets import trim_map_defaults, use_assets
+from foncier.maps.assets import use_assets
 from foncier.maps.display import (
     feature_collection,
     generalise,
@@ -33,12 +33,9 @@ from foncier.maps.display import (
     town_labels,
 )
 from foncier.maps.elements import (
-    BASE_CSS,
-    Css,
     ReadyFlag,
     Script,
     StaticScript,
-    attach_page,
     attribution_text,
     fit_bounds_js,
     js_json,
@@ -46,9 +43,8 @@ from foncier.maps.elements import (
     static_text,
 )
 from foncier.maps.i18n import t
+from foncier.maps.map_page import new_map_page
 from foncier.maps.site_map import (
-    BASEMAP_OPACITY,
-    BASEMAP_TILES,
     context_label,
     context_style,
     prepare_context,
@@ -341,19 +337,16 @@ def build_site_sheet(
     # ------------------------------------------------------------------ the map
     extent = parcels if not parcels.empty else site_frame
     bounds = latlon_bounds(extent)
-    m = folium.Map(
-        location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+    m, page = new_map_page(
+        bounds,
         zoom_start=15,
-        tiles=None,
-        control_scale=False,
+        title=f"{t('sheet_title', lang)} {site_id}",
+        lang=lang,
+        css=SHEET_CSS,
+        offline=offline,
         width="100%",
         height="100%",
     )
-    trim_map_defaults(m)
-    page = attach_page(m, title=f"{t('sheet_title', lang)} {site_id}", lang=lang)
-    m.add_child(Css(BASE_CSS + SHEET_CSS), name="foncier_css")
-    if not offline:
-        folium.TileLayer(BASEMAP_TILES, name="OpenStreetMap", control=False, opacity=BASEMAP_OPACITY).add_to(m)
     context_names = []
     if context:
         l93 = site_frame.to_crs("EPSG:2154") if site_frame.crs is not None else site_frame
