@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import folium
 import geopandas as gpd
@@ -56,6 +56,20 @@ from foncier.maps.style import AVAILABILITY_COLORS, LAYER_STYLES, STATE_COLORS, 
 logger = logging.getLogger(__name__)
 
 ColorBy = Literal["availability", "zoning", "state"]
+#: What each :data:`ColorBy` value fills parcels by: the one description of the CLI's ``--color-by`` help and the
+#: API's ``color_by`` parameter (tests check it names every value of :data:`ColorBy`, and only those).
+COLOR_BY_MEANINGS: dict[str, str] = {
+    "availability": "the land officer status (available, under option, sold, not for sale, not recorded)",
+    "zoning": "the PLU zone type (typezone)",
+    "state": "the availability state computed by the pipeline (parcel_availability.state: available, built, "
+    "occupied, committed, to verify)",
+}
+
+
+def color_by_help() -> str:
+    """One line naming every ``color_by`` value and what it colours parcels by (CLI and API help)."""
+    return "; ".join(f"{value}: {COLOR_BY_MEANINGS[value]}" for value in get_args(ColorBy)) + "."
+
 
 TILES_URL = "/tiles/parcels/{z}/{x}/{y}.pbf"
 SITES_TILES_URL = "/tiles/sites/{z}/{x}/{y}.pbf"

@@ -16,6 +16,7 @@ import logging
 import re
 import tempfile
 from pathlib import Path
+from typing import get_args
 
 import click
 import folium
@@ -27,7 +28,7 @@ from foncier.layers.workspace import Workspace
 from foncier.maps.assets import inline_assets
 from foncier.maps.compare import MAX_SITES, MIN_SITES, SURROUNDINGS, build_comparison, score_class_colors
 from foncier.maps.export import save_html, save_map
-from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, build_parcel_map
+from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, ColorBy, build_parcel_map, color_by_help
 from foncier.maps.site_facts import effective_weights, parcel_state_counts, with_site_facts
 from foncier.maps.site_map import CONTEXT_ORDER, ORIENTATION_LAYERS, build_site_map
 from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, SHEET_TARGETS, build_site_sheet
@@ -313,10 +314,10 @@ def _write_pdf(ws: Workspace, profile: str, site_id: str | None, compare_ids: li
 )
 @click.option(
     "--color-by",
-    type=click.Choice(["availability", "zoning", "state"]),
+    type=click.Choice(get_args(ColorBy)),
     default="availability",
     show_default=True,
-    help="Parcel colours of the parcel map.",
+    help="Parcel colours of the parcel map, by " + color_by_help(),
 )
 @click.option(
     "--tiles-url",

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path as PathType
 from types import ModuleType
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import quote
 
 import geopandas as gpd
@@ -250,8 +250,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
     def parcels_map(
         request: Request,
         store: StoreDep,
-        color_by: Annotated[str, Query(pattern="^(availability|zoning|state)$",
-                                       description="colour parcels by availability status or zoning")] = "availability",
+        color_by: Annotated[str, Query(pattern=f"^({'|'.join(get_args(parcel_map.ColorBy))})$",
+                                       description="colour parcels by " + parcel_map.color_by_help())] = "availability",
         lang: Annotated[str, lang_query] = "fr",
     ) -> HTMLResponse:  # fmt: skip
         """The parcels of the territory, drawn from this server's vector tiles (zoom in to level 14)."""
