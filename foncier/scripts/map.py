@@ -99,6 +99,34 @@ def _site_color(scored: ScoredSites, site_id: str) -> str:
     return class_colors(len(breaks) - 1)[score_class(float(sites.loc[site_id, "score"]), breaks)]
 
 
+def _scored_with(ws: Workspace, site_ids: list[str], profile: str, scored: ScoredSites | None) -> ScoredSites:
+    """The scored sites of ``profile`` (``scored`` when given), once every one of ``site_ids`` is found among them.
+
+    Raises
+    ------
+    foncier.errors.NotFoundError
+        When some of ``site_ids`` are not sites of the workspace (all of them are named).
+    """
+    scored = scored or scored_sites(ws, profile)
+    unknown = [s for s in site_ids if s not in scored.sites.index]
+    if unknown:
+        listed = ", ".join(f"'{s}'" for s in unknown)
+        raise NotFoundError(f"no site {listed} in workspace {ws.path} (list them with 'foncier sites')")
+    return scored
+
+
+def _surroundings(ws: Workspace, sites: gpd.GeoDataFrame, layers: tuple[str, ...]) -> dict[str, gpd.GeoDataFrame]:
+    """The context ``layers`` within :data:`CONTEXT_MARGIN_M` of ``sites``' bounds, and the sheets' targets (whole).
+
+    The box is ``(minx - m, miny - m, maxx + m, maxy + m)`` around the bounds of ``sites`` in the workspace's
+    CRS, with ``m`` = :data:`~foncier.maps.site_sheet.CONTEXT_MARGIN_M`.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in sites.total_bounds)
+    margin = CONTEXT_MARGIN_M
+    bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    return {**load_context(ws, layers, bbox=bbox), **load_context(ws, SHEET_TARGETS)}
+
+
 def sheet_for(
     ws: Workspace,
     site_id: str,
@@ -116,12 +144,9 @@ def sheet_for(
     foncier.errors.NotFoundError
         When ``site_id`` is not a site of the workspace.
     """
-    scored = scored or scored_sites(ws, profile)
-    if site_id not in scored.sites.index:
-        raise NotFoundError(f"no site '{site_id}' in workspace {ws.path} (list them with 'foncier sites')")
+    scored = _scored_with(ws, [site_id], profile, scored)
     site = with_site_facts(ws, scored.sites.loc[[site_id]], scored.profile.name)
     minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
-    bbox = (minx - CONTEXT_MARGIN_M, miny - CONTEXT_MARGIN_M, maxx + CONTEXT_MARGIN_M, maxy + CONTEXT_MARGIN_M)
     ids = [p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p]
     if not ids and ws.has_layer("site_parcels"):
         links = ws.read_table("site_parcels", where=f"site_id = '{site_id}'")  # id checked above
@@ -138,7 +163,7 @@ def sheet_for(
         offline=offline,
         synthetic=scored.synthetic,
         n_sites=len(scored.sites),
-        context={**load_context(ws, SHEET_CONTEXT, bbox=bbox), **load_context(ws, SHEET_TARGETS)},
+        context=_surroundings(ws, site, SHEET_CONTEXT),
         commune_names=names if names is not None else commune_names(ws),
         provenance=scored.provenance,
         color=_site_color(scored, site_id),
@@ -163,16 +188,9 @@ def comparison_for(
     foncier.errors.NotFoundError
         When some of ``site_ids`` are not sites of the workspace (all of them are named).
     """
-    scored = scored or scored_sites(ws, profile)
-    unknown = [s for s in site_ids if s not in scored.sites.index]
-    if unknown:
-        listed = ", ".join(f"'{s}'" for s in unknown)
-        raise NotFoundError(f"no site {listed} in workspace {ws.path} (list them with 'foncier sites')")
+    scored = _scored_with(ws, site_ids, profile, scored)
     chosen = scored.sites.loc[site_ids]
-    minx, miny, maxx, maxy = (float(v) for v in chosen.total_bounds)
-    margin = CONTEXT_MARGIN_M
-    bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
-    context = {**load_context(ws, SURROUNDINGS, bbox=bbox), **load_context(ws, SHEET_TARGETS)}
+    context = _surroundings(ws, chosen, SURROUNDINGS)
     return build_comparison(
         with_site_facts(ws, chosen, scored.profile.name),
         scored.breakdown,
