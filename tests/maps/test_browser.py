@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +12,9 @@ from foncier.layers.results import scored_sites
 from foncier.layers.workspace import Workspace
 from foncier.maps.export import save_html, save_map
 
+from .conftest import Watched
+
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Watched:
-    """A page with its JavaScript errors, failed requests and requests that left the machine."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    remote: list[str] = field(default_factory=list)
-
-    def clean(self) -> None:
-        assert self.errors == [], self.errors
-        assert self.failed == [], self.failed
-        assert self.remote == [], self.remote
-
-
-@pytest.fixture
-def watched(browser: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    w = Watched(page)
-    page.on("pageerror", lambda exc: w.errors.append(str(exc)))
-    page.on("console", lambda msg: w.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("requestfailed", lambda req: w.failed.append(f"{req.url} {req.failure}"))
-    local = ("file:", "data:", "blob:")
-    page.on("request", lambda req: None if req.url.startswith(local) else w.remote.append(req.url))
-    yield w
-    context.close()
 
 
 @pytest.fixture(scope="module")

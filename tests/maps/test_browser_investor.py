@@ -19,11 +19,9 @@ from foncier.maps.export import save_html
 from foncier.maps.site_facts import with_site_facts
 from foncier.scripts.map import comparison_for, write_demo_maps
 
-from .test_browser import Watched
+from .conftest import SIZES, Watched, viewport, watched_page
 
 pytestmark = pytest.mark.browser
-
-SIZES = {"desktop": (1280, 860), "phone": (375, 667)}
 
 
 @pytest.fixture(params=sorted(SIZES))
@@ -33,17 +31,8 @@ def size(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def watched_at(browser: Any, size: str) -> Iterator[Watched]:
-    width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    w = Watched(page)
-    page.on("pageerror", lambda exc: w.errors.append(str(exc)))
-    page.on("console", lambda msg: w.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("requestfailed", lambda req: w.failed.append(f"{req.url} {req.failure}"))
-    local = ("file:", "data:", "blob:")
-    page.on("request", lambda req: None if req.url.startswith(local) else w.remote.append(req.url))
-    yield w
-    context.close()
+    with watched_page(browser, viewport=viewport(size)) as w:
+        yield w
 
 
 @pytest.fixture(scope="module")

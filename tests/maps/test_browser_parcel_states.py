@@ -18,23 +18,15 @@ from foncier.maps.i18n import t
 from foncier.maps.style import STATE_COLORS
 from foncier.scripts.map import parcel_map_for
 
-from .test_browser import Watched
+from .conftest import Watched, viewport, watched_page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    w = Watched(page)
-    page.on("pageerror", lambda exc: w.errors.append(str(exc)))
-    page.on("console", lambda msg: w.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("requestfailed", lambda req: w.failed.append(f"{req.url} {req.failure}"))
-    local = ("file:", "data:", "blob:")
-    page.on("request", lambda req: None if req.url.startswith(local) else w.remote.append(req.url))
-    yield w
-    context.close()
+    with watched_page(browser, viewport=viewport("phone"), is_mobile=True, has_touch=True) as w:
+        yield w
 
 
 def test_parcel_map_by_state_at_phone_size(

@@ -20,11 +20,9 @@ from foncier.layers.workspace import Workspace
 from foncier.maps.site_facts import effective_weights, with_site_facts
 from foncier.scripts.map import write_demo_maps
 
-from .test_browser import Watched
+from .conftest import SIZES, Watched, viewport, watched_page
 
 pytestmark = pytest.mark.browser
-
-SIZES = {"desktop": (1280, 860), "phone": (375, 667)}
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +45,8 @@ def no_flood(small_sample_workspace: Path, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(params=sorted(SIZES))
 def watched_at(browser: Any, request: pytest.FixtureRequest) -> Iterator[Watched]:
-    width, height = SIZES[str(request.param)]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    w = Watched(page)
-    page.on("pageerror", lambda exc: w.errors.append(str(exc)))
-    page.on("console", lambda msg: w.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("requestfailed", lambda req: w.failed.append(f"{req.url} {req.failure}"))
-    local = ("file:", "data:", "blob:")
-    page.on("request", lambda req: None if req.url.startswith(local) else w.remote.append(req.url))
-    yield w
-    context.close()
+    with watched_page(browser, viewport=viewport(str(request.param))) as w:
+        yield w
 
 
 def _open_panel(page: Any) -> None:
