@@ -17,18 +17,17 @@ import socket
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from foncier.maps.assets import ASSETS, MANIFEST, pinned_versions
 from foncier.scripts.cli import COMMANDS
+from tests._servers import stop_process, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +78,15 @@ def user_bin(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``bin/`` of a fresh virtual environment (outside the repository) holding only the wheel and its dependencies."""
     venv = tmp_path_factory.mktemp("user-venv") / "venv"
     _ok(_run([sys.executable, "-m", "venv", venv], cwd=venv.parent, env=_user_env()))
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+    pip: list[str | Path] = [
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+    ]
     # the lock pins the versions the suite is run with; the wheel's own metadata decides WHAT is installed
     _ok(_run([*pip, "-c", ROOT / "requirements.lock", dists.wheel], cwd=venv.parent, env=_user_env()))
     return venv / "bin"
@@ -221,25 +228,10 @@ def served(demo_workspace: Path, user_bin: Path, user_dir: Path) -> Iterator[str
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read() if proc.stderr and proc.poll() is not None else ""
-                raise AssertionError(f"foncier serve did not start (exit code {proc.poll()}): {err[-3000:]}")
-            time.sleep(0.2)
+        wait_healthy(base, proc, timeout_s=90)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout_s=15)
 
 
 def test_installed_serve_docs_and_maps_load_only_local_assets(served: str, chromium: Any) -> None:

@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from foncier.api.settings import ApiSettings
+from tests._servers import stop_process, wait_healthy
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +50,13 @@ class LiveServer:
     base_url: str
     port: int
     settings: ApiSettings
+    process: subprocess.Popen[bytes]
+    sock: socket.socket
+
+    def stop(self) -> None:
+        """Stop the server (terminated, killed after 10 s) and close its socket."""
+        stop_process(self.process, timeout_s=10)
+        self.sock.close()
 
 
 def _serve_subprocess(settings: ApiSettings, sock: socket.socket) -> subprocess.Popen[bytes]:
@@ -79,35 +86,41 @@ def _serve_subprocess(settings: ApiSettings, sock: socket.socket) -> subprocess.
     return subprocess.Popen(cmd, env=env, pass_fds=(sock.fileno(),))
 
 
-@pytest.fixture(scope="session")
-def live_server(api_settings: ApiSettings) -> Iterator[LiveServer]:
-    """The API served by uvicorn on 127.0.0.1 and a free port, for the whole session."""
+def start_api(settings: ApiSettings) -> LiveServer:
+    """The API of ``settings`` served by uvicorn on 127.0.0.1 and a free port, once ``/health`` answers.
+
+    Parameters
+    ----------
+    settings : ApiSettings
+        Workspace and limits of the server (passed through its environment).
+
+    Returns
+    -------
+    LiveServer
+        The running server: call its :meth:`LiveServer.stop` when done (it is already stopped when it never
+        answered, and the error raised).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    proc = _serve_subprocess(api_settings, sock)
-    base = f"http://127.0.0.1:{port}"
+    server = LiveServer(f"http://127.0.0.1:{port}", port, settings, _serve_subprocess(settings, sock), sock)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the API server did not start (exit code {proc.poll()})")
-            time.sleep(0.1)
-        yield LiveServer(base, port, api_settings)
+        wait_healthy(server.base_url, server.process, timeout_s=60, poll_s=0.1)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(api_settings: ApiSettings) -> Iterator[LiveServer]:
+    """The API served by uvicorn on 127.0.0.1 and a free port, for the whole session."""
+    server = start_api(api_settings)
+    try:
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        sock.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from foncier.api.settings import ApiSettings
-from tests.api.conftest import _serve_subprocess
+from tests.api.conftest import start_api
 
 FONCIER = str(Path(sys.executable).with_name("foncier"))
 DURATION_S = 45.0
@@ -53,24 +52,11 @@ def test_api_serves_while_cli_writes_and_qgis_edits(
     pids = [r[0] for r in con.execute("SELECT parcel_id FROM parcels ORDER BY fid LIMIT 50")]
     con.close()
     settings = ApiSettings(workspace=ws, max_limit=500, default_limit=50, map_assets="cdn")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = _serve_subprocess(settings, sock)
+    server = start_api(settings)
+    base = server.base_url
     stop = threading.Event()
     stats: dict[str, list[Any]] = {"5xx": [], "hang": [], "ok": [], "health": [], "connections": []}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-
         urls = [
             "/parcels?bbox=3.2,49.2,3.4,49.4&limit=200", "/sites?profile=logistics&limit=20", "/sites?limit=5",
             "/ogc/collections/parcels/items?limit=100", "/zones", "/profiles",
@@ -131,17 +117,11 @@ def test_api_serves_while_cli_writes_and_qgis_edits(
         for t in threads:
             t.join(timeout=60)
             assert not t.is_alive(), "a client thread hung"
-        assert server.poll() is None, "the server is still running"
+        assert server.process.poll() is None, "the server is still running"
         health_after = httpx.get(f"{base}/health", timeout=5)
     finally:
         stop.set()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        sock.close()
+        server.stop()
     assert not stats["5xx"], stats["5xx"][:5]
     assert not stats["hang"], stats["hang"][:5]
     assert len(stats["ok"]) > 100
