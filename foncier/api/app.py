@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -204,6 +205,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # bounded worker threads (each holds at most one read-only connection of the store's pool)
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        if settings.tile_index_at_start:
+            threading.Thread(target=tile_service.warm, args=(store,), name="tile-index", daemon=True).start()
         yield
         store.close()
 
@@ -231,12 +234,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.rankings = Rankings(store, settings.max_profile_cache)
     app.state.notice = SYNTHETIC_NOTICE
     install_error_handlers(app)
-    for module in (health, parcels, sites, scores, profiles, zones, maps, tiles, ogc):
+    tile_service = tiles.TileService(settings)
+    app.state.tile_service = tile_service
+    for module in (health, parcels, sites, scores, profiles, zones, maps, ogc):
         app.include_router(module.build_router(settings))
+    app.include_router(tiles.build_router(settings, tile_service))
     install_docs(app)
     assets_dir = maps.local_assets_dir(settings)
     if assets_dir is not None:
         app.mount(maps.ASSETS_URL, AllowListedFiles(directory=assets_dir), name="map_assets")
+    app.add_middleware(tiles.CachedTiles, service=tile_service, store=store)  # innermost: inside CORS and _Guard
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["*"])  # fmt: skip

@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (uvicorn; more than one uses the FONCIER_API_* environment).")  # fmt: skip
+              help="Worker processes (more than one: each with its own socket on the port, connections spread "
+              "evenly by the kernel on Linux; they read the FONCIER_API_* environment).")  # fmt: skip
 @click.option("--max-limit", type=click.IntRange(1, 100_000), default=None,
               help="Largest page size (default 1000, or FONCIER_API_MAX_LIMIT).")  # fmt: skip
 @click.option("--cors", "cors_origins", multiple=True, help="Origin allowed by CORS (repeat; '*' for any).")
@@ -61,7 +62,8 @@ def serve(
             import json
 
             os.environ["FONCIER_API_CORS_ORIGINS"] = json.dumps(list(cors_origins))
-        uvicorn.run("foncier.api.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                    access_log=access_log, log_level="warning")  # fmt: skip
+        from foncier.api.server import run_workers
+
+        run_workers(host, port, workers, access_log=access_log)  # one SO_REUSEPORT socket per worker (Linux)
     else:
         uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="warning")

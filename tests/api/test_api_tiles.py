@@ -106,14 +106,11 @@ def test_tile_of_parcels_from_live_server(client: httpx.Client, live_server: Liv
             assert client.get(f"/tiles/{layer_name}/10/{x >> 4}/{y >> 4}.pbf").status_code == 200
 
 
-def _source(geoms: np.ndarray, wkb: list[bytes] | None = None) -> TileSource:
-    """A tile source over ``geoms`` (their WKB in one buffer)."""
-    wkb = [shapely.to_wkb(g) for g in geoms] if wkb is None else wkb
-    sizes = np.array([len(w) for w in wkb], dtype=np.int64)
-    raw = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+def _source(geoms: np.ndarray, fids: np.ndarray | None = None) -> TileSource:
+    """A tile source over ``geoms`` (EPSG:3857) with a string and a sparse integer column."""
     columns = {"name": np.array([f"g{i}" for i in range(len(geoms))], dtype=object),
                "n": np.array([i if i % 3 else None for i in range(len(geoms))], dtype=object)}  # fmt: skip
-    return TileSource(raw, np.cumsum(sizes) - sizes, sizes, shapely.bounds(geoms), np.arange(len(geoms)), columns)
+    return TileSource.from_geometries(geoms, np.arange(len(geoms)) if fids is None else fids, columns)
 
 
 def _decoded(tile: bytes) -> dict[int, dict[str, object]]:
@@ -139,12 +136,8 @@ def test_encode_source_matches_the_shapely_path(z: int) -> None:
     tiny = shapely.box(cx, cy, cx + size / 1e6, cy + size / 1e6)  # vanishes when quantised
     geoms = np.concatenate([cells, [holed, multi, tiny]])
     source = _source(geoms)
-
-    def shift(c: np.ndarray) -> np.ndarray:  # a smooth mapping standing for Lambert-93 -> Web Mercator
-        return c + np.array([1.5, -2.25]) * size / 4096
-
-    ours = _decoded(encode_source("parcels", source, bounds, shift))
-    layer = TileLayer("parcels", shapely.transform(geoms, shift), source.columns, source.fids)
+    ours = _decoded(encode_source("parcels", source, bounds))
+    layer = TileLayer("parcels", geoms, source.columns, source.fids)
     reference = _decoded(encode_tile([layer], bounds))
     assert set(ours) == set(reference)
     assert len(ours) > 100
@@ -153,9 +146,19 @@ def test_encode_source_matches_the_shapely_path(z: int) -> None:
         assert feature == reference[fid]
     assert ours[len(geoms) - 2]["geometry"]["type"] == "MultiPolygon"
     assert len(shape(ours[len(geoms) - 3]["geometry"]).interiors) == 1
-    # WKB the parser does not read (big-endian) goes through shapely with the same result
-    big = _source(geoms, [shapely.to_wkb(g, byte_order=0) for g in geoms])
-    assert _decoded(encode_source("parcels", big, bounds, shift)) == ours
+    # features gathered from a larger source (take) give the same tile as a source of those features alone;
+    # points, lines and empty geometries are left out of a source
+    far = shapely.box(bounds[0] + 50 * size, bounds[1], bounds[0] + 51 * size, bounds[3])
+    others = np.array([far, shapely.Point(cx, cy), shapely.LineString([(cx, cy), (cx + 1, cy)]),
+                       shapely.Polygon(), None], dtype=object)  # fmt: skip
+    mixed = np.concatenate([others, geoms])
+    big = _source(mixed, np.r_[1000 + np.arange(len(others)), np.arange(len(geoms))])
+    assert list(big.fids[:1]) == [1000] and len(big.fids) == len(geoms) + 1
+    gathered = big.take(np.flatnonzero(big.fids < 1000))
+    gathered.columns = source.columns
+    assert _decoded(encode_source("parcels", gathered, bounds)) == ours
+    # and the geometries it holds are the ones it was given
+    assert shapely.equals(gathered.geometries(), geoms).all()
 
 
 def test_tile_cache_is_bounded_and_keyed_on_the_workspace_version() -> None:

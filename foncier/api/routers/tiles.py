@@ -1,36 +1,35 @@
-"""/tiles/{layer}/{z}/{x}/{y}.pbf: Mapbox vector tiles of parcels, sites and zones (WebMercatorQuad)."""
+"""/tiles/{layer}/{z}/{x}/{y}.pbf: Mapbox vector tiles of parcels, sites and zones (WebMercatorQuad).
+
+Two parts share one :class:`TileService` per server process:
+
+- the router computes a tile (from the layer's in-memory :class:`~foncier.api.tiles.LayerIndex`) and keeps it
+  in the service's cache, keyed on the workspace's version;
+- :class:`CachedTiles`, a pure ASGI layer in front of the routing, answers a request whose tile is already
+  in the cache for the current version straight away: no routing, dependency resolution or worker thread for
+  what is a dictionary look-up (two ``stat`` calls tell the version). Anything else (a miss, a workspace
+  that changed since the last request, a query string it does not read) goes on to the router.
+"""
 
 import logging
-import os
+import re
 import threading
 from collections.abc import Hashable
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from foncier.api.deps import StoreDep, layer_srs_text
 from foncier.api.errors import ERROR_RESPONSES, InvalidParameterError, ResourceNotFoundError
 from foncier.api.settings import ApiSettings
 from foncier.api.store import GeoPackageStore
-from foncier.api.tiles import (
-    EXTENT,
-    WEB_MERCATOR,
-    LayerIndex,
-    TileCache,
-    TileLayer,
-    encode_source,
-    encode_tile,
-    fitted_transform,
-    read_envelope,
-    tile_bounds,
-)
+from foncier.api.tiles import EXTENT, LayerIndex, TileCache, encode_source, tile_bounds
 
 logger = logging.getLogger(__name__)
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
-#: Memory for encoded tiles per process (the densest z14 tile of the full sample is 0.4 MB).
-TILE_CACHE_BYTES = 128 * 1024 * 1024
 
 #: Tiled layers: name -> (workspace layer, attributes put in the tile, minimum zoom (None: the settings'))
 TILE_LAYERS: dict[str, tuple[str, tuple[str, ...], int | None]] = {
@@ -39,48 +38,136 @@ TILE_LAYERS: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "zones": ("zones", ("zone_id", "nom", "type", "vacancy"), 0),
 }
 
+#: Optional per-parcel attributes: query flag -> (pipeline table, column put in the tile)
+PARCEL_EXTRAS: dict[str, tuple[str, str]] = {
+    "zoning": ("parcel_zoning", "typezone"),
+    "state": ("parcel_availability", "state"),
+}
 
-def workspace_version(store: GeoPackageStore) -> Hashable:
-    """A key that changes whenever the workspace's data may have changed.
+_TILE_PATH = re.compile(r"/tiles/([a-z]+)/([0-9]{1,3})/([0-9]{1,8})/([0-9]{1,8})\.pbf")
+#: Boolean query values as FastAPI (pydantic) reads them
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
-    The GeoPackage is written in place in WAL mode (a commit appends to ``foncier.gpkg-wal``, a checkpoint
-    rewrites the main file) or, by older writers, replaced: the inode, size and modification time of both
-    files cover every case, for two ``stat`` calls.
+TileKey = tuple[str, int, int, int, bool, bool]
+
+
+def tile_headers(store: GeoPackageStore) -> dict[str, str]:
+    """Headers of every tile answer."""
+    headers = {"Cache-Control": "public, max-age=300"}
+    if store.synthetic:
+        headers["X-Foncier-Notice"] = "synthetic sample - not real land"
+    return headers
+
+
+class TileService:
+    """Vector tiles in one server process: the layers' in-memory indexes and the cache of encoded tiles.
+
+    Both are keyed on the workspace's version (:meth:`GeoPackageStore.snapshot`'s key: inode, size and
+    modification time of ``foncier.gpkg`` and of its ``-wal``): a write to the workspace drops the cached tiles
+    and the next tile rebuilds the index.
     """
-    key: list[object] = [store.snapshot().key]
-    wal = store.path.with_name(store.path.name + "-wal")
-    for path in (store.path, wal):
-        try:
-            st = os.stat(path)
-        except OSError:
-            key.append(None)
-        else:
-            key.append((st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(key)
 
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self.cache = TileCache(int(settings.tile_cache_mb * 2**20))
+        self._indexes: dict[str, tuple[Hashable, LayerIndex]] = {}
+        self._lock = threading.Lock()
 
-def build_router(settings: ApiSettings) -> APIRouter:
-    """The vector tiles router."""
-    router = APIRouter(tags=["tiles"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
-    cache_bytes = getattr(settings, "tile_cache_bytes", None)
-    if cache_bytes is None:  # FONCIER_API_TILE_CACHE_MB=0 turns the cache off (benchmarks of cold tiles)
-        cache_bytes = int(float(os.environ.get("FONCIER_API_TILE_CACHE_MB", TILE_CACHE_BYTES / 2**20)) * 2**20)
-    cache = TileCache(int(cache_bytes))
-    router.tile_cache = cache  # type: ignore[attr-defined]  # for the benchmarks and tests
-    indexes: dict[str, tuple[Hashable, LayerIndex]] = {}
-    index_lock = threading.Lock()
-
-    def layer_index(store: GeoPackageStore, name: str, attributes: tuple[str, ...], version: Hashable) -> LayerIndex:
+    def index(self, store: GeoPackageStore, name: str, attributes: tuple[str, ...], version: Hashable) -> LayerIndex:
         """The in-memory index of ``name`` for this workspace version (built once, under a lock)."""
-        held = indexes.get(name)
+        held = self._indexes.get(name)
         if held is not None and held[0] == version:
             return held[1]
-        with index_lock:
-            held = indexes.get(name)
+        with self._lock:
+            held = self._indexes.get(name)
             if held is None or held[0] != version:
-                held = (version, LayerIndex(store, name, attributes))
-                indexes[name] = held
+                self._indexes.pop(name, None)  # the old version's arrays go before the new ones are built
+                held = (version, LayerIndex(store, name, attributes, layer_srs_text(store.layer(name))))
+                self._indexes[name] = held
             return held[1]
+
+    def warm(self, store: GeoPackageStore) -> None:
+        """Build the parcels' index for the current version (server start-up, in a background thread)."""
+        try:
+            if store.has("parcels"):
+                self.index(store, "parcels", TILE_LAYERS["parcels"][1], store.snapshot().key)
+        except Exception:  # start-up must not fail on it: the first tile request builds it (and says why)
+            logger.warning("could not build the parcels' tile index at start-up", exc_info=True)
+
+    @staticmethod
+    def fresh_version(store: GeoPackageStore) -> Hashable | None:
+        """The workspace's version when the store's last snapshot is still current (no database access), else None."""
+        snap = store.current
+        if snap is None:
+            return None
+        key = store.file_version()
+        return key if key == snap.key else None
+
+
+def _flag(values: list[str]) -> bool | None:
+    if len(values) != 1:
+        return None
+    value = values[0].lower()
+    return True if value in _TRUE else False if value in _FALSE else None
+
+
+def cached_tile_key(path: str, query: bytes) -> TileKey | None:
+    """The cache key of a tile request as the router would make it, or None when the request is not that simple."""
+    match = _TILE_PATH.fullmatch(path)
+    if match is None:
+        return None
+    flags: dict[str, list[str]] = {}
+    try:
+        for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True, strict_parsing=bool(query)):
+            flags.setdefault(k, []).append(v)
+    except ValueError:
+        return None
+    if not flags.keys() <= PARCEL_EXTRAS.keys():
+        return None
+    zoning = _flag(flags["zoning"]) if "zoning" in flags else False
+    state = _flag(flags["state"]) if "state" in flags else False
+    if zoning is None or state is None:
+        return None
+    layer, z, x, y = match.groups()
+    return (layer, int(z), int(x), int(y), zoning, state)
+
+
+class CachedTiles:
+    """Pure ASGI layer answering tile requests already in the cache (see the module's docstring).
+
+    It sits inside the security and CORS middleware, so its answers carry the same headers as the router's.
+    """
+
+    def __init__(self, app: ASGIApp, *, service: TileService, store: GeoPackageStore) -> None:
+        self.app = app
+        self.service = service
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and "/tiles/" in scope["path"]:
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            key = cached_tile_key(path, scope.get("query_string", b""))
+            version = self.service.fresh_version(self.store) if key is not None else None
+            data = self.service.cache.get(version, key) if version is not None else None
+            if data is not None:
+                headers = [(k.lower().encode(), v.encode()) for k, v in tile_headers(self.store).items()]
+                headers += [(b"content-type", MVT_MEDIA_TYPE.encode()), (b"content-length", str(len(data)).encode()),
+                            (b"x-tile-cache", b"hit")]  # fmt: skip
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": data})
+                return
+        await self.app(scope, receive, send)
+
+
+def build_router(settings: ApiSettings, service: TileService | None = None) -> APIRouter:
+    """The vector tiles router (over ``service``, a new one when omitted)."""
+    router = APIRouter(tags=["tiles"], responses={k: ERROR_RESPONSES[k] for k in (400, 404, 503)})
+    service = service or TileService(settings)
+    router.tile_service = service  # type: ignore[attr-defined]  # for the app's fast path, benchmarks and tests
 
     @router.get(
         "/tiles/{layer}/{z}/{x}/{y}.pbf",
@@ -121,62 +208,32 @@ def build_router(settings: ApiSettings) -> APIRouter:
         if x >= (1 << z) or y >= (1 << z):
             raise InvalidParameterError(f"tile {z}/{x}/{y} does not exist: x and y must be below {1 << z} at zoom {z}")
         name, attributes, min_zoom = spec
-        info = store.layer(name)
-        headers = {"Cache-Control": "public, max-age=300"}
-        if store.synthetic:
-            headers["X-Foncier-Notice"] = "synthetic sample - not real land"
+        store.layer(name)  # 404 when the workspace lacks it
+        headers = tile_headers(store)
         if z < (settings.tile_min_zoom if min_zoom is None else min_zoom):
             return Response(status_code=204, headers=headers)
-        version = workspace_version(store)
-        cache_key = (layer, z, x, y, zoning, state)
-        cached = cache.get(version, cache_key)
+        version = store.snapshot().key
+        cache_key: TileKey = (layer, z, x, y, zoning, state)
+        cached = service.cache.get(version, cache_key)
         if cached is not None:
             headers["X-Tile-Cache"] = "hit"
             return Response(content=cached, media_type=MVT_MEDIA_TYPE, headers=headers)
         bounds = tile_bounds(z, x, y)
         pad = settings.tile_buffer * (bounds[2] - bounds[0]) / EXTENT
-        srs = layer_srs_text(info)
-        tr = store.transformer(WEB_MERCATOR, srs)
-        try:
-            envelope = tr.transform_bounds(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad,
-                                           densify_pts=5)  # fmt: skip
-        except Exception:  # pyproj cannot transform a tile far outside the CRS's area: nothing there
-            return Response(status_code=204, headers=headers)
-        if not np.isfinite(envelope).all():
-            return Response(status_code=204, headers=headers)
-        env = (float(envelope[0]), float(envelope[1]), float(envelope[2]), float(envelope[3]))
-        unit = (bounds[2] - bounds[0]) / EXTENT
-        fit = fitted_transform(store.transformer(srs, WEB_MERCATOR).transform, env, tolerance=unit / 50)
-        add_zoning = zoning and name == "parcels" and store.has("parcel_zoning")
-        add_state = state and name == "parcels" and store.has("parcel_availability")
-        if fit is not None:
-            source = layer_index(store, name, attributes, version).query(env, limit=settings.tile_max_features)
-            truncated = source.truncated
-            if add_zoning and "parcel_id" in source.columns:
-                zone_of = store.value_map("parcel_zoning", "parcel_id", "typezone")
-                source.columns["typezone"] = np.asarray([zone_of.get(p) for p in source.columns["parcel_id"]],
-                                                        dtype=object)  # fmt: skip
-            if add_state and "parcel_id" in source.columns:
-                state_of = store.value_map("parcel_availability", "parcel_id", "state")
-                source.columns["state"] = np.asarray([state_of.get(p) for p in source.columns["parcel_id"]],
-                                                     dtype=object)  # fmt: skip
-            data = encode_source(layer, source, bounds, fit, buffer=settings.tile_buffer)
-        else:  # no polynomial fits the tile (far from the CRS's area): per-vertex PROJ
-            fids, geoms, columns, truncated = read_envelope(
-                store, name, env, columns=[a for a in attributes if a in info.columns],
-                limit=settings.tile_max_features)  # fmt: skip
-            if add_zoning and "parcel_id" in columns:
-                zone_of = store.value_map("parcel_zoning", "parcel_id", "typezone")
-                columns["typezone"] = [zone_of.get(pid) for pid in columns["parcel_id"]]
-            if add_state and "parcel_id" in columns:
-                state_of = store.value_map("parcel_availability", "parcel_id", "state")
-                columns["state"] = [state_of.get(pid) for pid in columns["parcel_id"]]
-            geoms = store.to_crs(geoms, srs, WEB_MERCATOR)
-            data = encode_tile([TileLayer(layer, geoms, columns, fids)], bounds, buffer=settings.tile_buffer)
-        if truncated:  # not cached: the next request says so again
+        box = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+        index = service.index(store, name, attributes, version)
+        source = index.query(box, limit=settings.tile_max_features)
+        if name == "parcels" and "parcel_id" in index.values and source.rows is not None:
+            parcel_ids = index.values["parcel_id"][source.rows]
+            for flag, (table, column) in PARCEL_EXTRAS.items():
+                if {"zoning": zoning, "state": state}[flag] and store.has(table):
+                    value_of = store.value_map(table, "parcel_id", column)
+                    source.columns[column] = np.asarray([value_of.get(p) for p in parcel_ids], dtype=object)
+        data = encode_source(layer, source, bounds, buffer=settings.tile_buffer)
+        if source.truncated:  # not cached: the next request says so again
             headers["X-Tile-Truncated"] = f"more than {settings.tile_max_features} features"
         else:
-            cache.put(version, cache_key, data)
+            service.cache.put(version, cache_key, data)
         return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
     return router
