@@ -22,7 +22,7 @@ from foncier.layers.workspace import Workspace
 Z = 16
 """Zoom of the tiles asked for: no other API test asks for z16 tiles, so the first request of each is a miss."""
 
-#: query flag -> (workspace table, column, attribute in the tile)
+#: query flag -> (workspace table, its column: the attribute put in the tile)
 EXTRAS = {"state": ("parcel_availability", "state"), "zoning": ("parcel_zoning", "typezone")}
 
 
