@@ -231,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = "application/octet-stream" if file.suffix in (".gz", ".pbf", ".tif") else "application/json"
         headers = {"Accept-Ranges": "bytes", "ETag": etag, "Last-Modified": "Wed, 01 Oct 2025 00:00:00 GMT"}
         rng = self.headers.get("Range")
-        single = bool(rng) and rng.startswith("bytes=") and "," not in rng  # multi-range: answered in full
+        single = rng is not None and rng.startswith("bytes=") and "," not in rng  # multi-range: answered in full
         if rng and single and self.headers.get("If-Range", etag) == etag:
             first, _, last = rng[6:].partition("-")
             start = int(first) if first else len(body) - int(last)
@@ -724,6 +724,21 @@ def territory_file(tmp_path: Path) -> Path:
         "utf-8",
     )
     return path
+
+
+def cli_args(services: Services, ws: Path, territory: Path, cache: Path, *extra: str) -> list[str]:
+    """Arguments of ``foncier fetch`` into ``ws`` for ``territory`` with the test ``services``' URLs, then ``extra``."""
+    args = ["fetch", "--workspace", str(ws), "--territory", str(territory), "--cache-dir", str(cache), "--no-progress"]
+    for name, url in services.source_urls().items():
+        args += ["--source-url", f"{name}={url}"]
+    return [*args, *extra]
+
+
+@pytest.fixture
+def fast_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One retry, millisecond backoff and a 2 s read timeout for ``foncier fetch`` run from the CLI (environment)."""
+    for key, value in {"RETRIES": "1", "BACKOFF_BASE": "0.001", "BACKOFF_MAX": "0.01", "READ_TIMEOUT": "2"}.items():
+        monkeypatch.setenv(f"FONCIER_FETCH_{key}", value)
 
 
 def cache_files(cache: Path) -> list[Path]:

@@ -17,7 +17,16 @@ from foncier.layers.validate import validate_layer
 from foncier.layers.workspace import PROVENANCE_COLUMNS, Workspace
 from foncier.scripts.cli import cli
 
-from .conftest import CADASTRE_EDITION, OSM_TIMESTAMP, TEST_COMMUNES, Fault, Served, Services, cache_files
+from .conftest import (
+    CADASTRE_EDITION,
+    OSM_TIMESTAMP,
+    TEST_COMMUNES,
+    Fault,
+    Served,
+    Services,
+    cache_files,
+    cli_args,
+)
 
 PARCELS_02594 = f"/cadastre/{CADASTRE_EDITION}/geojson/communes/02/02594/cadastre-02594-parcelles.json.gz"
 
@@ -213,22 +222,9 @@ def test_synthetic_workspace_is_refused(tmp_path: Path, fetch_settings: FetchSet
 
 
 # ---------------------------------------------------------------------------------------------- CLI
-def _cli_args(services: Services, ws: Path, territory: Path, cache: Path, *extra: str) -> list[str]:
-    args = ["fetch", "--workspace", str(ws), "--territory", str(territory), "--cache-dir", str(cache), "--no-progress"]
-    for name, url in services.source_urls().items():
-        args += ["--source-url", f"{name}={url}"]
-    return [*args, *extra]
-
-
-@pytest.fixture
-def fast_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"RETRIES": "1", "BACKOFF_BASE": "0.001", "BACKOFF_MAX": "0.01", "READ_TIMEOUT": "2"}.items():
-        monkeypatch.setenv(f"FONCIER_FETCH_{key}", value)
-
-
 def test_cli_fetch(tmp_path: Path, services: Services, territory_file: Path, fast_env: None) -> None:
     runner = CliRunner()
-    args = _cli_args(
+    args = cli_args(
         services, tmp_path / "ws", territory_file, tmp_path / "cache", "--layers", "communes,parcels", "-l", "rail"
     )
     result = runner.invoke(cli, args)
@@ -239,7 +235,7 @@ def test_cli_fetch(tmp_path: Path, services: Services, territory_file: Path, fas
     offline = runner.invoke(
         cli,
         [
-            *_cli_args(services, tmp_path / "ws2", territory_file, tmp_path / "cache"),
+            *cli_args(services, tmp_path / "ws2", territory_file, tmp_path / "cache"),
             "--offline",
             "-l",
             "communes,parcels",
@@ -252,7 +248,7 @@ def test_cli_offline_missing_exits_non_zero(
     tmp_path: Path, services: Services, territory_file: Path, fast_env: None
 ) -> None:
     result = CliRunner().invoke(
-        cli, [*_cli_args(services, tmp_path / "ws", territory_file, tmp_path / "empty"), "--offline"]
+        cli, [*cli_args(services, tmp_path / "ws", territory_file, tmp_path / "empty"), "--offline"]
     )
     assert result.exit_code == 6
     assert "Missing from the cache" in result.output

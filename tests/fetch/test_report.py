@@ -21,24 +21,11 @@ from foncier.layers.fetch.settings import FetchSettings
 from foncier.layers.workspace import Workspace, frame_checksum
 from foncier.scripts.cli import cli
 
-from .conftest import CADASTRE_EDITION, TEST_COMMUNES, Fault, Services
+from .conftest import CADASTRE_EDITION, TEST_COMMUNES, Fault, Services, cli_args
 
 
 def _parcels_path(insee: str) -> str:
     return f"/cadastre/{CADASTRE_EDITION}/geojson/communes/02/{insee}/cadastre-{insee}-parcelles.json.gz"
-
-
-def _cli_args(services: Services, ws: Path, territory: Path, cache: Path, *extra: str) -> list[str]:
-    args = ["fetch", "--workspace", str(ws), "--territory", str(territory), "--cache-dir", str(cache), "--no-progress"]
-    for name, url in services.source_urls().items():
-        args += ["--source-url", f"{name}={url}"]
-    return [*args, *extra]
-
-
-@pytest.fixture
-def fast_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"RETRIES": "1", "BACKOFF_BASE": "0.001", "BACKOFF_MAX": "0.01", "READ_TIMEOUT": "2"}.items():
-        monkeypatch.setenv(f"FONCIER_FETCH_{key}", value)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +66,7 @@ def test_cli_no_run_again_advice_for_a_404(
 ) -> None:
     services.fail(_parcels_path("02594"), Fault("status", 404, times=-1))
     result = CliRunner().invoke(
-        cli, _cli_args(services, tmp_path / "ws", territory_file, tmp_path / "cache", "-l", "communes,parcels")
+        cli, cli_args(services, tmp_path / "ws", territory_file, tmp_path / "cache", "-l", "communes,parcels")
     )
     assert result.exit_code == 6, result.output
     assert "run the same command again" not in result.output
@@ -94,7 +81,7 @@ def test_cli_progress_lines_on_stderr_when_not_a_terminal(
         codes = [row["insee"] for row in csv.DictReader(fh)]
     territory.write_text(f"communes: [{', '.join(repr(c) for c in codes[:20])}]\n", "utf-8")
     result = CliRunner().invoke(
-        cli, _cli_args(services, tmp_path / "ws", territory, tmp_path / "cache", "-l", "parcels,friches")
+        cli, cli_args(services, tmp_path / "ws", territory, tmp_path / "cache", "-l", "parcels,friches")
     )
     lines = [line for line in result.stderr.splitlines() if line.startswith("fetch: ")]
     assert result.exit_code in (0, 6), result.output
@@ -112,7 +99,7 @@ def test_sigterm_says_what_was_kept_and_cleans_temporary_downloads(
     env = {**os.environ, "FONCIER_FETCH_RETRIES": "0", "FONCIER_FETCH_READ_TIMEOUT": "30"}
     exe = shutil.which("foncier", path=str(Path(sys.executable).parent)) or "foncier"
     first = subprocess.run(
-        [exe, *_cli_args(services, ws, territory_file, cache, "-l", "communes,parcels")],
+        [exe, *cli_args(services, ws, territory_file, cache, "-l", "communes,parcels")],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
@@ -121,7 +108,7 @@ def test_sigterm_says_what_was_kept_and_cleans_temporary_downloads(
     services.fail(_parcels_path("02466"), Fault("delay", seconds=20, times=-1))
     services.reset_log()
     proc = subprocess.Popen(
-        [exe, *_cli_args(services, ws, territory_file, tmp_path / "cache2", "-l", "parcels")],
+        [exe, *cli_args(services, ws, territory_file, tmp_path / "cache2", "-l", "parcels")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
