@@ -114,3 +114,7 @@ def cli(verbose: int, quiet: bool) -> None:
 def main() -> None:
     """Entry point of the ``foncier`` console script."""
     cli(prog_name="foncier")
+
+
+if __name__ == "__main__":  # python -m foncier.scripts.cli (benchmarks, tests)
+    main()

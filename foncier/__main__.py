@@ -1,0 +1,5 @@
+"""``python -m foncier``: the ``foncier`` command."""
+
+from foncier.scripts.cli import main
+
+main()
