@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from foncier.layers.workspace import Workspace
 from tests.conftest import require
 
 PG_BIN = Path(os.environ.get("FONCIER_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -92,3 +94,20 @@ def pg_cluster() -> Iterator[dict[str, str]]:
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def ws(scored_sample_workspace: Path, tmp_path: Path) -> Workspace:
+    """A private copy of the scored small sample (tests publish it and change its statuses)."""
+    path = tmp_path / "ws"
+    shutil.copytree(scored_sample_workspace, path)
+    return Workspace.open(path)
+
+
+@pytest.fixture
+def schema(request: pytest.FixtureRequest) -> str:
+    """One schema per test (they share the cluster): ``t`` and a digest of the test's node id (unique across the
+    test files), then its name (lower case, at most 50 characters)."""
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]
+    name = str(request.node.name).lower().replace("[", "_").replace("]", "").replace("-", "_")[:50]
+    return f"t{digest}_{name}"

@@ -18,20 +18,6 @@ from foncier.layers.postgis import publish, published_name, pull_statuses, redac
 from foncier.layers.workspace import Workspace  # noqa: E402
 
 
-@pytest.fixture
-def ws(scored_sample_workspace: Path, tmp_path: Path) -> Workspace:
-    """A private copy of the scored small sample (tests change its statuses)."""
-    path = tmp_path / "ws"
-    shutil.copytree(scored_sample_workspace, path)
-    return Workspace.open(path)
-
-
-@pytest.fixture
-def schema(request: pytest.FixtureRequest) -> str:
-    """One schema per test (they share the cluster)."""
-    return "t_" + str(request.node.name).lower().replace("[", "_").replace("]", "").replace("-", "_")[:50]
-
-
 def _one(dsn: str, query: str, params: Any = None) -> Any:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(query, params).fetchone()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,18 +23,6 @@ from foncier.layers.workspace import Workspace  # noqa: E402
 
 OWNER_COLUMNS = {"parcels": ("nom_proprietaire", "owner_email")}
 CARTOFRICHES_OWNER_COLUMNS = ("l_catpro3txt", "source_producteur", "source_contact", "date_mutation")
-
-
-@pytest.fixture
-def ws(scored_sample_workspace: Path, tmp_path: Path) -> Workspace:
-    path = tmp_path / "ws"
-    shutil.copytree(scored_sample_workspace, path)
-    return Workspace.open(path)
-
-
-@pytest.fixture
-def schema(request: pytest.FixtureRequest) -> str:
-    return "c_" + str(request.node.name).lower().replace("[", "_").replace("]", "").replace("-", "_")[:50]
 
 
 def _rows(dsn: str, query: str, params: Any = None) -> list[tuple[Any, ...]]:
