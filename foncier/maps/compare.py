@@ -44,7 +44,14 @@ from foncier.maps.site_map import (
     prepare_context,
     profile_names,
 )
-from foncier.maps.site_sheet import ACCESS_CRITERIA, CONSTRAINT_CRITERIA, DEFAULT_COLOR, SHEET_CSS, sheet_orientation
+from foncier.maps.site_sheet import (
+    ACCESS_CRITERIA,
+    CONSTRAINT_CRITERIA,
+    DEFAULT_COLOR,
+    SHEET_CSS,
+    as_number,
+    sheet_orientation,
+)
 from foncier.maps.style import (
     EXCLUDED_BAR_COLOR,
     EXCLUDED_COLOR,
@@ -75,14 +82,6 @@ BAR_PX = 110
 #: Numbered markers, one per site; a marker that would cover another moves aside with a leader line to its site.
 
 COMPARE_CSS = static_text("compare.css")
-
-
-def _num(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number
 
 
 def _prepare(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -172,7 +171,7 @@ def _facts_rows(recs: list[dict[str, Any]], lang: str) -> list[str]:
         rows.append(_row(t("availability", lang), cells))
 
     def tie(r: dict[str, Any]) -> str:
-        first, last = _num(r.get("group_first")), _num(r.get("group_last"))
+        first, last = as_number(r.get("group_first")), as_number(r.get("group_last"))
         if math.isnan(first) or math.isnan(last) or last <= first:
             return "–"
         return html.escape(t("tie_short", lang, first=int(first), last=int(last)))
@@ -181,7 +180,7 @@ def _facts_rows(recs: list[dict[str, Any]], lang: str) -> list[str]:
     if any(x != "–" for x in ties):
         rows.append(_row(t("tie_label", lang), ties))
     unverified = [str(r.get("unverified_fr" if lang == "fr" else "unverified") or "") for r in recs]
-    if any(_num(r.get("n_unverified")) > 0 for r in recs):
+    if any(as_number(r.get("n_unverified")) > 0 for r in recs):
         rows.append(_row(t("unverified_constraints", lang), [html.escape(u) or "–" for u in unverified]))
     return rows
 
@@ -231,7 +230,7 @@ def _criterion_rows(recs: list[dict[str, Any]], names: tuple[str, ...], lang: st
         if name == "zoning_class":
             values, direction = [_zoning_rank(r.get(name)) for r in recs], "max"
         else:
-            values = [_num(r.get(name)) for r in recs]
+            values = [as_number(r.get(name)) for r in recs]
             direction = None if crit is None else ("max" if crit.direction == "benefit" else "min")
         rows.append(_row(i18n.criterion_label(name, lang), cells, values, direction))
     return rows
@@ -265,9 +264,9 @@ def _breakdown_rows(recs: list[dict[str, Any]], breakdown: pd.DataFrame, colors:
                 keys.append("–")
                 continue
             excluded = bool(r["excluded"])
-            earned = max(_num(rec.get("contribution")), 0.0)
+            earned = max(as_number(rec.get("contribution")), 0.0)
             earned = 0.0 if math.isnan(earned) else earned
-            would = weight * max(_num(rec.get("value")), 0.0) if excluded else earned
+            would = weight * max(as_number(rec.get("value")), 0.0) if excluded else earned
             would = 0.0 if math.isnan(would) else would
             shown = i18n.fmt_number(would, lang, 3)
             width = BAR_PX * weight / wmax
@@ -425,7 +424,7 @@ def build_comparison(
             f'{i + 1}</span><span class="fx-id">{html.escape(sid)}</span>{link}</th>'
         )
     rows: list[str] = [_section(t("key_figures", lang), n)]
-    ranks = [_num(r.get("rank")) for r in recs]
+    ranks = [as_number(r.get("rank")) for r in recs]
     rank_text = [
         t("rank_of", lang, rank=int(v), n=n_sites) if n_sites and not math.isnan(v) else i18n.fmt_number(v, lang)
         for v in ranks
@@ -439,7 +438,7 @@ def build_comparison(
             f"{i18n.fmt_number(r.get('score'), lang, 2)}</span>"
             + (f" <b>{t('excluded', lang)}</b>" if r["excluded"] else "")
         )
-    rows.append(_row(t("score", lang), pills, [_num(r.get("score")) for r in recs], "max"))
+    rows.append(_row(t("score", lang), pills, [as_number(r.get("score")) for r in recs], "max"))
     for key, col, direction in (
         ("area", "area_m2", "max"),
         ("smallest_lot", "min_lot_m2", None),
@@ -449,7 +448,7 @@ def build_comparison(
             _row(
                 t(key, lang),
                 [html.escape(i18n.fmt_area(r.get(col), lang)) for r in recs],
-                [_num(r.get(col)) for r in recs],
+                [as_number(r.get(col)) for r in recs],
                 direction,
             )
         )

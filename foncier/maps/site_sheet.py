@@ -94,7 +94,8 @@ DEFAULT_COLOR = SCORE_COLORS[2]
 SHEET_CSS = static_text("sheet.css") + static_text("orientation.css") + static_text("print.css")
 
 
-def _num(value: Any) -> float:
+def as_number(value: Any) -> float:
+    """``value`` as a float; NaN when it is none or not a number (missing cells, text)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -127,7 +128,9 @@ def breakdown_chart_svg(
         y = 4 + i * row_h
         weight = float(rec["weight"])
         # an excluded site (score 0) shows what it would have earned without the exclusion
-        contrib = weight * max(_num(rec.get("value")), 0.0) if excluded else max(_num(rec.get("contribution")), 0.0)
+        contrib = (
+            weight * max(as_number(rec.get("value")), 0.0) if excluded else max(as_number(rec.get("contribution")), 0.0)
+        )
         if math.isnan(contrib):
             contrib = 0.0
         earned = i18n.fmt_number(contrib, lang, 3)
@@ -323,7 +326,7 @@ def build_site_sheet(
     site_id = str(row.get("site_id", row.name))
     excluded = bool(row.get("excluded", False))
     rank = int(rank if rank is not None else row.get("rank", 0))
-    score = _num(row.get("score"))
+    score = as_number(row.get("score"))
     _, profile_title = profile_names(profile, lang)
     names = dict(commune_names or {})
     color = EXCLUDED_COLOR if excluded else (color or DEFAULT_COLOR)
