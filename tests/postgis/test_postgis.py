@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,21 @@ def _upsert(conn: Any, schema: str, parcel_id: str, status: str) -> None:
         "ON CONFLICT (parcel_id) DO UPDATE SET status = EXCLUDED.status",
         [parcel_id, status],
     )
+
+
+@contextmanager
+def _two_officers(ws: Workspace, dsn: str, schema: str) -> Iterator[tuple[Any, Any]]:
+    """``ws`` published into ``schema``, opened to the officers, and officer A's and officer B's connections to it
+    (closed afterwards)."""
+    publish(ws, dsn, schema=schema)
+    _grant_officers(dsn, schema)
+    conn_a = psycopg.connect(_officer_dsn(dsn, "officer_a"))
+    conn_b = psycopg.connect(_officer_dsn(dsn, "officer_b"))
+    try:
+        yield conn_a, conn_b
+    finally:
+        conn_a.close()
+        conn_b.close()
 
 
 def test_publish_tables_types_keys_and_geometries(ws: Workspace, pg_cluster: dict[str, str], schema: str) -> None:
@@ -115,12 +132,8 @@ def test_officers_edit_at_the_same_time_and_history_records_them(
     ws: Workspace, pg_cluster: dict[str, str], schema: str
 ) -> None:
     dsn = pg_cluster["dsn"]
-    publish(ws, dsn, schema=schema)
-    _grant_officers(dsn, schema)
     ids = list(ws.read_table("parcels")["parcel_id"].head(3))
-    conn_a = psycopg.connect(_officer_dsn(dsn, "officer_a"))
-    conn_b = psycopg.connect(_officer_dsn(dsn, "officer_b"))
-    try:
+    with _two_officers(ws, dsn, schema) as (conn_a, conn_b):
         _upsert(conn_a, schema, ids[0], "under_option")  # A's transaction is open, not committed
         done = threading.Event()
 
@@ -139,9 +152,6 @@ def test_officers_edit_at_the_same_time_and_history_records_them(
             f'UPDATE "{schema}".parcels_status SET status = %s WHERE parcel_id = %s', ["not_for_sale", ids[2]]
         )
         conn_b.commit()
-    finally:
-        conn_a.close()
-        conn_b.close()
     with psycopg.connect(dsn) as conn:
         got = dict(
             conn.execute(
@@ -299,12 +309,8 @@ def test_two_officers_editing_the_same_parcel_lose_no_update(
     ws: Workspace, pg_cluster: dict[str, str], schema: str
 ) -> None:
     dsn = pg_cluster["dsn"]
-    publish(ws, dsn, schema=schema)
-    _grant_officers(dsn, schema)
     pid = str(ws.read_table("parcels")["parcel_id"].iloc[10])
-    conn_a = psycopg.connect(_officer_dsn(dsn, "officer_a"))
-    conn_b = psycopg.connect(_officer_dsn(dsn, "officer_b"))
-    try:
+    with _two_officers(ws, dsn, schema) as (conn_a, conn_b):
         _upsert(conn_a, schema, pid, "under_option")  # A's edit, not committed yet
         started, done = threading.Event(), threading.Event()
 
@@ -321,9 +327,6 @@ def test_two_officers_editing_the_same_parcel_lose_no_update(
         conn_a.commit()
         thread.join(10)
         assert done.is_set()
-    finally:
-        conn_a.close()
-        conn_b.close()
     with psycopg.connect(dsn) as conn:
         history = conn.execute(
             f'SELECT old_status, new_status, changed_by FROM "{schema}".parcel_status_history '
