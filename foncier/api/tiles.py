@@ -108,13 +108,15 @@ def _varint_buffer(values: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
     total = int(nbytes.sum())
     if total == values.size:  # every value below 128
         return values.astype(np.uint8)
+    if int(values.max()) < 2**32:  # half the memory traffic
+        values = values.astype(np.uint32)
     start = np.cumsum(nbytes) - nbytes
     out = np.empty(total, dtype=np.uint8)
-    out[start] = (values & np.uint64(0x7F)).astype(np.uint8) | ((nbytes > 1).astype(np.uint8) << np.uint8(7))
+    out[start] = (values & 0x7F).astype(np.uint8) | ((nbytes > 1).astype(np.uint8) << np.uint8(7))
     sel = np.flatnonzero(nbytes > 1)
     k = 1
     while len(sel):
-        byte = ((values[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
+        byte = ((values[sel] >> (7 * k)) & 0x7F).astype(np.uint8)
         more = nbytes[sel] > k + 1
         out[start[sel] + k] = byte | (more.astype(np.uint8) << np.uint8(7))
         sel = sel[more]
@@ -233,12 +235,13 @@ def _ring_commands(rings: _Rings | None, n_geoms: int, bounds: tuple[float, floa
     ring_ok &= part_ok[ring_part]
     flip = ring_ok & ((is_exterior & (area2 < 0)) | (~is_exterior & (area2 > 0)))
     # reorder points: kept rings only, flipped rings reversed
-    pt_keep = ring_ok[ring_of]
-    idx = np.arange(len(tx))
-    rev = flip[ring_of]
-    idx[rev] = starts[ring_of[rev]] + (ring_end[ring_of[rev]] - 1 - idx[rev])
-    idx = idx[pt_keep]
-    tx, ty, ring_of = tx[idx], ty[idx], ring_of[pt_keep]
+    if flip.any() or not ring_ok.all():  # (the layer index orients its rings: mostly nothing to do)
+        pt_keep = ring_ok[ring_of]
+        idx = np.arange(len(tx))
+        rev = flip[ring_of]
+        idx[rev] = starts[ring_of[rev]] + (ring_end[ring_of[rev]] - 1 - idx[rev])
+        idx = idx[pt_keep]
+        tx, ty, ring_of = tx[idx], ty[idx], ring_of[pt_keep]
     kept_rings = np.flatnonzero(ring_ok)
     if len(kept_rings) == 0:
         return np.zeros(0, dtype=np.uint64), counts
@@ -435,10 +438,11 @@ def _column_values(column: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, Segm
     return codes, (buf, np.fromiter(map(len, msgs), dtype=np.int64, count=len(msgs)))
 
 
-def _take_segments(seg: Segments, which: np.ndarray) -> Segments:
-    """The segments ``which`` of ``seg``, in that order."""
+def _take_segments(seg: Segments, which: np.ndarray, starts: np.ndarray | None = None) -> Segments:
+    """The segments ``which`` of ``seg``, in that order (``starts``: each segment's offset, when known)."""
     buf, lens = seg
-    starts = np.cumsum(lens) - lens
+    if starts is None:
+        starts = np.cumsum(lens) - lens
     out_lens = lens[which]
     total = int(out_lens.sum())
     if total == 0:
@@ -447,25 +451,43 @@ def _take_segments(seg: Segments, which: np.ndarray) -> Segments:
     return buf[offsets + np.arange(total)], out_lens
 
 
-def _recode(codes: np.ndarray, table: Segments) -> tuple[np.ndarray, Segments]:
-    """Codes against a layer-wide value table, renumbered over the values this tile uses (and their messages)."""
+@dataclass(frozen=True)
+class ValueTable:
+    """A layer-wide table of ``Value`` messages, each framed once as a ``Layer.values`` field (tag, length).
+
+    A tile takes the framed messages of the values it uses (:func:`_recode`), without framing them again.
+    """
+
+    framed: Segments
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, messages: Segments) -> ValueTable:
+        """The table of ``messages`` (unframed ``Value`` messages)."""
+        framed = _frame(0x22, messages)
+        return cls(framed, np.cumsum(framed[1]) - framed[1])
+
+
+def _recode(codes: np.ndarray, table: ValueTable) -> tuple[np.ndarray, Segments]:
+    """Codes against a layer-wide value table, renumbered over the values this tile uses (and their framed messages)."""
     out = np.full(len(codes), -1, dtype=np.int64)
     present = codes >= 0
     if not present.any():
         return out, (np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64))
     used, inverse = np.unique(codes[present], return_inverse=True)
     out[present] = inverse
-    return out, _take_segments(table, used)
+    return out, _take_segments(table.framed, used, table.starts)
 
 
 def _tags(properties: Mapping[str, Sequence[Any] | np.ndarray], n: int, *,
-          coded: Mapping[str, tuple[np.ndarray, Segments]] | None = None
+          coded: Mapping[str, tuple[np.ndarray, ValueTable]] | None = None
           ) -> tuple[list[str], Segments, np.ndarray, np.ndarray]:  # fmt: skip
     """Keys, encoded ``Value`` messages and, per feature, the tag integers (key, value index pairs).
 
     Returns
     -------
-    keys, value messages (segments), tag stream (uint64), number of tag integers per feature
+    keys, value messages (segments, each framed as a ``Layer.values`` field), tag stream (uint64), number of tag
+    integers per feature
     """
     keys: list[str] = []
     values: list[Segments] = []
@@ -475,7 +497,11 @@ def _tags(properties: Mapping[str, Sequence[Any] | np.ndarray], n: int, *,
     coded = coded or {}
     columns: list[tuple[str, Any]] = [*coded.items(), *properties.items()]
     for key, column in columns:
-        codes, msgs = _recode(*column) if key in coded else _column_values(column)
+        if key in coded:
+            codes, msgs = _recode(*column)
+        else:
+            codes, msgs = _column_values(column)
+            msgs = _frame(0x22, msgs)
         if len(codes) != n:
             raise ValueError(f"property {key!r} has {len(codes)} values for {n} features")
         present = codes >= 0
@@ -514,7 +540,7 @@ def encode_layer(layer: TileLayer, bounds: tuple[float, float, float, float], *,
 
 def _encode_features(name: str, commands: np.ndarray, counts: np.ndarray,
                      properties: Mapping[str, Sequence[Any] | np.ndarray], ids: Sequence[int] | np.ndarray | None,
-                     *, extent: int, coded: Mapping[str, tuple[np.ndarray, Segments]] | None = None
+                     *, extent: int, coded: Mapping[str, tuple[np.ndarray, ValueTable]] | None = None
                      ) -> bytes:  # fmt: skip
     """The tile field holding the ``Layer`` of features given by their command integers (``counts`` each).
 
@@ -565,7 +591,7 @@ def _encode_features(name: str, commands: np.ndarray, counts: np.ndarray,
     stream[pos + 3] = geom_len
     stream[_ranges(pos + 4, counts)] = commands
     features = _varint_buffer(stream, _varint_nbytes(stream))
-    values = _frame(0x22, value_seg)[0]
+    values = value_seg[0]
     body = b"".join([
         b"\x78\x02",  # version 2
         _field(1, name.encode()),
@@ -782,7 +808,7 @@ class TileSource:
     fids: np.ndarray
     columns: dict[str, np.ndarray]
     truncated: bool = False
-    coded: dict[str, tuple[np.ndarray, Segments]] = field(default_factory=dict)
+    coded: dict[str, tuple[np.ndarray, ValueTable]] = field(default_factory=dict)
     rows: np.ndarray | None = None
 
     @classmethod
@@ -906,11 +932,14 @@ class LayerIndex:
             finite = np.isfinite(shapely.bounds(merc)).all(axis=1) | shapely.is_missing(merc)
             lost = int((~finite).sum())
             merc[~finite] = None
+        # exteriors clockwise in EPSG:3857 (y up) are the MVT's in tile coordinates (y down): no ring to reverse
+        merc = np.asarray(shapely.orient_polygons(merc, exterior_cw=True), dtype=object)
         attributes = {c: np.asarray(v, dtype=object) for c, v in zip(cols, values, strict=True)}
         source = TileSource.from_geometries(merc, np.asarray(fids, dtype=np.int64), attributes)
         # every attribute coded once: a tile then only renumbers the codes it uses
         self.values = source.columns
-        source.coded = {c: _column_values(v) for c, v in source.columns.items()}
+        source.coded = {c: (codes, ValueTable.of(msgs)) for c, (codes, msgs) in
+                        ((c, _column_values(v)) for c, v in source.columns.items())}  # fmt: skip
         source.columns = {}
         self.source = source
         # boxes sorted by their west edge: a tile's candidates are one slice

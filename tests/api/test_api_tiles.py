@@ -34,6 +34,20 @@ def test_varints() -> None:
     data, nbytes = varints(np.array([0, 1, 127, 128, 300, 2**32 - 1]))
     assert data == bytes([0, 1, 127, 0x80, 1, 0xAC, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
     assert list(nbytes) == [1, 1, 1, 2, 2, 5]
+    # any size up to 64 bits reads back (Python's own varint loop as the reference)
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.integers(0, 2**7, 50), rng.integers(0, 2**21, 50), rng.integers(0, 2**62, 50),
+                             [2**32, 2**64 - 1]]).astype(np.uint64)  # fmt: skip
+    data, nbytes = varints(values)
+    decoded, pos = [], 0
+    for size in nbytes.tolist():
+        value = 0
+        for k, byte in enumerate(data[pos : pos + size]):
+            value |= (byte & 0x7F) << (7 * k)
+            assert (byte >= 0x80) == (k < size - 1)
+        decoded.append(value)
+        pos += size
+    assert pos == len(data) and decoded == values.tolist()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the reference encoder uses shapely.ops.transform
