@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_tiles.py [--workspace /tmp/full] [--repeat 40]
+    .venv/bin/python benchmarks/bench_tiles.py [--workspace /tmp/full] [--repeat 200]
 
 1. Builds the full synthetic sample into ``--workspace`` when it holds no GeoPackage (``foncier demo --size full``).
 2. Finds the z14 tile holding the most parcel centroids (the densest tile).
@@ -31,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,8 +61,28 @@ def densest_tile(workspace: Path, z: int = 14) -> tuple[int, int, int, int]:
     return z, int(keys[best][0]), int(keys[best][1]), int(counts[best])
 
 
-def serve(workspace: Path, cache_mb: float) -> tuple[subprocess.Popen[bytes], str]:
-    """uvicorn (1 worker) on a free port; returns the process and its base URL once it answers."""
+#: A bare ASGI app answering any request with the bytes of a file (same uvicorn set-up): the floor of what
+#: a cached tile can cost with this client, whatever the server does.
+_BARE_APP = """
+import sys, uvicorn
+BODY = open(sys.argv[1], "rb").read()
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = BODY if scope["path"] != "/health" else b"{}"
+    headers = [(b"content-type", b"application/vnd.mapbox-vector-tile"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), loop="uvloop", http="httptools", access_log=False,
+            log_level="warning")
+"""
+
+
+def serve(workspace: Path, cache_mb: float, *, bare_body: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn (1 worker) on a free port; returns the process and its base URL once it answers.
+
+    With ``bare_body``, the bare ASGI app answering that file's bytes instead of foncier.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -69,6 +90,8 @@ def serve(workspace: Path, cache_mb: float) -> tuple[subprocess.Popen[bytes], st
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "foncier.api.app:create_app_from_env",
            "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
            "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    if bare_body is not None:
+        cmd = [sys.executable, "-c", _BARE_APP, str(bare_body), str(port)]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
@@ -82,8 +105,8 @@ def serve(workspace: Path, cache_mb: float) -> tuple[subprocess.Popen[bytes], st
     raise SystemExit("the API did not start")
 
 
-def time_tile(url: str, path: str, repeat: int) -> tuple[float, list[float], int]:
-    """First request (ms), then ``repeat`` timings (ms) of ``path`` over one keep-alive connection."""
+def time_tile(url: str, path: str, repeat: int) -> tuple[float, list[float], bytes]:
+    """First request (ms), then ``repeat`` timings (ms) of ``path`` over one keep-alive connection, and the tile."""
     with httpx.Client(base_url=url, timeout=60) as client:
         t0 = time.perf_counter()
         first = client.get(path)
@@ -95,7 +118,7 @@ def time_tile(url: str, path: str, repeat: int) -> tuple[float, list[float], int
             r = client.get(path)
             times.append(1000 * (time.perf_counter() - t0))
             assert r.status_code == 200
-        return first_ms, times, len(first.content)
+        return first_ms, times, first.content
 
 
 def in_process(workspace: Path, z: int, x: int, y: int, repeat: int) -> tuple[float, float, float]:
@@ -133,7 +156,7 @@ def pct(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/full"))
-    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args(argv)
     if not (args.workspace / "foncier.gpkg").exists():
         log(f"building the full sample into {args.workspace} ...")
@@ -146,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, cache_mb in (("cold (cache off)", 0.0), ("cached", 128.0)):
         proc, url = serve(args.workspace, cache_mb)
         try:
-            first_ms, times, size = time_tile(url, path, args.repeat)
+            first_ms, times, tile_bytes = time_tile(url, path, args.repeat)
+            size = len(tile_bytes)
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -154,6 +178,17 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((label, first_ms, med, pct(times, 0.9), size))
         log(f"{label}: first request {first_ms:.0f} ms (waits for the layer index), median {med:.2f} ms, "
             f"p90 {pct(times, 0.9):.2f} ms, {size / 1000:.0f} kB")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:  # the floor: a bare app answering the same bytes
+        body = Path(tmp) / "tile.pbf"
+        body.write_bytes(tile_bytes)
+        proc, url = serve(args.workspace, 0.0, bare_body=body)
+        try:
+            _, bare_times, _ = time_tile(url, path, args.repeat)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    log(f"floor (a bare ASGI app answering the same {len(tile_bytes) / 1000:.0f} kB, same client): median "
+        f"{statistics.median(bare_times):.2f} ms, p90 {pct(bare_times, 0.9):.2f} ms")  # fmt: skip
     build_s, index_mb, cpu_ms = in_process(args.workspace, z, x, y, args.repeat)
     log(f"in process: index built in {build_s:.2f} s ({index_mb:.0f} MB of arrays); query + encode of the tile: "
         f"{cpu_ms:.2f} ms of CPU (median)")  # fmt: skip
