@@ -92,7 +92,7 @@ def test_tile_cache_can_be_turned_off(api_workspace: Path) -> None:
 
 @pytest.mark.skipif(not reuse_port_supported() and os.environ.get("CI") != "true", reason="Linux only")
 def test_serve_workers_share_keep_alive_clients(api_workspace: Path) -> None:
-    """16 keep-alive clients of ``foncier serve --workers 2`` end up on both workers (each has its own socket)."""
+    """32 keep-alive clients of ``foncier serve --workers 2`` end up on both workers (each has its own socket)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -103,7 +103,7 @@ def test_serve_workers_share_keep_alive_clients(api_workspace: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(base, proc, timeout_s=90)
-        for _ in range(16):
+        for _ in range(32):
             client = httpx.Client(base_url=base, timeout=30)
             assert client.get("/health").status_code == 200
             clients.append(client)
@@ -115,8 +115,10 @@ def test_serve_workers_share_keep_alive_clients(api_workspace: Path) -> None:
         for pid in workers:
             fds = Path(f"/proc/{pid}/fd")
             held.append(sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")) - 1)
-        assert sum(held) >= 16
-        assert min(held) >= 2, held  # with one shared socket, one worker would hold nearly all of them
+        assert sum(held) >= 32
+        # spread by a hash of each connection's ports: fewer than 4 on a worker has a chance of 3 in a million;
+        # with one shared socket, one worker would hold nearly all of them
+        assert min(held) >= 4, held
     finally:
         for client in clients:
             client.close()
