@@ -672,9 +672,9 @@ def gpkg_wkb(blobs: Sequence[bytes]) -> list[bytes]:
 class TileCache:
     """Encoded tiles kept in memory, least recently used dropped first, at most ``max_bytes`` in all.
 
-    Keys start with the workspace file's version (:meth:`GeoPackageStore.snapshot` key: inode, size,
-    modification time): when the workspace is replaced (every write is an atomic replace), the first
-    request that sees the new version drops every tile of the old one.
+    Tiles are kept for one workspace version (:meth:`GeoPackageStore.snapshot`'s key: inode, size and
+    modification time of ``foncier.gpkg`` and of its ``-wal``, which every committed write changes): the first
+    request that sees a new version drops every tile of the old one.
     """
 
     def __init__(self, max_bytes: int) -> None:
