@@ -822,7 +822,7 @@ class TileSource:
         if len(keep) == 0:
             zero = np.zeros(1, dtype=np.int64)
             return cls(np.zeros((0, 2)), zero, zero, zero, np.zeros((0, 4)), ids, cols)
-        _, coords, (ring_offsets, part_offsets, feature_offsets) = shapely.to_ragged_array(poly[keep])
+        _, coords, (ring_offsets, part_offsets, feature_offsets) = shapely.to_ragged_array(poly[keep], include_z=False)
         return cls(np.ascontiguousarray(coords, dtype=np.float64), ring_offsets.astype(np.int64),
                    part_offsets.astype(np.int64), feature_offsets.astype(np.int64), shapely.bounds(poly[keep]),
                    ids, cols)  # fmt: skip

@@ -240,3 +240,17 @@ def test_parcel_tiles_carry_the_zoning(client: httpx.Client, api_workspace: Path
             assert props.get("typezone") == expected
             checked += 1
     assert checked > 0
+
+
+def test_sources_of_3d_polygons_encode_in_2d() -> None:
+    """Z coordinates (BD TOPO-like polygons) are dropped, inside the tile and across its edge alike."""
+    z = 14
+    x, y = tile_for_lonlat(3.3236, 49.3817, z)
+    b = tile_bounds(z, x, y)
+    flat = [shapely.box(b[0] + 10, b[1] + 10, b[0] + 500, b[1] + 500), shapely.box(b[0] - 100, b[1] + 100, b[0] + 300,
+                                                                                 b[1] + 400)]  # fmt: skip
+    raised = np.asarray(shapely.force_3d(np.asarray(flat, dtype=object), 12.5), dtype=object)
+    source = _source(raised)
+    assert source.coords.shape[1] == 2
+    assert _decoded(encode_source("parcels", source, b)) == _decoded(encode_source("parcels", _source(np.asarray(
+        flat, dtype=object)), b))  # fmt: skip
