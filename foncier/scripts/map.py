@@ -6,7 +6,8 @@
 - ``foncier map -w ws --parcels -o parcels.html``: the land officers' parcel map (vector tiles of the API).
 
 This module also holds the wiring the other commands reuse: reading what the builders of
-:mod:`foncier.maps` need from a workspace (:func:`load_context`, :func:`site_map_for`, :func:`sheet_for`)
+:mod:`foncier.maps` need from a workspace (:func:`site_map_for`, :func:`sheet_for`, :func:`comparison_for`; the
+context layers and a site's surroundings come from :mod:`foncier.maps.surroundings`)
 and :func:`write_demo_maps`, which ``foncier demo`` calls.
 """
 
@@ -30,31 +31,14 @@ from foncier.maps.compare import MAX_SITES, MIN_SITES, SURROUNDINGS, build_compa
 from foncier.maps.export import save_html, save_map
 from foncier.maps.parcel_map import SITES_TILES_URL, TILES_URL, ColorBy, build_parcel_map, color_by_help
 from foncier.maps.site_facts import effective_weights, parcel_state_counts, with_site_facts
-from foncier.maps.site_map import CONTEXT_ORDER, ORIENTATION_LAYERS, build_site_map
-from foncier.maps.site_sheet import CONTEXT_MARGIN_M, PARCEL_COLUMNS, SHEET_CONTEXT, SHEET_TARGETS, build_site_sheet
-from foncier.maps.style import ROAD_WEIGHTS, class_colors, score_breaks, score_class
+from foncier.maps.site_map import build_site_map
+from foncier.maps.site_sheet import PARCEL_COLUMNS, SHEET_CONTEXT, build_site_sheet
+from foncier.maps.style import class_colors, score_breaks, score_class
+from foncier.maps.surroundings import load_context, surroundings
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import profile_option, workspace_option
 
 logger = logging.getLogger(__name__)
-
-#: Attribute filters applied when reading context layers (less to read, less to draw).
-LAYER_WHERE = {
-    "roads": "class IN ({})".format(", ".join(f"'{c}'" for c in ROAD_WEIGHTS)),
-}
-
-
-def load_context(
-    ws: Workspace, names: tuple[str, ...] | None = None, *, bbox: tuple[float, float, float, float] | None = None
-) -> dict[str, gpd.GeoDataFrame]:
-    """The context layers of the site map that ``ws`` holds (never the parcels)."""
-    wanted = names or (*(name for name, _ in CONTEXT_ORDER), *ORIENTATION_LAYERS)
-    present = set(ws.list_layers())
-    out: dict[str, gpd.GeoDataFrame] = {}
-    for name in wanted:
-        if name in present:
-            out[name] = ws.read_layer(name, where=LAYER_WHERE.get(name), bbox=bbox)
-    return out
 
 
 def commune_names(ws: Workspace) -> dict[str, str]:
@@ -115,18 +99,6 @@ def _scored_with(ws: Workspace, site_ids: list[str], profile: str, scored: Score
     return scored
 
 
-def _surroundings(ws: Workspace, sites: gpd.GeoDataFrame, layers: tuple[str, ...]) -> dict[str, gpd.GeoDataFrame]:
-    """The context ``layers`` within :data:`CONTEXT_MARGIN_M` of ``sites``' bounds, and the sheets' targets (whole).
-
-    The box is ``(minx - m, miny - m, maxx + m, maxy + m)`` around the bounds of ``sites`` in the workspace's
-    CRS, with ``m`` = :data:`~foncier.maps.site_sheet.CONTEXT_MARGIN_M`.
-    """
-    minx, miny, maxx, maxy = (float(v) for v in sites.total_bounds)
-    margin = CONTEXT_MARGIN_M
-    bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
-    return {**load_context(ws, layers, bbox=bbox), **load_context(ws, SHEET_TARGETS)}
-
-
 def sheet_for(
     ws: Workspace,
     site_id: str,
@@ -163,7 +135,7 @@ def sheet_for(
         offline=offline,
         synthetic=scored.synthetic,
         n_sites=len(scored.sites),
-        context=_surroundings(ws, site, SHEET_CONTEXT),
+        context=surroundings(ws, site, SHEET_CONTEXT),
         commune_names=names if names is not None else commune_names(ws),
         provenance=scored.provenance,
         color=_site_color(scored, site_id),
@@ -190,7 +162,7 @@ def comparison_for(
     """
     scored = _scored_with(ws, site_ids, profile, scored)
     chosen = scored.sites.loc[site_ids]
-    context = _surroundings(ws, chosen, SURROUNDINGS)
+    context = surroundings(ws, chosen, SURROUNDINGS)
     return build_comparison(
         with_site_facts(ws, chosen, scored.profile.name),
         scored.breakdown,

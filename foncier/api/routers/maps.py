@@ -33,7 +33,7 @@ from foncier.api.routers.sites import PROFILE_QUERY
 from foncier.api.settings import ApiSettings
 from foncier.api.store import GeoPackageStore
 from foncier.layers.workspace import Workspace
-from foncier.maps import assets, compare, export, parcel_map, site_facts, site_map, site_sheet
+from foncier.maps import assets, compare, export, parcel_map, site_facts, site_map, site_sheet, surroundings
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +174,6 @@ def build_router(settings: ApiSettings) -> APIRouter:
             ws = rankings.workspace
             site = site_facts.with_site_facts(ws, scored.sites.loc[[site_id]], scored.profile.name)
             minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
-            margin = float(sheet.CONTEXT_MARGIN_M)
-            bbox = (minx - margin, miny - margin, maxx + margin, maxy + margin)
             ids = {p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p}
             columns = [c for c in sheet.PARCEL_COLUMNS if c != "geometry"]
             parcels = ws.read_layer("parcels", bbox=(minx, miny, maxx, maxy), columns=columns)
@@ -186,8 +184,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
             return str(sheet.build_site_sheet(site, parcels, scored.breakdown, profile=scored.profile, lang=lang,
                                               synthetic=scored.synthetic, n_sites=len(scored.sites),
-                                              context={**_context(ws, tuple(sheet.SHEET_CONTEXT), bbox),
-                                                       **_context(ws, tuple(sheet.SHEET_TARGETS))},
+                                              context=surroundings.surroundings(ws, site, sheet.SHEET_CONTEXT),
                                               commune_names=names, provenance=scored.provenance,
                                               color=compare.score_class_colors(scored.sites, [site_id])[site_id],
                                               effective_weights=site_facts.effective_weights(ws, scored.profile.name),
@@ -230,11 +227,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
                 table = ws.read_table("communes")
                 names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
             sites = site_facts.with_site_facts(rankings.workspace, scored.sites.loc[ids], scored.profile.name)
-            x0, y0, x1, y1 = (float(v) for v in sites.total_bounds)
-            sheet_module = _module("site_sheet")
-            margin = float(sheet_module.CONTEXT_MARGIN_M)
-            around = {**_context(ws, compare.SURROUNDINGS, (x0 - margin, y0 - margin, x1 + margin, y1 + margin)),
-                      **_context(ws, tuple(sheet_module.SHEET_TARGETS))}  # fmt: skip
+            around = surroundings.surroundings(ws, sites, compare.SURROUNDINGS)
             return str(compare.build_comparison(
                 sites, scored.breakdown, context=around, profile=scored.profile, lang=lang,
                 synthetic=scored.synthetic, n_sites=len(scored.sites), commune_names=names,
