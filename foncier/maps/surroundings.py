@@ -4,7 +4,9 @@
   only (:data:`LAYER_WHERE`);
 - :func:`surroundings`: what a site sheet or a comparison draws around its sites: the context ``layers``
   within :data:`~foncier.maps.site_sheet.CONTEXT_MARGIN_M` of the sites' bounds, and the sheets' targets
-  (:data:`~foncier.maps.site_sheet.SHEET_TARGETS`, whole: the nearest interchange may lie farther).
+  (:data:`~foncier.maps.site_sheet.SHEET_TARGETS`, whole: the nearest interchange may lie farther);
+- :func:`sheet_parcels`: the parcels a site sheet lists;
+- :func:`commune_names`: INSEE code to commune name.
 
 Shared by ``foncier map`` (:mod:`foncier.scripts.map`) and the API's served pages (``/maps/sites/{site_id}``,
 ``/maps/compare``), so both draw the same surroundings.
@@ -96,3 +98,26 @@ def surroundings(ws: Workspace, sites: gpd.GeoDataFrame, layers: Iterable[str]) 
         :data:`~foncier.maps.site_sheet.SHEET_TARGETS` without a box (a target also in ``layers`` is read whole).
     """
     return {**load_context(ws, layers, bbox=margin_box(sites)), **load_context(ws, SHEET_TARGETS)}
+
+
+def commune_names(ws: Workspace) -> dict[str, str]:
+    """INSEE code to commune name (empty when the workspace has no communes)."""
+    if not ws.has_layer("communes"):
+        return {}
+    table = ws.read_table("communes")
+    return dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
+
+
+def sheet_parcels(ws: Workspace, site: gpd.GeoDataFrame, site_id: str, columns: Iterable[str]) -> gpd.GeoDataFrame:
+    """The parcels of the site ``site_id`` (one row of ``site``) for its sheet, with ``columns``.
+
+    The site's ``parcel_ids`` (comma-separated) say which; a site without them is looked up in the
+    ``site_parcels`` table. ``site_id`` must already be checked (it is written in the query).
+    """
+    ids = [p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p]
+    if not ids and ws.has_layer("site_parcels"):
+        links = ws.read_table("site_parcels", where=f"site_id = '{site_id}'")
+        ids = links["parcel_id"].astype(str).tolist()
+    minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
+    parcels = ws.read_layer("parcels", bbox=(minx, miny, maxx, maxy), columns=[c for c in columns if c != "geometry"])
+    return parcels[parcels["parcel_id"].astype(str).isin(set(ids))] if ids else parcels.iloc[0:0]

@@ -34,19 +34,11 @@ from foncier.maps.site_facts import effective_weights, parcel_state_counts, with
 from foncier.maps.site_map import build_site_map
 from foncier.maps.site_sheet import PARCEL_COLUMNS, SHEET_CONTEXT, build_site_sheet
 from foncier.maps.style import class_colors, score_breaks, score_class
-from foncier.maps.surroundings import load_context, surroundings
+from foncier.maps.surroundings import commune_names, load_context, sheet_parcels, surroundings
 from foncier.scripts._errors import handle_errors
 from foncier.scripts.options import profile_option, workspace_option
 
 logger = logging.getLogger(__name__)
-
-
-def commune_names(ws: Workspace) -> dict[str, str]:
-    """INSEE code to commune name (empty when the workspace has no communes)."""
-    if not ws.has_layer("communes"):
-        return {}
-    table = ws.read_table("communes")
-    return dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
 
 
 def site_map_for(
@@ -118,14 +110,7 @@ def sheet_for(
     """
     scored = _scored_with(ws, [site_id], profile, scored)
     site = with_site_facts(ws, scored.sites.loc[[site_id]], scored.profile.name)
-    minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
-    ids = [p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p]
-    if not ids and ws.has_layer("site_parcels"):
-        links = ws.read_table("site_parcels", where=f"site_id = '{site_id}'")  # id checked above
-        ids = links["parcel_id"].astype(str).tolist()
-    columns = [c for c in PARCEL_COLUMNS if c != "geometry"]
-    parcels = ws.read_layer("parcels", bbox=(minx, miny, maxx, maxy), columns=columns)
-    parcels = parcels[parcels["parcel_id"].astype(str).isin(set(ids))] if ids else parcels.iloc[0:0]
+    parcels = sheet_parcels(ws, site, site_id, PARCEL_COLUMNS)  # id checked above
     return build_site_sheet(
         site,
         parcels,

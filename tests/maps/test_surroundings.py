@@ -90,3 +90,24 @@ def test_load_context_defaults_to_the_site_map_layers_and_skips_missing_ones(ws:
     out = load_context(ws)
     assert list(out) == [n for n in wanted if ws.has_layer(n)]
     assert load_context(ws, ("no_such_layer",)) == {}
+
+
+def test_sheet_parcels_from_the_site_or_its_links(ws: Workspace, sites: gpd.GeoDataFrame) -> None:
+    """A sheet lists the site's parcels (``parcel_ids``); a site without them is looked up in ``site_parcels``:
+    the CLI's sheet and the served one list the same parcels either way."""
+    from foncier.maps.site_sheet import PARCEL_COLUMNS
+    from foncier.maps.surroundings import sheet_parcels
+
+    site_id = str(sites.index[0])
+    site = sites.loc[[site_id]]
+    listed = sheet_parcels(ws, site, site_id, PARCEL_COLUMNS)
+    expected = {p for p in str(site.iloc[0]["parcel_ids"]).split(",") if p}
+    assert expected and set(listed["parcel_id"].astype(str)) == expected
+    assert set(PARCEL_COLUMNS) - {"geometry"} <= set(listed.columns) | {"geometry"}
+    assert ws.has_layer("site_parcels")
+    unlinked = site.copy()
+    unlinked["parcel_ids"] = None
+    links = ws.read_table("site_parcels", where=f"site_id = '{site_id}'")
+    assert set(sheet_parcels(ws, unlinked, site_id, PARCEL_COLUMNS)["parcel_id"].astype(str)) == set(
+        links["parcel_id"].astype(str)) == expected  # fmt: skip
+    assert sheet_parcels(ws, unlinked, "no-such-site", PARCEL_COLUMNS).empty

@@ -173,15 +173,8 @@ def build_router(settings: ApiSettings) -> APIRouter:
         def build() -> str:
             ws = rankings.workspace
             site = site_facts.with_site_facts(ws, scored.sites.loc[[site_id]], scored.profile.name)
-            minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
-            ids = {p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p}
-            columns = [c for c in sheet.PARCEL_COLUMNS if c != "geometry"]
-            parcels = ws.read_layer("parcels", bbox=(minx, miny, maxx, maxy), columns=columns)
-            parcels = parcels[parcels["parcel_id"].astype(str).isin(ids)]
-            names: dict[str, str] = {}
-            if ws.has_layer("communes"):
-                table = ws.read_table("communes")
-                names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
+            parcels = surroundings.sheet_parcels(ws, site, site_id, sheet.PARCEL_COLUMNS)  # id checked above
+            names = surroundings.commune_names(ws)
             return str(sheet.build_site_sheet(site, parcels, scored.breakdown, profile=scored.profile, lang=lang,
                                               synthetic=scored.synthetic, n_sites=len(scored.sites),
                                               context=surroundings.surroundings(ws, site, sheet.SHEET_CONTEXT),
@@ -222,10 +215,7 @@ def build_router(settings: ApiSettings) -> APIRouter:
 
         def build() -> str:
             ws = rankings.workspace
-            names: dict[str, str] = {}
-            if ws.has_layer("communes"):
-                table = ws.read_table("communes")
-                names = dict(zip(table["insee"].astype(str), table["nom"].astype(str), strict=False))
+            names = surroundings.commune_names(ws)
             sites = site_facts.with_site_facts(rankings.workspace, scored.sites.loc[ids], scored.profile.name)
             around = surroundings.surroundings(ws, sites, compare.SURROUNDINGS)
             return str(compare.build_comparison(
