@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import Annotated, Any, get_args
 from urllib.parse import quote
 
-import geopandas as gpd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -50,12 +49,6 @@ _MAP_MODULES: dict[str, ModuleType] = {
 
 def _module(name: str) -> ModuleType:
     return _MAP_MODULES[name]
-
-
-def _context(ws: Workspace, names: tuple[str, ...], bbox: tuple[float, float, float, float] | None = None
-             ) -> dict[str, gpd.GeoDataFrame]:  # fmt: skip
-    present = set(ws.list_layers())
-    return {n: ws.read_layer(n, bbox=bbox) for n in names if n in present and n != "parcels"}
 
 
 class _PageCache:
@@ -139,11 +132,10 @@ def build_router(settings: ApiSettings) -> APIRouter:
 
         def build() -> str:
             ws = rankings.workspace
-            names = (*(name for name, _ in site_map.CONTEXT_ORDER), *site_map.ORIENTATION_LAYERS)
             sheets = {str(sid): f"/maps/sites/{quote(str(sid), safe='')}?profile={quote(profile)}&lang={lang}"
                       for sid in scored.sites.index}  # fmt: skip
             sites = site_facts.with_site_facts(ws, scored.sites, scored.profile.name)
-            m = site_map.build_site_map(sites, _context(ws, names), profile=scored.profile,
+            m = site_map.build_site_map(sites, surroundings.load_context(ws), profile=scored.profile,
                                         breakdown=scored.breakdown, lang=lang, synthetic=scored.synthetic,
                                         provenance=scored.provenance, top=top, sheet_urls=sheets,
                                         availability_counts=site_facts.parcel_state_counts(ws),
