@@ -136,3 +136,9 @@ class DatabaseError(FoncierError, OSError):
     """A database (PostGIS) cannot be reached, refuses the login, lacks PostGIS, or refused a write."""
 
     code = "database_error"
+
+
+class ServerError(FoncierError, OSError):
+    """The API server cannot start or keep running (address in use, workers that keep stopping)."""
+
+    code = "server_error"

@@ -24,6 +24,8 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from foncier.errors import ServerError
+
 logger = logging.getLogger(__name__)
 
 APP_FACTORY = "foncier.api.app:create_app_from_env"
@@ -40,6 +42,29 @@ def reuse_port_supported() -> bool:
 
 def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _listening(host: str, port: int) -> bool:
+    """Whether something already accepts connections on ``host:port`` (a wildcard host is asked on loopback)."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    try:
+        with socket.create_connection((target, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse to start on ``host:port`` when a server already answers there.
+
+    Raises
+    ------
+    foncier.errors.ServerError
+        Naming the address and what to do.
+    """
+    if port and _listening(host, port):
+        raise ServerError(f"{host}:{port} is already in use (another server answers there); stop it or choose "
+                          "another --port")  # fmt: skip
 
 
 def reuse_port_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
@@ -79,8 +104,10 @@ def run_workers(host: str, port: int, workers: int, *, access_log: bool = False)
 
     Raises
     ------
-    OSError
-        When ``host:port`` cannot be bound.
+    foncier.errors.ServerError
+        When ``host:port`` is already served (by another program, or by another foncier server, which
+        ``SO_REUSEPORT`` would otherwise let share the port silently) or cannot be bound, or when the workers
+        keep stopping right after their start.
     """
     if not reuse_port_supported():
         import uvicorn
@@ -89,8 +116,12 @@ def run_workers(host: str, port: int, workers: int, *, access_log: bool = False)
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, access_log=access_log,
                     log_level="warning")  # fmt: skip
         return
+    ensure_port_free(host, port)
     # bound (not listening) while the workers start: the address is checked, and port 0 becomes one port
-    probe = reuse_port_socket(host, port, listen=False)
+    try:
+        probe = reuse_port_socket(host, port, listen=False)
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     port = probe.getsockname()[1]
     context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = []
@@ -124,7 +155,7 @@ def run_workers(host: str, port: int, workers: int, *, access_log: bool = False)
                     if time.monotonic() - started.pop(id(process), 0.0) < MIN_UPTIME_S:
                         quick_exits += 1
                         if quick_exits > 2 * workers:
-                            raise RuntimeError(f"the API workers keep stopping within {MIN_UPTIME_S:g} s of their "
+                            raise ServerError(f"the API workers keep stopping within {MIN_UPTIME_S:g} s of their "
                                                "start (see their messages above)")  # fmt: skip
                     processes[i] = start()
     finally:

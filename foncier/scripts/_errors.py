@@ -26,6 +26,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.WorkspaceError, 5),
     (errors.DatabaseError, 7),
     (errors.FetchError, 6),
+    (errors.ServerError, 8),
     (errors.FoncierError, 1),
 )
 

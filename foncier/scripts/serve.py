@@ -43,6 +43,7 @@ def serve(
     import uvicorn
 
     from foncier.api.app import create_app
+    from foncier.api.server import ensure_port_free, run_workers
     from foncier.api.settings import ApiSettings
 
     overrides: dict[str, object] = {"workspace": workspace}
@@ -52,6 +53,7 @@ def serve(
         overrides["cors_origins"] = list(cors_origins)
     settings = ApiSettings(**overrides)  # type: ignore[arg-type]
     app = create_app(settings)  # checks the workspace and prepares its indexes before listening
+    ensure_port_free(host, port)
     click.echo(f"foncier API on http://{host}:{port} (docs: /docs, OGC API - Features: /ogc); Ctrl+C to stop",
                err=True)  # fmt: skip
     if workers > 1:
@@ -62,8 +64,6 @@ def serve(
             import json
 
             os.environ["FONCIER_API_CORS_ORIGINS"] = json.dumps(list(cors_origins))
-        from foncier.api.server import run_workers
-
         run_workers(host, port, workers, access_log=access_log)  # one SO_REUSEPORT socket per worker (Linux)
     else:
         uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="warning")

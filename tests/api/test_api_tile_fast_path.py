@@ -124,3 +124,26 @@ def test_serve_workers_share_keep_alive_clients(api_workspace: Path) -> None:
             client.close()
         stop_process(proc, timeout_s=40)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["other-program", "other-foncier"])
+def test_serve_refuses_a_port_already_served(api_workspace: Path, workers: int, reuse_port: bool) -> None:
+    """A port another server listens on is refused with a message (exit 8), also when that server's socket has
+    SO_REUSEPORT (another ``foncier serve --workers``), which would otherwise let both share it silently."""
+    from click.testing import CliRunner
+
+    from foncier.scripts.cli import cli
+
+    if reuse_port and not reuse_port_supported():
+        pytest.skip("SO_REUSEPORT: Linux only")
+    with socket.socket() as other:
+        if reuse_port:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen(8)
+        port = other.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "-w", str(api_workspace), "--workers", str(workers), "--port",
+                                          str(port)])  # fmt: skip
+    assert result.exit_code == 8, result.output
+    assert f"127.0.0.1:{port} is already in use" in result.output and "server_error" in result.output
