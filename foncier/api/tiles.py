@@ -748,10 +748,9 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
 
 def _run_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Sums of consecutive runs of ``counts`` values each (runs may be empty)."""
-    total = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(values, out=total[1:])
-    ends = np.cumsum(counts)
-    sums: np.ndarray = total[ends] - total[ends - counts]
+    total = _offsets(values)
+    ends = _offsets(counts)
+    sums: np.ndarray = total[ends[1:]] - total[ends[:-1]]
     return sums
 
 

@@ -225,8 +225,9 @@ def build_router(settings: ApiSettings, service: TileService | None = None) -> A
         source = index.query(box, limit=settings.tile_max_features)
         if name == "parcels" and "parcel_id" in index.values and source.rows is not None:
             parcel_ids = index.values["parcel_id"][source.rows]
+            asked = {"zoning": zoning, "state": state}
             for flag, (table, column) in PARCEL_EXTRAS.items():
-                if {"zoning": zoning, "state": state}[flag] and store.has(table):
+                if asked[flag] and store.has(table):
                     value_of = store.value_map(table, "parcel_id", column)
                     source.columns[column] = np.asarray([value_of.get(p) for p in parcel_ids], dtype=object)
         data = encode_source(layer, source, bounds, buffer=settings.tile_buffer)
