@@ -112,11 +112,12 @@ def sheet_parcels(ws: Workspace, site: gpd.GeoDataFrame, site_id: str, columns: 
     """The parcels of the site ``site_id`` (one row of ``site``) for its sheet, with ``columns``.
 
     The site's ``parcel_ids`` (comma-separated) say which; a site without them is looked up in the
-    ``site_parcels`` table. ``site_id`` must already be checked (it is written in the query).
+    ``site_parcels`` table.
     """
     ids = [p for p in str(site.iloc[0].get("parcel_ids") or "").split(",") if p]
     if not ids and ws.has_layer("site_parcels"):
-        links = ws.read_table("site_parcels", where=f"site_id = '{site_id}'")
+        quoted = site_id.replace("'", "''")  # (ids are checked by the callers; quoted all the same)
+        links = ws.read_table("site_parcels", where=f"site_id = '{quoted}'")
         ids = links["parcel_id"].astype(str).tolist()
     minx, miny, maxx, maxy = (float(v) for v in site.total_bounds)
     parcels = ws.read_layer("parcels", bbox=(minx, miny, maxx, maxy), columns=[c for c in columns if c != "geometry"])

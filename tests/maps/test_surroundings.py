@@ -111,3 +111,4 @@ def test_sheet_parcels_from_the_site_or_its_links(ws: Workspace, sites: gpd.GeoD
     assert set(sheet_parcels(ws, unlinked, site_id, PARCEL_COLUMNS)["parcel_id"].astype(str)) == set(
         links["parcel_id"].astype(str)) == expected  # fmt: skip
     assert sheet_parcels(ws, unlinked, "no-such-site", PARCEL_COLUMNS).empty
+    assert sheet_parcels(ws, unlinked, "x' OR '1'='1", PARCEL_COLUMNS).empty  # a quote cannot widen the query
